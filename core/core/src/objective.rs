@@ -1,0 +1,121 @@
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::settings::Settings;
+use crate::space::Space;
+use crate::strategy::PluginInfo;
+use crate::study::Direction;
+use crate::trial::{TrialError, TrialOutcome};
+use crate::value::{Params, Value};
+
+/// What an objective returns for one trial.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// One value per objective of the study, in the order of [`Objective::metrics`].
+    pub values: Vec<f64>,
+    /// Extra results kept with the trial (training time, parameter count, ...).
+    #[serde(default)]
+    pub attrs: IndexMap<String, Value>,
+}
+
+impl From<f64> for Evaluation {
+    fn from(value: f64) -> Self {
+        Evaluation {
+            values: vec![value],
+            attrs: IndexMap::new(),
+        }
+    }
+}
+
+impl From<Vec<f64>> for Evaluation {
+    fn from(values: Vec<f64>) -> Self {
+        Evaluation {
+            values,
+            attrs: IndexMap::new(),
+        }
+    }
+}
+
+/// One value an objective reports, and which way is better.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    /// Its name, e.g. `accuracy`.
+    pub name: String,
+    /// Whether lower or higher is better.
+    pub direction: Direction,
+}
+
+impl Metric {
+    /// A metric to minimize.
+    pub fn minimize(name: impl Into<String>) -> Self {
+        Metric {
+            name: name.into(),
+            direction: Direction::Minimize,
+        }
+    }
+
+    /// A metric to maximize.
+    pub fn maximize(name: impl Into<String>) -> Self {
+        Metric {
+            name: name.into(),
+            direction: Direction::Maximize,
+        }
+    }
+}
+
+/// The link between a running trial and the study: intermediate values go out, pruning decisions
+/// come back.
+pub trait TrialContext {
+    /// The trial's number.
+    fn number(&self) -> u64;
+    /// Reports the value reached at `step` (an epoch, a budget), for pruning and curves.
+    fn report(&mut self, step: u64, value: f64);
+    /// Whether the study wants this trial to stop now; the objective should then return
+    /// [`TrialError::Pruned`].
+    fn should_prune(&mut self) -> bool;
+}
+
+/// A workload to optimize: evaluates parameters and returns one value per metric.
+pub trait Objective: Send + Sync {
+    /// The space it defines for itself (synthetic functions, lookup tables), if any. When `None`
+    /// the study must declare one.
+    fn space(&self) -> Option<Space> {
+        None
+    }
+
+    /// The values it returns, in order, with their natural directions. Empty means one value
+    /// whose direction the study decides.
+    fn metrics(&self) -> Vec<Metric> {
+        Vec::new()
+    }
+
+    /// The best value each metric can reach, where known (synthetic functions, tables).
+    fn optimum(&self) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// Evaluates one trial.
+    fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome;
+}
+
+/// Makes objectives from their settings: the unit that is bundled or exported by a plugin.
+pub trait ObjectiveFactory: Send + Sync {
+    /// Name, version and description.
+    fn info(&self) -> PluginInfo;
+    /// An objective configured by `settings`.
+    fn create(&self, settings: &Settings) -> Result<Box<dyn Objective>, Error>;
+}
+
+/// A closure as an objective, for studies driven from Rust code.
+pub struct FnObjective<F>(pub F);
+
+impl<F, E> Objective for FnObjective<F>
+where
+    F: Fn(&Params, &mut dyn TrialContext) -> Result<E, TrialError> + Send + Sync,
+    E: Into<Evaluation>,
+{
+    fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {
+        (self.0)(params, ctx).map(Into::into)
+    }
+}

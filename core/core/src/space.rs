@@ -1,0 +1,730 @@
+use serde::{Deserialize, Serialize};
+
+use crate::error::SpaceError;
+use crate::value::{Params, Value};
+
+/// The values one parameter may take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Domain {
+    /// Real numbers in `[low, high]`, optionally on a log scale or on a grid of `step`.
+    Float {
+        /// Lower bound, inclusive.
+        low: f64,
+        /// Upper bound, inclusive.
+        high: f64,
+        /// Sample uniformly in the logarithm (both bounds positive).
+        #[serde(default)]
+        log: bool,
+        /// Only `low + k * step` for whole `k`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<f64>,
+    },
+    /// Integers in `[low, high]`, optionally on a log scale, every `step`-th.
+    Int {
+        /// Lower bound, inclusive.
+        low: i64,
+        /// Upper bound, inclusive.
+        high: i64,
+        /// Sample uniformly in the logarithm (both bounds positive).
+        #[serde(default)]
+        log: bool,
+        /// Only `low + k * step` for whole `k`; 1 when not given.
+        #[serde(default = "one")]
+        step: i64,
+    },
+    /// One of a list of strings, numbers or booleans; unordered.
+    Categorical {
+        /// The choices, in the order declared.
+        choices: Vec<Value>,
+    },
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl Domain {
+    /// Floats in `[low, high]`.
+    pub fn float(low: f64, high: f64) -> Self {
+        Domain::Float {
+            low,
+            high,
+            log: false,
+            step: None,
+        }
+    }
+
+    /// Integers in `[low, high]`.
+    pub fn int(low: i64, high: i64) -> Self {
+        Domain::Int {
+            low,
+            high,
+            log: false,
+            step: 1,
+        }
+    }
+
+    /// One of `choices`.
+    pub fn choice<V: Into<Value>>(choices: impl IntoIterator<Item = V>) -> Self {
+        Domain::Categorical {
+            choices: choices.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The same domain on a log scale (numeric domains only; a no-op for categorical).
+    pub fn log(mut self) -> Self {
+        match &mut self {
+            Domain::Float { log, .. } | Domain::Int { log, .. } => *log = true,
+            Domain::Categorical { .. } => {}
+        }
+        self
+    }
+
+    /// The same domain restricted to multiples of `step` above `low` (a no-op for categorical).
+    pub fn step(mut self, by: f64) -> Self {
+        match &mut self {
+            Domain::Float { step, .. } => *step = Some(by),
+            Domain::Int { step, .. } => *step = by as i64,
+            Domain::Categorical { .. } => {}
+        }
+        self
+    }
+
+    /// The number of distinct values, for domains that have finitely many.
+    pub fn cardinality(&self) -> Option<u64> {
+        match *self {
+            Domain::Float { step: None, .. } => None,
+            Domain::Float {
+                low,
+                high,
+                step: Some(step),
+                ..
+            } => Some(((high - low) / step + 1e-9).floor() as u64 + 1),
+            Domain::Int {
+                low, high, step, ..
+            } => Some(((high - low) / step) as u64 + 1),
+            Domain::Categorical { ref choices } => Some(choices.len() as u64),
+        }
+    }
+
+    /// Every value of a finite domain, in order; `None` for a continuous float.
+    pub fn values(&self) -> Option<Vec<Value>> {
+        match *self {
+            Domain::Float {
+                low,
+                high,
+                step: Some(step),
+                ..
+            } => {
+                let n = self.cardinality()?;
+                Some(
+                    (0..n)
+                        .map(|k| Value::Float((low + k as f64 * step).min(high)))
+                        .collect(),
+                )
+            }
+            Domain::Float { step: None, .. } => None,
+            Domain::Int {
+                low, high, step, ..
+            } => Some(
+                (low..=high)
+                    .step_by(step as usize)
+                    .map(Value::Int)
+                    .collect(),
+            ),
+            Domain::Categorical { ref choices } => Some(choices.clone()),
+        }
+    }
+
+    /// Maps `u` in `[0, 1)` onto the domain: uniformly, or uniformly in the logarithm, snapped to
+    /// the step. Every strategy that thinks in the unit cube (random, QMC, TPE, CMA-ES, GP) goes
+    /// through here, so scales and steps are handled once.
+    pub fn from_unit(&self, u: f64) -> Value {
+        let u = u.clamp(0.0, 1.0);
+        match *self {
+            Domain::Float {
+                low,
+                high,
+                log,
+                step: None,
+            } => {
+                let x = if log {
+                    (low.ln() + u * (high.ln() - low.ln())).exp()
+                } else {
+                    low + u * (high - low)
+                };
+                Value::Float(x.clamp(low, high))
+            }
+            Domain::Float {
+                low,
+                high,
+                step: Some(step),
+                ..
+            } => {
+                let k = pick(u, self.cardinality().unwrap_or(1));
+                Value::Float((low + k as f64 * step).min(high))
+            }
+            Domain::Int {
+                low,
+                high,
+                log: true,
+                ..
+            } => {
+                let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
+                let x = (a + u * (b - a)).exp().round() as i64;
+                Value::Int(x.clamp(low, high))
+            }
+            Domain::Int { low, step, .. } => {
+                let k = pick(u, self.cardinality().unwrap_or(1));
+                Value::Int(low + k as i64 * step)
+            }
+            Domain::Categorical { ref choices } => {
+                Value::clone(&choices[pick(u, choices.len() as u64) as usize])
+            }
+        }
+    }
+
+    /// The inverse of [`Domain::from_unit`]: where `value` lies in `[0, 1]` (the centre of its
+    /// cell for discrete domains). `None` when the value is not of this domain.
+    pub fn to_unit(&self, value: &Value) -> Option<f64> {
+        match *self {
+            Domain::Float {
+                low,
+                high,
+                log,
+                step,
+            } => {
+                let x = value.as_f64()?;
+                Some(match step {
+                    Some(step) => {
+                        let n = self.cardinality()? as f64;
+                        (((x - low) / step).round() + 0.5) / n
+                    }
+                    None if log => (x.ln() - low.ln()) / (high.ln() - low.ln()),
+                    None => (x - low) / (high - low),
+                })
+            }
+            Domain::Int {
+                low,
+                high,
+                log,
+                step,
+            } => {
+                let x = value.as_i64()?;
+                Some(if log {
+                    let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
+                    ((x as f64).ln() - a) / (b - a)
+                } else {
+                    let n = self.cardinality()? as f64;
+                    (((x - low) / step) as f64 + 0.5) / n
+                })
+            }
+            Domain::Categorical { ref choices } => {
+                let i = choices.iter().position(|c| c == value)?;
+                Some((i as f64 + 0.5) / choices.len() as f64)
+            }
+        }
+    }
+
+    /// Whether `value` is one this domain can produce: the right type, inside the bounds, on the
+    /// step.
+    pub fn contains(&self, value: &Value) -> bool {
+        match (self, value) {
+            (
+                &Domain::Float {
+                    low, high, step, ..
+                },
+                &Value::Float(x),
+            ) => {
+                x >= low
+                    && x <= high
+                    && step.is_none_or(|s| {
+                        let k = (x - low) / s;
+                        (k - k.round()).abs() < 1e-6
+                    })
+            }
+            (
+                &Domain::Int {
+                    low, high, step, ..
+                },
+                &Value::Int(x),
+            ) => x >= low && x <= high && (x - low) % step == 0,
+            (Domain::Categorical { choices }, v) => choices.contains(v),
+            _ => false,
+        }
+    }
+
+    /// A short description, for messages and listings: `float [0.001, 0.1] log`.
+    pub fn describe(&self) -> String {
+        match self {
+            Domain::Float {
+                low,
+                high,
+                log,
+                step,
+            } => {
+                let mut s = format!("float [{low}, {high}]");
+                if *log {
+                    s.push_str(" log");
+                }
+                if let Some(step) = step {
+                    s.push_str(&format!(" step {step}"));
+                }
+                s
+            }
+            Domain::Int {
+                low,
+                high,
+                log,
+                step,
+            } => {
+                let mut s = format!("int [{low}, {high}]");
+                if *log {
+                    s.push_str(" log");
+                }
+                if *step != 1 {
+                    s.push_str(&format!(" step {step}"));
+                }
+                s
+            }
+            Domain::Categorical { choices } => {
+                let list: Vec<String> = choices.iter().map(ToString::to_string).collect();
+                format!("choice of {}", list.join(", "))
+            }
+        }
+    }
+
+    fn check(&self, name: &str) -> Result<(), SpaceError> {
+        let name = name.to_owned();
+        match *self {
+            Domain::Float {
+                low,
+                high,
+                log,
+                step,
+            } => {
+                if !low.is_finite() || !high.is_finite() {
+                    return Err(SpaceError::NotFinite { name, low, high });
+                }
+                if low >= high {
+                    return Err(SpaceError::EmptyRange {
+                        name,
+                        low: low.to_string(),
+                        high: high.to_string(),
+                        what: if low == high { "empty" } else { "inverted" },
+                    });
+                }
+                if log && low <= 0.0 {
+                    return Err(SpaceError::LogNonPositive {
+                        name,
+                        low: low.to_string(),
+                        high: high.to_string(),
+                    });
+                }
+                if let Some(step) = step {
+                    if log {
+                        return Err(bad_step(name, "a log scale and a step cannot be combined; drop one"));
+                    }
+                    if !(step > 0.0 && step.is_finite()) {
+                        return Err(bad_step(name, format!("step must be a positive number, got {step}")));
+                    }
+                    let k = (high - low) / step;
+                    if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
+                        return Err(bad_step(
+                            name,
+                            format!(
+                                "{high} - {low} is not a multiple of the step {step}; use high = {}",
+                                low + k.floor() * step
+                            ),
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Domain::Int {
+                low,
+                high,
+                log,
+                step,
+            } => {
+                if low > high {
+                    return Err(SpaceError::EmptyRange {
+                        name,
+                        low: low.to_string(),
+                        high: high.to_string(),
+                        what: "inverted",
+                    });
+                }
+                if log && low <= 0 {
+                    return Err(SpaceError::LogNonPositive {
+                        name,
+                        low: low.to_string(),
+                        high: high.to_string(),
+                    });
+                }
+                if step <= 0 {
+                    return Err(bad_step(name, format!("step must be a positive integer, got {step}")));
+                }
+                if log && step != 1 {
+                    return Err(bad_step(name, "a log scale and a step cannot be combined; drop one"));
+                }
+                if (high - low) % step != 0 {
+                    return Err(bad_step(
+                        name,
+                        format!(
+                            "{high} - {low} is not a multiple of the step {step}; use high = {}",
+                            high - (high - low) % step
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            Domain::Categorical { ref choices } => {
+                if choices.is_empty() {
+                    return Err(SpaceError::BadChoices {
+                        name,
+                        message: "a choice needs at least one value".into(),
+                    });
+                }
+                for (i, c) in choices.iter().enumerate() {
+                    if matches!(c, Value::Float(x) if !x.is_finite()) {
+                        return Err(SpaceError::BadChoices {
+                            name,
+                            message: format!("choice {c} is not a finite number"),
+                        });
+                    }
+                    if choices[..i].contains(c) {
+                        return Err(SpaceError::BadChoices {
+                            name,
+                            message: format!("the choice {c} appears twice"),
+                        });
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn bad_step(name: String, message: impl Into<String>) -> SpaceError {
+    SpaceError::BadStep {
+        name,
+        message: message.into(),
+    }
+}
+
+/// The index in `0..n` that `u` in `[0, 1]` falls into.
+fn pick(u: f64, n: u64) -> u64 {
+    ((u * n as f64) as u64).min(n.saturating_sub(1))
+}
+
+/// A parameter exists only when its parent parameter takes one of the given values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    /// The parameter this one depends on.
+    pub parent: String,
+    /// The parent's values for which this parameter exists.
+    pub values: Vec<Value>,
+}
+
+/// One named parameter of a search space.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Param {
+    /// The name the objective sees.
+    pub name: String,
+    /// Its values.
+    #[serde(flatten)]
+    pub domain: Domain,
+    /// When present, the parameter exists only if the condition holds.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "when")]
+    pub condition: Option<Condition>,
+}
+
+impl Param {
+    /// An unconditional parameter.
+    pub fn new(name: impl Into<String>, domain: Domain) -> Self {
+        Param {
+            name: name.into(),
+            domain,
+            condition: None,
+        }
+    }
+
+    /// The same parameter, existing only when `parent` takes one of `values`.
+    pub fn when<V: Into<Value>>(
+        mut self,
+        parent: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.condition = Some(Condition {
+            parent: parent.into(),
+            values: values.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+}
+
+/// A validated search space: parameters with unique names, valid domains, and conditions on
+/// parameters that exist, ordered so that every parent comes before its children.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Param>", into = "Vec<Param>")]
+pub struct Space {
+    params: Vec<Param>,
+}
+
+impl TryFrom<Vec<Param>> for Space {
+    type Error = SpaceError;
+    fn try_from(params: Vec<Param>) -> Result<Self, SpaceError> {
+        Space::new(params)
+    }
+}
+
+impl From<Space> for Vec<Param> {
+    fn from(space: Space) -> Self {
+        space.params
+    }
+}
+
+impl Space {
+    /// Validates `params` into a space. Parents are moved before their children; otherwise the
+    /// declared order is kept.
+    pub fn new(params: Vec<Param>) -> Result<Self, SpaceError> {
+        for (i, p) in params.iter().enumerate() {
+            if p.name.is_empty() {
+                return Err(SpaceError::EmptyName);
+            }
+            if params[..i].iter().any(|q| q.name == p.name) {
+                return Err(SpaceError::Duplicate(p.name.clone()));
+            }
+            p.domain.check(&p.name)?;
+        }
+        for p in &params {
+            let Some(cond) = &p.condition else { continue };
+            let Some(parent) = params.iter().find(|q| q.name == cond.parent) else {
+                return Err(SpaceError::UnknownParent {
+                    name: p.name.clone(),
+                    parent: cond.parent.clone(),
+                    known: params
+                        .iter()
+                        .map(|q| q.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            if cond.values.is_empty() {
+                return Err(SpaceError::BadConditionValue {
+                    name: p.name.clone(),
+                    parent: cond.parent.clone(),
+                    value: "nothing (the list is empty)".into(),
+                });
+            }
+            if let Some(v) = cond.values.iter().find(|v| !parent.domain.contains(v)) {
+                return Err(SpaceError::BadConditionValue {
+                    name: p.name.clone(),
+                    parent: cond.parent.clone(),
+                    value: v.to_string(),
+                });
+            }
+        }
+        Ok(Space {
+            params: parents_first(params)?,
+        })
+    }
+
+    /// A space with no parameters, for objectives that define everything themselves.
+    pub fn empty() -> Self {
+        Space { params: Vec::new() }
+    }
+
+    /// The parameters, every parent before its children.
+    pub fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    /// The parameter called `name`.
+    pub fn get(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// The number of parameters.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Whether the space has no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    /// Whether any parameter is categorical.
+    pub fn has_categorical(&self) -> bool {
+        self.params
+            .iter()
+            .any(|p| matches!(p.domain, Domain::Categorical { .. }))
+    }
+
+    /// Whether any parameter is conditional.
+    pub fn has_conditions(&self) -> bool {
+        self.params.iter().any(|p| p.condition.is_some())
+    }
+
+    /// Whether `param` exists given the values already chosen for its ancestors.
+    pub fn is_active(&self, param: &Param, chosen: &Params) -> bool {
+        match &param.condition {
+            None => true,
+            Some(c) => chosen.get(&c.parent).is_some_and(|v| c.values.contains(v)),
+        }
+    }
+
+    /// Builds a parameter set by asking `choose` for each active parameter in order (parents
+    /// first), skipping those whose condition fails.
+    pub fn assign(&self, mut choose: impl FnMut(&Param) -> Value) -> Params {
+        let mut out = Params::with_capacity(self.params.len());
+        for p in &self.params {
+            if self.is_active(p, &out) {
+                let v = choose(p);
+                out.insert(p.name.clone(), v);
+            }
+        }
+        out
+    }
+
+    /// Checks that `params` fit this space: every active parameter present with a value of its
+    /// domain, no inactive or unknown parameter.
+    pub fn validate(&self, params: &Params) -> Result<(), SpaceError> {
+        if let Some(name) = params.keys().find(|k| self.get(k).is_none()) {
+            return Err(SpaceError::Mismatch(format!(
+                "`{name}` is not a parameter of the space"
+            )));
+        }
+        for p in &self.params {
+            let active = match &p.condition {
+                None => true,
+                Some(c) => params.get(&c.parent).is_some_and(|v| c.values.contains(v)),
+            };
+            match (active, params.get(&p.name)) {
+                (true, None) => {
+                    return Err(SpaceError::Mismatch(format!(
+                        "`{}` is missing; it is active and must have a value",
+                        p.name
+                    )));
+                }
+                (false, Some(_)) => {
+                    return Err(SpaceError::Mismatch(format!(
+                        "`{}` has a value but its condition does not hold",
+                        p.name
+                    )));
+                }
+                (true, Some(v)) if !p.domain.contains(v) => {
+                    return Err(SpaceError::Mismatch(format!(
+                        "`{}` = {v} ({}) is outside its domain, {}",
+                        p.name,
+                        v.type_name(),
+                        p.domain.describe()
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Orders parameters so that parents precede children (stable otherwise); fails on a cycle.
+fn parents_first(mut pending: Vec<Param>) -> Result<Vec<Param>, SpaceError> {
+    let mut ordered: Vec<Param> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|p| {
+            p.condition
+                .as_ref()
+                .is_none_or(|c| ordered.iter().any(|q| q.name == c.parent))
+        });
+        match ready {
+            Some(i) => ordered.push(pending.remove(i)),
+            None => {
+                let names: Vec<&str> = pending.iter().map(|p| p.name.as_str()).collect();
+                return Err(SpaceError::Cycle(names.join(", ")));
+            }
+        }
+    }
+    Ok(ordered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_round_trip_respects_scales_and_steps() {
+        let d = Domain::float(1e-4, 1e-1).log();
+        let Value::Float(x) = d.from_unit(0.5) else {
+            panic!("float domain gave a non-float")
+        };
+        assert!((x - 10f64.powf(-2.5)).abs() < 1e-12);
+        assert!((d.to_unit(&Value::Float(x)).unwrap() - 0.5).abs() < 1e-12);
+
+        let d = Domain::float(0.0, 1.0).step(0.25);
+        assert_eq!(d.cardinality(), Some(5));
+        assert_eq!(d.from_unit(0.0), Value::Float(0.0));
+        assert_eq!(d.from_unit(0.999), Value::Float(1.0));
+        assert_eq!(d.from_unit(0.5), Value::Float(0.5));
+
+        let d = Domain::int(2, 10).step(2.0);
+        assert_eq!(d.values().unwrap().len(), 5);
+        for k in 0..100 {
+            assert!(d.contains(&d.from_unit(k as f64 / 100.0)));
+        }
+        let d = Domain::int(1, 1024).log();
+        assert_eq!(d.from_unit(0.0), Value::Int(1));
+        assert_eq!(d.from_unit(1.0), Value::Int(1024));
+    }
+
+    #[test]
+    fn bad_domains_are_refused_with_the_parameter_named() {
+        let e = Space::new(vec![Param::new("lr", Domain::float(0.1, 0.01))]).unwrap_err();
+        assert!(e.to_string().contains("`lr`") && e.to_string().contains("inverted"));
+        let e = Space::new(vec![Param::new("lr", Domain::float(0.0, 1.0).log())]).unwrap_err();
+        assert!(matches!(e, SpaceError::LogNonPositive { .. }));
+        let e = Space::new(vec![Param::new("n", Domain::int(1, 10).step(2.0))]).unwrap_err();
+        assert!(e.to_string().contains("use high = 9"), "{e}");
+        let e = Space::new(vec![Param::new("a", Domain::choice(["x", "x"]))]).unwrap_err();
+        assert!(e.to_string().contains("twice"));
+    }
+
+    #[test]
+    fn conditions_order_parents_first_and_reject_unknown_parents() {
+        let space = Space::new(vec![
+            Param::new("units_2", Domain::int(16, 512).log()).when("layers", [2i64, 3]),
+            Param::new("layers", Domain::int(1, 3)),
+        ])
+        .unwrap();
+        assert_eq!(space.params()[0].name, "layers");
+        let p = space.assign(|p| p.domain.from_unit(0.0));
+        assert_eq!(p.len(), 1, "layers = 1 leaves units_2 inactive");
+        assert!(space.validate(&p).is_ok());
+
+        let e = Space::new(vec![Param::new("u", Domain::int(1, 3)).when("depth", [2i64])])
+            .unwrap_err();
+        assert!(e.to_string().contains("`depth`"));
+        let e = Space::new(vec![
+            Param::new("a", Domain::int(1, 3)).when("b", [1i64]),
+            Param::new("b", Domain::int(1, 3)).when("a", [1i64]),
+        ])
+        .unwrap_err();
+        assert!(matches!(e, SpaceError::Cycle(_)));
+    }
+
+    #[test]
+    fn space_round_trips_through_json() {
+        let space = Space::new(vec![
+            Param::new("lr", Domain::float(1e-5, 1e-1).log()),
+            Param::new("act", Domain::choice(["relu", "tanh"])),
+            Param::new("drop", Domain::float(0.0, 0.5).step(0.1)).when("act", ["relu"]),
+        ])
+        .unwrap();
+        let json = serde_json::to_string(&space).unwrap();
+        let back: Space = serde_json::from_str(&json).unwrap();
+        assert_eq!(space, back);
+    }
+}

@@ -1,0 +1,486 @@
+use std::any::Any;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::str::FromStr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::capability::Requirements;
+use crate::error::Error;
+use crate::objective::{FnObjective, Objective, TrialContext};
+use crate::pareto::pareto_front;
+use crate::settings::Settings;
+use crate::space::Space;
+use crate::strategy::{AskContext, Strategy, StrategyFactory, StudySetup};
+use crate::trial::{Trial, TrialError, TrialOutcome, TrialState};
+use crate::value::Params;
+
+/// Which way an objective is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Lower is better.
+    Minimize,
+    /// Higher is better.
+    Maximize,
+}
+
+impl Direction {
+    /// Whether `a` is strictly better than `b` in this direction.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Direction::Minimize => a < b,
+            Direction::Maximize => a > b,
+        }
+    }
+
+    /// `value` turned so that lower is better: strategies that minimize use this.
+    pub fn to_loss(self, value: f64) -> f64 {
+        match self {
+            Direction::Minimize => value,
+            Direction::Maximize => -value,
+        }
+    }
+}
+
+impl FromStr for Direction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "minimize" | "min" => Ok(Direction::Minimize),
+            "maximize" | "max" => Ok(Direction::Maximize),
+            other => Err(format!(
+                "unknown direction `{other}`; use \"minimize\" or \"maximize\""
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Minimize => "minimize",
+            Direction::Maximize => "maximize",
+        })
+    }
+}
+
+/// What defines a study, apart from its strategy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StudyConfig {
+    /// Its name.
+    pub name: String,
+    /// The space searched.
+    pub space: Space,
+    /// One direction per objective.
+    pub directions: Vec<Direction>,
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// How many trials may run at once.
+    pub parallelism: usize,
+}
+
+impl StudyConfig {
+    /// A study with seed 0 and one trial at a time.
+    pub fn new(name: impl Into<String>, space: Space, directions: Vec<Direction>) -> Self {
+        StudyConfig {
+            name: name.into(),
+            space,
+            directions,
+            seed: 0,
+            parallelism: 1,
+        }
+    }
+
+    /// The same config with another seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// When to stop: after a number of trials in the study, after a time, or whichever comes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Budget {
+    /// Trials in the study, counting every finished one.
+    pub trials: Option<u64>,
+    /// Wall time of this run.
+    pub timeout: Option<Duration>,
+}
+
+impl Budget {
+    /// Stop after `n` trials.
+    pub fn trials(n: u64) -> Self {
+        Budget {
+            trials: Some(n),
+            timeout: None,
+        }
+    }
+
+    /// Stop after `t`.
+    pub fn timeout(t: Duration) -> Self {
+        Budget {
+            trials: None,
+            timeout: Some(t),
+        }
+    }
+}
+
+/// Watches a study as it runs: progress bars, logs, dashboards. Every method has a default that
+/// does nothing.
+pub trait Observer {
+    /// A trial has been asked for and is about to run.
+    fn trial_started(&mut self, trial: &Trial) {
+        let _ = trial;
+    }
+    /// A trial has finished; the study already holds it.
+    fn trial_finished(&mut self, study: &Study, trial: &Trial) {
+        let _ = (study, trial);
+    }
+    /// The strategy failed outside a trial (in `tell` or a pruning decision); the study goes on.
+    fn strategy_error(&mut self, error: &Error) {
+        let _ = error;
+    }
+    /// Polled between trials: `true` ends the run after the trials that are running.
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
+}
+
+impl Observer for () {}
+
+/// A study: a space, one or more objectives, a strategy, and the trials so far. Drive it with
+/// [`Study::optimize`] or by hand with [`Study::ask`] and [`Study::tell`].
+pub struct Study {
+    config: StudyConfig,
+    strategy_name: String,
+    strategy: Box<dyn Strategy>,
+    finished: Vec<Trial>,
+    running: Vec<Trial>,
+    next_number: u64,
+}
+
+impl Study {
+    /// A new study whose strategy `factory` makes with `settings`. Refuses, before any trial, a
+    /// strategy that lacks a capability the study needs.
+    pub fn new(
+        config: StudyConfig,
+        factory: &dyn StrategyFactory,
+        settings: &Settings,
+    ) -> Result<Self, Error> {
+        if config.directions.is_empty() {
+            return Err(Error::Objectives(
+                "a study needs at least one objective direction".into(),
+            ));
+        }
+        let info = factory.info();
+        let needs = Requirements::of(&config.space, &config.directions, config.parallelism);
+        let missing = info.capabilities.missing(&needs);
+        if !missing.is_empty() {
+            return Err(Error::MissingCapability {
+                strategy: info.name,
+                missing,
+            });
+        }
+        let strategy = factory.create(&StudySetup {
+            space: &config.space,
+            directions: &config.directions,
+            seed: config.seed,
+            settings,
+        })?;
+        Ok(Study {
+            config,
+            strategy_name: info.name,
+            strategy,
+            finished: Vec::new(),
+            running: Vec::new(),
+            next_number: 0,
+        })
+    }
+
+    /// The study's definition.
+    pub fn config(&self) -> &StudyConfig {
+        &self.config
+    }
+
+    /// The name of its strategy.
+    pub fn strategy_name(&self) -> &str {
+        &self.strategy_name
+    }
+
+    /// Finished trials, in the order they finished.
+    pub fn finished(&self) -> &[Trial] {
+        &self.finished
+    }
+
+    /// Trials that are running.
+    pub fn running(&self) -> &[Trial] {
+        &self.running
+    }
+
+    /// Every trial, by number.
+    pub fn trials(&self) -> Vec<&Trial> {
+        let mut all: Vec<&Trial> = self.finished.iter().chain(&self.running).collect();
+        all.sort_by_key(|t| t.number);
+        all
+    }
+
+
+    /// Asks the strategy for the next trial and marks it running. A suggestion outside the space
+    /// is refused as a strategy error.
+    pub fn ask(&mut self) -> Result<Trial, Error> {
+        let number = self.next_number;
+        let ctx = context(&self.config, &self.finished, &self.running, number);
+        let params = self.strategy.ask(&ctx)?;
+        self.config.space.validate(&params).map_err(|e| {
+            Error::Strategy(format!(
+                "strategy `{}` suggested parameters outside the space: {e}",
+                self.strategy_name
+            ))
+        })?;
+        Ok(self.start(params))
+    }
+
+    fn start(&mut self, params: Params) -> Trial {
+        let trial = Trial::running(self.next_number, params, now_ms());
+        self.next_number += 1;
+        self.running.push(trial.clone());
+        trial
+    }
+
+    /// Records an intermediate value of a running trial.
+    pub fn report(&mut self, number: u64, step: u64, value: f64) -> Result<(), Error> {
+        let trial = self
+            .running
+            .iter_mut()
+            .find(|t| t.number == number)
+            .ok_or(Error::NotRunning(number))?;
+        trial.intermediate.push((step, value));
+        Ok(())
+    }
+
+    /// Asks the strategy whether a running trial should stop now.
+    pub fn should_prune(&mut self, number: u64) -> Result<bool, Error> {
+        let i = self
+            .running
+            .iter()
+            .position(|t| t.number == number)
+            .ok_or(Error::NotRunning(number))?;
+        let ctx = context(&self.config, &self.finished, &self.running, number);
+        self.strategy.should_prune(&ctx, &self.running[i])
+    }
+
+    /// Finishes a running trial with `outcome`. Values that are NaN or infinite, or of the wrong
+    /// count, fail the trial. The trial is stored before the strategy hears of it, so an error
+    /// from the strategy (returned here) never loses the result.
+    pub fn tell(&mut self, number: u64, outcome: TrialOutcome) -> Result<&Trial, Error> {
+        let i = self
+            .running
+            .iter()
+            .position(|t| t.number == number)
+            .ok_or(Error::NotRunning(number))?;
+        let mut trial = self.running.remove(i);
+        let n = self.config.directions.len();
+        match outcome {
+            Ok(eval) if eval.values.len() != n => {
+                trial.state = TrialState::Failed;
+                trial.message = Some(format!(
+                    "the objective returned {} value(s) but the study has {n} objective(s)",
+                    eval.values.len()
+                ));
+            }
+            Ok(eval) if eval.values.iter().any(|v| !v.is_finite()) => {
+                trial.state = TrialState::Failed;
+                trial.message = Some(format!(
+                    "the objective returned a value that is not a finite number: {:?}",
+                    eval.values
+                ));
+                trial.user_attrs = eval.attrs;
+            }
+            Ok(eval) => {
+                trial.state = TrialState::Complete;
+                trial.values = eval.values;
+                trial.user_attrs = eval.attrs;
+            }
+            Err(TrialError::Pruned) => trial.state = TrialState::Pruned,
+            Err(TrialError::Failed(message)) => {
+                trial.state = TrialState::Failed;
+                trial.message = Some(message);
+            }
+        }
+        trial.duration_s = Some(now_ms().saturating_sub(trial.started_ms) as f64 / 1000.0);
+        self.finished.push(trial);
+        let last = self.finished.len() - 1;
+        let ctx = context(&self.config, &self.finished, &self.running, number);
+        self.strategy.tell(&ctx, &self.finished[last])?;
+        Ok(&self.finished[last])
+    }
+
+    /// The best complete trial of a single-objective study (the earliest among ties). `None`
+    /// before any trial completes, and for several objectives: see [`Study::best_trials`].
+    pub fn best_trial(&self) -> Option<&Trial> {
+        let [direction] = self.config.directions[..] else {
+            return None;
+        };
+        self.finished
+            .iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .fold(None, |best: Option<&Trial>, t| match best {
+                Some(b) if !direction.better(t.values[0], b.values[0]) => Some(b),
+                Some(b) if t.values[0] == b.values[0] && b.number < t.number => Some(b),
+                _ => Some(t),
+            })
+    }
+
+    /// The complete trials on the Pareto front, by number. For one objective: the best trial.
+    pub fn best_trials(&self) -> Vec<&Trial> {
+        if self.config.directions.len() == 1 {
+            return self.best_trial().into_iter().collect();
+        }
+        let complete: Vec<&Trial> = self
+            .finished
+            .iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .collect();
+        let points: Vec<&[f64]> = complete.iter().map(|t| t.values.as_slice()).collect();
+        let mut front: Vec<&Trial> = pareto_front(&points, &self.config.directions)
+            .into_iter()
+            .map(|i| complete[i])
+            .collect();
+        front.sort_by_key(|t| t.number);
+        front
+    }
+
+    /// Runs trials one after another until the budget is spent or the strategy has nothing left
+    /// to suggest. A failing or panicking objective, or a strategy that fails to suggest, fails
+    /// that trial and the study goes on.
+    pub fn optimize(
+        &mut self,
+        objective: &dyn Objective,
+        budget: Budget,
+        observer: &mut dyn Observer,
+    ) -> Result<(), Error> {
+        if budget.trials.is_none() && budget.timeout.is_none() {
+            return Err(Error::UnboundedBudget);
+        }
+        let start = Instant::now();
+        loop {
+            let done = (self.finished.len() + self.running.len()) as u64;
+            if budget.trials.is_some_and(|n| done >= n)
+                || budget.timeout.is_some_and(|t| start.elapsed() >= t)
+                || observer.stop_requested()
+            {
+                return Ok(());
+            }
+            let trial = match self.ask() {
+                Ok(trial) => trial,
+                Err(Error::Exhausted(_)) => return Ok(()),
+                Err(e) => {
+                    // The strategy could not suggest: record that as a failed trial so the
+                    // failure is visible and the budget still bounds the run.
+                    let trial = self.start(Params::new());
+                    observer.trial_started(&trial);
+                    self.finish(trial.number, Err(TrialError::Failed(e.to_string())), observer);
+                    continue;
+                }
+            };
+            observer.trial_started(&trial);
+            let outcome = {
+                let mut ctx = RunningTrial {
+                    study: self,
+                    number: trial.number,
+                    observer: &mut *observer,
+                };
+                catch_unwind(AssertUnwindSafe(|| objective.evaluate(&trial.params, &mut ctx)))
+                    .unwrap_or_else(|payload| {
+                        Err(TrialError::Failed(format!(
+                            "the objective panicked: {}",
+                            panic_message(payload.as_ref())
+                        )))
+                    })
+            };
+            self.finish(trial.number, outcome, observer);
+        }
+    }
+
+    fn finish(&mut self, number: u64, outcome: TrialOutcome, observer: &mut dyn Observer) {
+        if let Err(e) = self.tell(number, outcome) {
+            observer.strategy_error(&e);
+        }
+        if let Some(trial) = self.finished.iter().rev().find(|t| t.number == number) {
+            observer.trial_finished(self, trial);
+        }
+    }
+
+    /// [`Study::optimize`] with a closure as the objective and no observer.
+    pub fn optimize_fn<F, E>(&mut self, budget: Budget, f: F) -> Result<(), Error>
+    where
+        F: Fn(&Params, &mut dyn TrialContext) -> Result<E, TrialError> + Send + Sync,
+        E: Into<crate::objective::Evaluation>,
+    {
+        self.optimize(&FnObjective(f), budget, &mut ())
+    }
+}
+
+/// The strategy's view of the study; a free function so that it borrows only the fields it
+/// reads, leaving the strategy free to be borrowed mutably.
+fn context<'a>(
+    config: &'a StudyConfig,
+    finished: &'a [Trial],
+    running: &'a [Trial],
+    number: u64,
+) -> AskContext<'a> {
+    AskContext {
+        space: &config.space,
+        directions: &config.directions,
+        seed: config.seed,
+        trials: finished,
+        running,
+        number,
+    }
+}
+
+struct RunningTrial<'a> {
+    study: &'a mut Study,
+    number: u64,
+    observer: &'a mut dyn Observer,
+}
+
+impl TrialContext for RunningTrial<'_> {
+    fn number(&self) -> u64 {
+        self.number
+    }
+
+    fn report(&mut self, step: u64, value: f64) {
+        // The trial is running by construction, so this cannot fail.
+        let _ = self.study.report(self.number, step, value);
+    }
+
+    fn should_prune(&mut self) -> bool {
+        match self.study.should_prune(self.number) {
+            Ok(prune) => prune,
+            Err(e) => {
+                self.observer.strategy_error(&e);
+                false
+            }
+        }
+    }
+}
+
+/// The message of a caught panic.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".to_owned()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
