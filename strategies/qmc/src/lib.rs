@@ -1,0 +1,1 @@
+//! Quasi-Monte Carlo search: scrambled Sobol sequences over the unit cube.

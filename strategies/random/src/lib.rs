@@ -1,0 +1,1 @@
+//! Random search: uniform and log-uniform sampling that respects steps and conditions.
