@@ -1,0 +1,256 @@
+//! The `#[repr(C)]` mirrors of the domain model and the plugin traits.
+
+use abi_stable::sabi_types::RMut;
+use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RString, RVec, Tuple2};
+use abi_stable::{StableAbi, sabi_trait};
+
+/// A parameter value.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub enum FfiValue {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(RString),
+}
+
+/// A named value: one parameter, or one user attribute.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct FfiParam {
+    /// The parameter's name.
+    pub name: RString,
+    /// Its value.
+    pub value: FfiValue,
+}
+
+/// The parameters of a trial, in the space's order.
+pub type FfiParams = RVec<FfiParam>;
+
+/// Where a trial stands.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FfiTrialState {
+    /// Running.
+    Running,
+    /// Complete.
+    Complete,
+    /// Pruned.
+    Pruned,
+    /// Failed.
+    Failed,
+}
+
+/// A trial, as a strategy sees it.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct FfiTrial {
+    /// Its number.
+    pub number: u64,
+    /// Its parameters.
+    pub params: FfiParams,
+    /// Its state.
+    pub state: FfiTrialState,
+    /// One value per objective, when complete.
+    pub values: RVec<f64>,
+    /// Intermediate values by step.
+    pub intermediate: RVec<Tuple2<u64, f64>>,
+    /// Start time, ms since the Unix epoch.
+    pub started_ms: u64,
+    /// Duration in seconds, when finished.
+    pub duration_s: ROption<f64>,
+    /// Extra results.
+    pub user_attrs: FfiParams,
+    /// Failure message.
+    pub message: ROption<RString>,
+}
+
+/// What kind of error crossed the boundary.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FfiErrorKind {
+    /// Settings that the strategy or objective refuses.
+    Settings,
+    /// A space it cannot work with.
+    Space,
+    /// A capability it lacks.
+    Unsupported,
+    /// A strategy with nothing left to suggest.
+    Exhausted,
+    /// A trial stopped by the pruner.
+    Pruned,
+    /// A failure with a message.
+    Failed,
+    /// A panic caught inside the plugin.
+    Panicked,
+}
+
+/// An error from a plugin.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct FfiError {
+    /// Its kind.
+    pub kind: FfiErrorKind,
+    /// The message for the user.
+    pub message: RString,
+}
+
+impl FfiError {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: FfiErrorKind, message: impl Into<RString>) -> Self {
+        FfiError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a strategy can handle.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FfiCapabilities {
+    /// Categorical parameters.
+    pub categorical: bool,
+    /// Conditional parameters.
+    pub conditional: bool,
+    /// Several objectives.
+    pub multi_objective: bool,
+    /// Parallel asks.
+    pub parallel: bool,
+    /// Pruning decisions.
+    pub pruning: bool,
+}
+
+/// Name, version, description and capabilities of a strategy or objective.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct FfiInfo {
+    /// The name study files use.
+    pub name: RString,
+    /// Its version.
+    pub version: RString,
+    /// One line.
+    pub description: RString,
+    /// Capabilities (strategies only).
+    pub capabilities: FfiCapabilities,
+}
+
+/// The result of an evaluation.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct FfiEvaluation {
+    /// One value per metric.
+    pub values: RVec<f64>,
+    /// Extra results.
+    pub attrs: FfiParams,
+}
+
+/// A strategy living in a plugin. The host mirrors the study's history into it incrementally:
+/// every call carries `new_trials`, the trials that finished since the previous call, in finish
+/// order, so each finished trial crosses the boundary once.
+#[sabi_trait]
+pub trait FfiStrategy: Send {
+    /// The next trial's parameters; `running` are all trials running now.
+    fn ask(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        running: RSlice<'_, FfiTrial>,
+        number: u64,
+    ) -> RResult<FfiParams, FfiError>;
+
+    /// A trial has finished: it is the last of `new_trials`.
+    fn tell(&mut self, new_trials: RSlice<'_, FfiTrial>) -> RResult<(), FfiError>;
+
+    /// Whether running trial `number` (one of `running`) should stop now.
+    #[sabi(last_prefix_field)]
+    fn should_prune(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        running: RSlice<'_, FfiTrial>,
+        number: u64,
+    ) -> RResult<bool, FfiError>;
+}
+
+/// A boxed plugin strategy.
+pub type FfiStrategyBox = FfiStrategy_TO<'static, RBox<()>>;
+
+/// Makes strategies.
+#[sabi_trait]
+pub trait FfiStrategyFactory: Send + Sync {
+    /// Name, version, description, capabilities.
+    fn info(&self) -> RResult<FfiInfo, FfiError>;
+
+    /// A strategy for one study; `setup` is JSON: `{"space": .., "directions": .., "seed": ..,
+    /// "settings": ..}`.
+    #[sabi(last_prefix_field)]
+    fn create(&self, setup: RStr<'_>) -> RResult<FfiStrategyBox, FfiError>;
+}
+
+/// A boxed plugin strategy factory.
+pub type FfiStrategyFactoryBox = FfiStrategyFactory_TO<'static, RBox<()>>;
+
+/// The host's side of a running trial, lent to an objective for the length of one evaluation.
+#[sabi_trait]
+pub trait FfiTrialContext {
+    /// The trial's number.
+    fn number(&self) -> u64;
+    /// Reports an intermediate value.
+    fn report(&mut self, step: u64, value: f64);
+    /// Whether the trial should stop now.
+    #[sabi(last_prefix_field)]
+    fn should_prune(&mut self) -> bool;
+}
+
+/// A borrowed host trial context.
+pub type FfiTrialContextRef<'a> = FfiTrialContext_TO<'a, RMut<'a, ()>>;
+
+/// An objective living in a plugin.
+#[sabi_trait]
+pub trait FfiObjective: Send + Sync {
+    /// Its own space as JSON, if it defines one.
+    fn space(&self) -> RResult<ROption<RString>, FfiError>;
+    /// Its metrics as JSON (`[{"name": .., "direction": ..}]`).
+    fn metrics(&self) -> RResult<RString, FfiError>;
+    /// The known optimum, if any.
+    fn optimum(&self) -> RResult<ROption<RVec<f64>>, FfiError>;
+    /// Evaluates one trial.
+    #[sabi(last_prefix_field)]
+    fn evaluate(
+        &self,
+        params: RSlice<'_, FfiParam>,
+        ctx: FfiTrialContextRef<'_>,
+    ) -> RResult<FfiEvaluation, FfiError>;
+}
+
+/// A boxed plugin objective.
+pub type FfiObjectiveBox = FfiObjective_TO<'static, RBox<()>>;
+
+/// Makes objectives.
+#[sabi_trait]
+pub trait FfiObjectiveFactory: Send + Sync {
+    /// Name, version, description.
+    fn info(&self) -> RResult<FfiInfo, FfiError>;
+    /// An objective configured by `settings` (JSON object).
+    #[sabi(last_prefix_field)]
+    fn create(&self, settings: RStr<'_>) -> RResult<FfiObjectiveBox, FfiError>;
+}
+
+/// A boxed plugin objective factory.
+pub type FfiObjectiveFactoryBox = FfiObjectiveFactory_TO<'static, RBox<()>>;
+
+/// The root module of a plugin library: the one symbol the host looks up.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginMod {
+    /// The strategy factories in this library.
+    pub strategies: extern "C" fn() -> RResult<RVec<FfiStrategyFactoryBox>, FfiError>,
+    /// The objective factories in this library.
+    #[sabi(last_prefix_field)]
+    pub objectives: extern "C" fn() -> RResult<RVec<FfiObjectiveFactoryBox>, FfiError>,
+}

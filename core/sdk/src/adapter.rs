@@ -1,0 +1,272 @@
+//! Adapters from the core traits to the FFI traits, run inside the plugin.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{RErr, ROption, RResult, RSlice, RStr, RString, RVec};
+use hyperplug_abi::{
+    FfiError, FfiErrorKind, FfiEvaluation, FfiInfo, FfiObjective, FfiObjective_TO,
+    FfiObjectiveBox, FfiObjectiveFactory, FfiObjectiveFactory_TO, FfiObjectiveFactoryBox,
+    FfiParam, FfiParams, FfiStrategy, FfiStrategy_TO, FfiStrategyBox, FfiStrategyFactory,
+    FfiStrategyFactory_TO, FfiStrategyFactoryBox, FfiTrial, FfiTrialContextRef, SetupJson,
+    from_ffi_params, from_ffi_trial, to_ffi_params,
+};
+use hyperplug_core::{
+    AskContext, Direction, Objective, ObjectiveFactory, Settings, Space, Strategy,
+    StrategyFactory, StudySetup, Trial, TrialContext, panic_message,
+};
+
+thread_local! {
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static QUIET_PANICS: Once = Once::new();
+
+/// Runs `f`, turning a panic into an [`FfiErrorKind::Panicked`] error that says where it
+/// happened. A panic must never unwind out of a plugin: abi_stable would end the whole host.
+pub fn guard<T>(f: impl FnOnce() -> Result<T, FfiError>) -> RResult<T, FfiError> {
+    // The plugin has its own std, hence its own panic hook: record the location for the error
+    // instead of printing a backtrace on the host's terminal.
+    QUIET_PANICS.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
+            PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
+        }));
+    });
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.into(),
+        Err(payload) => {
+            let at = PANIC_LOCATION.with(|p| p.borrow_mut().take());
+            let mut message = panic_message(payload.as_ref());
+            if let Some(at) = at {
+                message.push_str(&format!(" (at {at})"));
+            }
+            RErr(FfiError::new(FfiErrorKind::Panicked, message))
+        }
+    }
+}
+
+fn err(e: &hyperplug_core::Error) -> FfiError {
+    e.into()
+}
+
+/// The body of a plugin's `strategies` export: builds the factories (catching panics) and wraps
+/// each for the ABI.
+pub fn export_strategies(
+    make: impl FnOnce() -> Vec<Box<dyn StrategyFactory>>,
+) -> RResult<RVec<FfiStrategyFactoryBox>, FfiError> {
+    guard(|| {
+        Ok(make()
+            .into_iter()
+            .map(|f| FfiStrategyFactory_TO::from_value(StrategyFactoryAdapter(f), TD_Opaque))
+            .collect())
+    })
+}
+
+/// The body of a plugin's `objectives` export.
+pub fn export_objectives(
+    make: impl FnOnce() -> Vec<Box<dyn ObjectiveFactory>>,
+) -> RResult<RVec<FfiObjectiveFactoryBox>, FfiError> {
+    guard(|| {
+        Ok(make()
+            .into_iter()
+            .map(|f| FfiObjectiveFactory_TO::from_value(ObjectiveFactoryAdapter(f), TD_Opaque))
+            .collect())
+    })
+}
+
+struct StrategyFactoryAdapter(Box<dyn StrategyFactory>);
+
+impl FfiStrategyFactory for StrategyFactoryAdapter {
+    fn info(&self) -> RResult<FfiInfo, FfiError> {
+        guard(|| Ok((&self.0.info()).into()))
+    }
+
+    fn create(&self, setup: RStr<'_>) -> RResult<FfiStrategyBox, FfiError> {
+        guard(|| {
+            let setup: SetupJson = serde_json::from_str(setup.as_str()).map_err(|e| {
+                FfiError::new(FfiErrorKind::Failed, format!("malformed set-up from the host: {e}"))
+            })?;
+            let strategy = self
+                .0
+                .create(&StudySetup {
+                    space: &setup.space,
+                    directions: &setup.directions,
+                    seed: setup.seed,
+                    settings: &setup.settings,
+                })
+                .map_err(|e| err(&e))?;
+            Ok(FfiStrategy_TO::from_value(
+                StrategyAdapter {
+                    inner: strategy,
+                    study: Mirror {
+                        space: setup.space,
+                        directions: setup.directions,
+                        seed: setup.seed,
+                        history: Vec::new(),
+                    },
+                },
+                TD_Opaque,
+            ))
+        })
+    }
+}
+
+/// A strategy plus the plugin's mirror of its study.
+struct StrategyAdapter {
+    inner: Box<dyn Strategy>,
+    study: Mirror,
+}
+
+/// The plugin's copy of the study: set up once, its history grown by the host's deltas.
+struct Mirror {
+    space: Space,
+    directions: Vec<Direction>,
+    seed: u64,
+    history: Vec<Trial>,
+}
+
+impl Mirror {
+    fn sync(&mut self, new_trials: RSlice<'_, FfiTrial>) {
+        self.history.extend(new_trials.iter().map(from_ffi_trial));
+    }
+
+    fn context<'a>(&'a self, running: &'a [Trial], number: u64) -> AskContext<'a> {
+        AskContext {
+            space: &self.space,
+            directions: &self.directions,
+            seed: self.seed,
+            trials: &self.history,
+            running,
+            number,
+        }
+    }
+}
+
+impl FfiStrategy for StrategyAdapter {
+    fn ask(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        running: RSlice<'_, FfiTrial>,
+        number: u64,
+    ) -> RResult<FfiParams, FfiError> {
+        guard(|| {
+            self.study.sync(new_trials);
+            let running: Vec<Trial> = running.iter().map(from_ffi_trial).collect();
+            let ctx = self.study.context(&running, number);
+            let params = self.inner.ask(&ctx).map_err(|e| err(&e))?;
+            Ok(to_ffi_params(&params))
+        })
+    }
+
+    fn tell(&mut self, new_trials: RSlice<'_, FfiTrial>) -> RResult<(), FfiError> {
+        guard(|| {
+            self.study.sync(new_trials);
+            let Some(trial) = self.study.history.last() else {
+                return Ok(());
+            };
+            let ctx = self.study.context(&[], trial.number);
+            self.inner.tell(&ctx, trial).map_err(|e| err(&e))
+        })
+    }
+
+    fn should_prune(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        running: RSlice<'_, FfiTrial>,
+        number: u64,
+    ) -> RResult<bool, FfiError> {
+        guard(|| {
+            self.study.sync(new_trials);
+            let running: Vec<Trial> = running.iter().map(from_ffi_trial).collect();
+            let Some(trial) = running.iter().find(|t| t.number == number) else {
+                return Err(FfiError::new(
+                    FfiErrorKind::Failed,
+                    format!("trial {number} is not among the running trials"),
+                ));
+            };
+            let ctx = self.study.context(&running, number);
+            self.inner.should_prune(&ctx, trial).map_err(|e| err(&e))
+        })
+    }
+}
+
+struct ObjectiveFactoryAdapter(Box<dyn ObjectiveFactory>);
+
+impl FfiObjectiveFactory for ObjectiveFactoryAdapter {
+    fn info(&self) -> RResult<FfiInfo, FfiError> {
+        guard(|| Ok((&self.0.info()).into()))
+    }
+
+    fn create(&self, settings: RStr<'_>) -> RResult<FfiObjectiveBox, FfiError> {
+        guard(|| {
+            let settings = Settings::from_json(settings.as_str()).map_err(|e| err(&e))?;
+            let objective = self.0.create(&settings).map_err(|e| err(&e))?;
+            Ok(FfiObjective_TO::from_value(
+                ObjectiveAdapter(objective),
+                TD_Opaque,
+            ))
+        })
+    }
+}
+
+struct ObjectiveAdapter(Box<dyn Objective>);
+
+impl FfiObjective for ObjectiveAdapter {
+    fn space(&self) -> RResult<ROption<RString>, FfiError> {
+        guard(|| {
+            let space = self.0.space();
+            Ok(space
+                .map(|s| RString::from(serde_json::to_string(&s).unwrap_or_default()))
+                .into())
+        })
+    }
+
+    fn metrics(&self) -> RResult<RString, FfiError> {
+        guard(|| {
+            Ok(serde_json::to_string(&self.0.metrics())
+                .unwrap_or_else(|_| "[]".into())
+                .into())
+        })
+    }
+
+    fn optimum(&self) -> RResult<ROption<RVec<f64>>, FfiError> {
+        guard(|| Ok(self.0.optimum().map(RVec::from).into()))
+    }
+
+    fn evaluate(
+        &self,
+        params: RSlice<'_, FfiParam>,
+        ctx: FfiTrialContextRef<'_>,
+    ) -> RResult<FfiEvaluation, FfiError> {
+        guard(|| {
+            let params = from_ffi_params(&params);
+            let mut ctx = HostContext(ctx);
+            match self.0.evaluate(&params, &mut ctx) {
+                Ok(eval) => Ok((&eval).into()),
+                Err(e) => Err((&e).into()),
+            }
+        })
+    }
+}
+
+/// The host's trial context, seen from inside the plugin.
+struct HostContext<'a>(FfiTrialContextRef<'a>);
+
+impl TrialContext for HostContext<'_> {
+    fn number(&self) -> u64 {
+        self.0.number()
+    }
+
+    fn report(&mut self, step: u64, value: f64) {
+        self.0.report(step, value);
+    }
+
+    fn should_prune(&mut self) -> bool {
+        self.0.should_prune()
+    }
+}

@@ -1,0 +1,108 @@
+//! Write hyperplug plugins.
+//!
+//! Implement [`StrategyFactory`](hyperplug_core::StrategyFactory) or
+//! [`ObjectiveFactory`](hyperplug_core::ObjectiveFactory) from `hyperplug-core` as you would for
+//! an in-process algorithm, then export any number of them from a `cdylib` crate:
+//!
+//! ```ignore
+//! hyperplug_sdk::export_plugin! {
+//!     strategies: [my_crate::MySampler],
+//!     objectives: [my_crate::MyObjective],
+//! }
+//! ```
+//!
+//! The macro writes the library's root module. Every call from the host goes through an adapter
+//! that catches panics (a panic must never unwind across the FFI boundary: it would end the host)
+//! and turns them, and every error, into an error value the host reports with the trial.
+//!
+//! Architecture invariant: this crate defines no `#[repr(C)]` types (those live in
+//! `hyperplug-abi`) and loads no libraries.
+#![warn(missing_docs)]
+
+mod adapter;
+
+pub use adapter::{export_objectives, export_strategies, guard};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use abi_stable;
+    pub use hyperplug_abi;
+    pub use hyperplug_core;
+}
+
+/// The symbol every plugin library exports: abi_stable's mangled root-module loader name.
+#[doc(hidden)]
+pub const ROOT_MODULE_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
+
+/// Exports strategy and objective factories as a hyperplug plugin library. Use it once, in a
+/// crate with `crate-type = ["cdylib"]`. Each entry is an expression of a type that implements
+/// `StrategyFactory` (under `strategies`) or `ObjectiveFactory` (under `objectives`); either list
+/// may be left out.
+#[macro_export]
+macro_rules! export_plugin {
+    (strategies: [$($s:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin!(strategies: [$($s),*], objectives: []);
+    };
+    (objectives: [$($o:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin!(strategies: [], objectives: [$($o),*]);
+    };
+    (strategies: [$($s:expr),* $(,)?], objectives: [$($o:expr),* $(,)?] $(,)?) => {
+        const _: () = {
+            use $crate::__private::{abi_stable, hyperplug_abi, hyperplug_core};
+
+            extern "C" fn strategies() -> abi_stable::std_types::RResult<
+                abi_stable::std_types::RVec<hyperplug_abi::FfiStrategyFactoryBox>,
+                hyperplug_abi::FfiError,
+            > {
+                $crate::export_strategies(|| {
+                    ::std::vec![$(::std::boxed::Box::new($s)
+                        as ::std::boxed::Box<dyn hyperplug_core::StrategyFactory>),*]
+                })
+            }
+
+            extern "C" fn objectives() -> abi_stable::std_types::RResult<
+                abi_stable::std_types::RVec<hyperplug_abi::FfiObjectiveFactoryBox>,
+                hyperplug_abi::FfiError,
+            > {
+                $crate::export_objectives(|| {
+                    ::std::vec![$(::std::boxed::Box::new($o)
+                        as ::std::boxed::Box<dyn hyperplug_core::ObjectiveFactory>),*]
+                })
+            }
+
+            fn root_module() -> hyperplug_abi::PluginModRef {
+                use abi_stable::prefix_type::PrefixTypeTrait;
+                hyperplug_abi::PluginMod {
+                    strategies,
+                    objectives,
+                }
+                .leak_into_prefix()
+            }
+
+            extern "C" fn erased_root_module() -> abi_stable::library::RootModuleResult {
+                abi_stable::library::__call_root_module_loader(root_module)
+            }
+
+            // What `#[abi_stable::export_root_module]` expands to, written out so that plugin
+            // crates need no direct abi_stable dependency and build on edition 2024.
+            #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+            static ROOT_MODULE_LOADER: abi_stable::library::LibHeader = unsafe {
+                abi_stable::library::LibHeader::from_constructor::<hyperplug_abi::PluginModRef>(
+                    erased_root_module,
+                    abi_stable::library::CheckTypeLayout::Yes,
+                )
+            };
+        };
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_exported_symbol_is_the_one_abi_stable_looks_up() {
+        assert_eq!(
+            super::ROOT_MODULE_SYMBOL,
+            abi_stable::library::ROOT_MODULE_LOADER_NAME
+        );
+    }
+}
