@@ -10,9 +10,10 @@
 //! (the fixture libraries that are built to fail are the deliberate exception). It loads nothing:
 //! only the host loads libraries.
 //!
-//! Versioning: abi_stable compares this crate's version. While it is 0.x, a library built against
-//! 0.1.y loads into a host at 0.1.z for y ≤ z-compatible patch releases only; any minor bump is a
-//! break. New trait methods go after the `last_prefix_field` so old libraries still load.
+//! Versioning: abi_stable compares this crate's version, then the layouts. While it is 0.y, a
+//! library built against an older 0.y than the host's is refused outright; a newer one loads only
+//! if its layout extends the host's. New trait methods and root-module fields go after the
+//! `last_prefix_field`, so libraries built before them keep loading.
 #![warn(missing_docs)]
 // Each #[sabi_trait] expands to impls that rustc flags as non-local; that is how abi_stable works.
 #![allow(non_local_definitions)]

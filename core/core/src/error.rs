@@ -21,7 +21,9 @@ pub enum SpaceError {
         high: f64,
     },
     /// The range holds no value, or its bounds are the wrong way round.
-    #[error("parameter `{name}`: the range [{low}, {high}] is {what}; write it as [low, high] with low < high")]
+    #[error(
+        "parameter `{name}`: the range [{low}, {high}] is {what}; write it as [low, high] with low < high"
+    )]
     EmptyRange {
         /// The parameter.
         name: String,
@@ -33,7 +35,9 @@ pub enum SpaceError {
         what: &'static str,
     },
     /// Log scale over a range that includes zero or negative numbers.
-    #[error("parameter `{name}`: log scale needs a positive range, got [{low}, {high}]; raise the lower bound above 0 or drop `log`")]
+    #[error(
+        "parameter `{name}`: log scale needs a positive range, got [{low}, {high}]; raise the lower bound above 0 or drop `log`"
+    )]
     LogNonPositive {
         /// The parameter.
         name: String,
@@ -59,7 +63,9 @@ pub enum SpaceError {
         message: String,
     },
     /// A condition refers to a parameter the space does not declare.
-    #[error("parameter `{name}` has a condition on `{parent}`, which is not a parameter of this space (parameters: {known})")]
+    #[error(
+        "parameter `{name}` has a condition on `{parent}`, which is not a parameter of this space (parameters: {known})"
+    )]
     UnknownParent {
         /// The conditional parameter.
         name: String,
@@ -69,7 +75,9 @@ pub enum SpaceError {
         known: String,
     },
     /// A condition value that the parent can never take.
-    #[error("parameter `{name}`: its condition expects `{parent}` = {value}, which `{parent}` can never take")]
+    #[error(
+        "parameter `{name}`: its condition expects `{parent}` = {value}, which `{parent}` can never take"
+    )]
     BadConditionValue {
         /// The conditional parameter.
         name: String,

@@ -33,7 +33,13 @@ mod tests {
     #[test]
     fn front_of_a_small_set() {
         let d = [Direction::Minimize, Direction::Maximize];
-        let pts: Vec<&[f64]> = vec![&[1.0, 1.0], &[2.0, 3.0], &[2.0, 2.0], &[0.5, 0.0], &[3.0, 3.0]];
+        let pts: Vec<&[f64]> = vec![
+            &[1.0, 1.0],
+            &[2.0, 3.0],
+            &[2.0, 2.0],
+            &[0.5, 0.0],
+            &[3.0, 3.0],
+        ];
         assert_eq!(pareto_front(&pts, &d), vec![0, 1, 3]);
         assert!(dominates(&[2.0, 3.0], &[2.0, 2.0], &d));
         assert!(!dominates(&[2.0, 3.0], &[2.0, 3.0], &d));

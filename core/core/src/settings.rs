@@ -18,7 +18,8 @@ impl Settings {
 
     /// Settings from JSON text, which must hold an object.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|e| Error::Other(format!("settings are not a JSON object: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| Error::Other(format!("settings are not a JSON object: {e}")))
     }
 
     /// The settings as JSON text.
@@ -43,9 +44,61 @@ impl Settings {
     }
 
     /// Reads the settings into `T` (typically `#[serde(deny_unknown_fields)]` with defaults);
-    /// `owner` names the strategy or objective in the error.
+    /// `owner` names the strategy or objective in the error, and the message names the key.
     pub fn parse<T: DeserializeOwned>(&self, owner: &str) -> Result<T, Error> {
-        serde_json::from_value(serde_json::Value::Object(self.0.clone()))
-            .map_err(|e| Error::settings(owner, e.to_string()))
+        let value = serde_json::Value::Object(self.0.clone());
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            match key.as_str() {
+                "." | "" => Error::settings(owner, inner.to_string()),
+                _ => Error::settings(owner, format!("`{key}`: {inner}")),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct S {
+        dim: usize,
+        #[serde(default)]
+        noise: f64,
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Settings::default()
+            .with("dim", "ten")
+            .parse::<S>("f")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid settings for `f`: `dim`: invalid type"),
+            "{e}"
+        );
+        let e = Settings::default()
+            .with("dim", 2)
+            .with("nois", 1.0)
+            .parse::<S>("f")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown field `nois`, expected `dim` or `noise`"),
+            "{e}"
+        );
+        assert_eq!(
+            Settings::default()
+                .with("dim", 3)
+                .parse::<S>("f")
+                .unwrap()
+                .dim,
+            3
+        );
     }
 }

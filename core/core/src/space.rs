@@ -100,10 +100,15 @@ impl Domain {
                 high,
                 step: Some(step),
                 ..
-            } => Some(((high - low) / step + 1e-9).floor() as u64 + 1),
+            } => Some((((high - low) / step + 1e-9).floor() as u64).saturating_add(1)),
+            // i128: the span of a full i64 range does not fit in an i64.
             Domain::Int {
                 low, high, step, ..
-            } => Some(((high - low) / step) as u64 + 1),
+            } => Some(
+                u64::try_from((i128::from(high) - i128::from(low)) / i128::from(step))
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1),
+            ),
             Domain::Categorical { ref choices } => Some(choices.len() as u64),
         }
     }
@@ -177,7 +182,7 @@ impl Domain {
             }
             Domain::Int { low, step, .. } => {
                 let k = pick(u, self.cardinality().unwrap_or(1));
-                Value::Int(low + k as i64 * step)
+                Value::Int((i128::from(low) + i128::from(k) * i128::from(step)) as i64)
             }
             Domain::Categorical { ref choices } => {
                 Value::clone(&choices[pick(u, choices.len() as u64) as usize])
@@ -217,7 +222,8 @@ impl Domain {
                     ((x as f64).ln() - a) / (b - a)
                 } else {
                     let n = self.cardinality()? as f64;
-                    (((x - low) / step) as f64 + 0.5) / n
+                    let k = (i128::from(x) - i128::from(low)) / i128::from(step);
+                    (k as f64 + 0.5) / n
                 })
             }
             Domain::Categorical { ref choices } => {
@@ -249,7 +255,7 @@ impl Domain {
                     low, high, step, ..
                 },
                 &Value::Int(x),
-            ) => x >= low && x <= high && (x - low) % step == 0,
+            ) => x >= low && x <= high && (i128::from(x) - i128::from(low)) % i128::from(step) == 0,
             (Domain::Categorical { choices }, v) => choices.contains(v),
             _ => false,
         }
@@ -324,10 +330,16 @@ impl Domain {
                 }
                 if let Some(step) = step {
                     if log {
-                        return Err(bad_step(name, "a log scale and a step cannot be combined; drop one"));
+                        return Err(bad_step(
+                            name,
+                            "a log scale and a step cannot be combined; drop one",
+                        ));
                     }
                     if !(step > 0.0 && step.is_finite()) {
-                        return Err(bad_step(name, format!("step must be a positive number, got {step}")));
+                        return Err(bad_step(
+                            name,
+                            format!("step must be a positive number, got {step}"),
+                        ));
                     }
                     let k = (high - low) / step;
                     if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
@@ -364,17 +376,24 @@ impl Domain {
                     });
                 }
                 if step <= 0 {
-                    return Err(bad_step(name, format!("step must be a positive integer, got {step}")));
+                    return Err(bad_step(
+                        name,
+                        format!("step must be a positive integer, got {step}"),
+                    ));
                 }
                 if log && step != 1 {
-                    return Err(bad_step(name, "a log scale and a step cannot be combined; drop one"));
+                    return Err(bad_step(
+                        name,
+                        "a log scale and a step cannot be combined; drop one",
+                    ));
                 }
-                if (high - low) % step != 0 {
+                let rest = (i128::from(high) - i128::from(low)) % i128::from(step);
+                if rest != 0 {
                     return Err(bad_step(
                         name,
                         format!(
                             "{high} - {low} is not a multiple of the step {step}; use high = {}",
-                            high - (high - low) % step
+                            i128::from(high) - rest
                         ),
                     ));
                 }
@@ -681,6 +700,19 @@ mod tests {
     }
 
     #[test]
+    fn extreme_ranges_do_not_overflow() {
+        let d = Domain::int(i64::MIN, i64::MAX);
+        assert!(Space::new(vec![Param::new("n", d.clone())]).is_ok());
+        assert_eq!(d.cardinality(), Some(u64::MAX));
+        assert_eq!(d.from_unit(0.0), Value::Int(i64::MIN));
+        assert!(d.contains(&d.from_unit(0.999)));
+        assert!(d.to_unit(&Value::Int(i64::MAX)).is_some());
+        let f = Domain::float(0.0, 1e30).step(1e-10);
+        assert_eq!(f.cardinality(), Some(u64::MAX));
+        assert!(matches!(f.from_unit(0.5), Value::Float(_)));
+    }
+
+    #[test]
     fn bad_domains_are_refused_with_the_parameter_named() {
         let e = Space::new(vec![Param::new("lr", Domain::float(0.1, 0.01))]).unwrap_err();
         assert!(e.to_string().contains("`lr`") && e.to_string().contains("inverted"));
@@ -704,8 +736,10 @@ mod tests {
         assert_eq!(p.len(), 1, "layers = 1 leaves units_2 inactive");
         assert!(space.validate(&p).is_ok());
 
-        let e = Space::new(vec![Param::new("u", Domain::int(1, 3)).when("depth", [2i64])])
-            .unwrap_err();
+        let e = Space::new(vec![
+            Param::new("u", Domain::int(1, 3)).when("depth", [2i64]),
+        ])
+        .unwrap_err();
         assert!(e.to_string().contains("`depth`"));
         let e = Space::new(vec![
             Param::new("a", Domain::int(1, 3)).when("b", [1i64]),

@@ -226,7 +226,6 @@ impl Study {
         all
     }
 
-
     /// Asks the strategy for the next trial and marks it running. A suggestion outside the space
     /// is refused as a strategy error.
     pub fn ask(&mut self) -> Result<Trial, Error> {
@@ -381,7 +380,11 @@ impl Study {
                     // failure is visible and the budget still bounds the run.
                     let trial = self.start(Params::new());
                     observer.trial_started(&trial);
-                    self.finish(trial.number, Err(TrialError::Failed(e.to_string())), observer);
+                    self.finish(
+                        trial.number,
+                        Err(TrialError::Failed(e.to_string())),
+                        observer,
+                    );
                     continue;
                 }
             };
@@ -392,13 +395,15 @@ impl Study {
                     number: trial.number,
                     observer: &mut *observer,
                 };
-                catch_unwind(AssertUnwindSafe(|| objective.evaluate(&trial.params, &mut ctx)))
-                    .unwrap_or_else(|payload| {
-                        Err(TrialError::Failed(format!(
-                            "the objective panicked: {}",
-                            panic_message(payload.as_ref())
-                        )))
-                    })
+                catch_unwind(AssertUnwindSafe(|| {
+                    objective.evaluate(&trial.params, &mut ctx)
+                }))
+                .unwrap_or_else(|payload| {
+                    Err(TrialError::Failed(format!(
+                        "the objective panicked: {}",
+                        panic_message(payload.as_ref())
+                    )))
+                })
             };
             self.finish(trial.number, outcome, observer);
         }
@@ -483,4 +488,168 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::Capabilities;
+    use crate::objective::Evaluation;
+    use crate::space::{Domain, Param};
+    use crate::strategy::PluginInfo;
+
+    /// Suggests x = 0.1 * number, or something outside the space, or nothing, as told.
+    struct Scripted {
+        caps: Capabilities,
+        limit: u64,
+        out_of_space_at: Option<u64>,
+    }
+
+    impl StrategyFactory for Scripted {
+        fn info(&self) -> PluginInfo {
+            PluginInfo::new("scripted", "0", "", self.caps)
+        }
+        fn create(&self, _: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
+            Ok(Box::new(Scripted { ..*self }))
+        }
+    }
+
+    impl Strategy for Scripted {
+        fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error> {
+            if ctx.number >= self.limit {
+                return Err(Error::Exhausted("done".into()));
+            }
+            let x = if Some(ctx.number) == self.out_of_space_at {
+                5.0
+            } else {
+                0.1 * ctx.number as f64
+            };
+            Ok([("x".to_owned(), crate::Value::Float(x))]
+                .into_iter()
+                .collect())
+        }
+    }
+
+    fn scripted() -> Scripted {
+        Scripted {
+            caps: Capabilities::default(),
+            limit: u64::MAX,
+            out_of_space_at: None,
+        }
+    }
+
+    fn study(factory: &Scripted, directions: Vec<Direction>) -> Result<Study, Error> {
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))])?;
+        Study::new(
+            StudyConfig::new("t", space, directions),
+            factory,
+            &Settings::default(),
+        )
+    }
+
+    #[test]
+    fn an_incapable_strategy_is_refused_naming_what_it_lacks() {
+        let err = study(&scripted(), vec![Direction::Minimize, Direction::Maximize])
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            Error::MissingCapability {
+                strategy: "scripted".into(),
+                missing: vec!["several objectives"]
+            }
+        );
+        assert!(
+            err.to_string()
+                .contains("does not support several objectives")
+        );
+        assert!(study(&scripted(), vec![]).is_err());
+    }
+
+    #[test]
+    fn nan_wrong_counts_and_panics_fail_their_trial_and_the_study_goes_on() {
+        let mut s = study(&scripted(), vec![Direction::Minimize]).unwrap();
+        s.optimize_fn(Budget::trials(5), |p, ctx| match ctx.number() {
+            0 => Ok(Evaluation::from(f64::NAN)),
+            1 => Ok(Evaluation::from(f64::INFINITY)),
+            2 => Ok(Evaluation::from(vec![1.0, 2.0])),
+            3 => panic!("boom at {}", p["x"]),
+            _ => Ok(Evaluation::from(0.5)),
+        })
+        .unwrap();
+        let states: Vec<TrialState> = s.finished().iter().map(|t| t.state).collect();
+        use TrialState::*;
+        assert_eq!(states, [Failed, Failed, Failed, Failed, Complete]);
+        let msg = |i: usize| s.finished()[i].message.clone().unwrap();
+        assert!(msg(0).contains("not a finite number"));
+        assert!(msg(2).contains("returned 2 value(s) but the study has 1"));
+        assert_eq!(
+            msg(3),
+            "the objective panicked: boom at 0.30000000000000004"
+        );
+        assert_eq!(s.best_trial().unwrap().number, 4);
+    }
+
+    #[test]
+    fn a_suggestion_outside_the_space_fails_that_trial_only() {
+        let f = Scripted {
+            out_of_space_at: Some(1),
+            ..scripted()
+        };
+        let mut s = study(&f, vec![Direction::Minimize]).unwrap();
+        s.optimize_fn(Budget::trials(3), |p, _| Ok(p["x"].as_f64().unwrap_or(9.0)))
+            .unwrap();
+        assert_eq!(s.finished().len(), 3);
+        let t = &s.finished()[1];
+        assert_eq!(t.state, TrialState::Failed);
+        assert!(
+            t.message.as_deref().unwrap().contains("outside the space"),
+            "{t:?}"
+        );
+        assert_eq!(s.finished()[2].state, TrialState::Complete);
+    }
+
+    #[test]
+    fn an_exhausted_strategy_ends_the_study_early() {
+        let f = Scripted {
+            limit: 4,
+            ..scripted()
+        };
+        let mut s = study(&f, vec![Direction::Maximize]).unwrap();
+        s.optimize_fn(Budget::trials(100), |p, _| {
+            Ok(p["x"].as_f64().unwrap_or(0.0))
+        })
+        .unwrap();
+        assert_eq!(s.finished().len(), 4);
+        assert_eq!(
+            s.best_trial().unwrap().number,
+            3,
+            "maximize picks the largest x"
+        );
+    }
+
+    #[test]
+    fn ask_tell_by_hand_and_its_errors() {
+        let mut s = study(&scripted(), vec![Direction::Minimize]).unwrap();
+        let a = s.ask().unwrap();
+        let b = s.ask().unwrap();
+        assert_eq!((a.number, b.number), (0, 1));
+        assert_eq!(s.running().len(), 2);
+        s.report(b.number, 1, 0.7).unwrap();
+        s.tell(b.number, Err(TrialError::Pruned)).unwrap();
+        s.tell(a.number, Ok(0.2.into())).unwrap();
+        assert_eq!(
+            s.tell(a.number, Ok(0.2.into())).err(),
+            Some(Error::NotRunning(0))
+        );
+        assert_eq!(s.finished()[0].intermediate, vec![(1, 0.7)]);
+        assert_eq!(
+            s.trials().iter().map(|t| t.number).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert_eq!(
+            s.optimize_fn(Budget::default(), |_, _| Ok(0.0)).err(),
+            Some(Error::UnboundedBudget)
+        );
+    }
 }

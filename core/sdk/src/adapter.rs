@@ -7,15 +7,15 @@ use std::sync::Once;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROption, RResult, RSlice, RStr, RString, RVec};
 use hyperplug_abi::{
-    FfiError, FfiErrorKind, FfiEvaluation, FfiInfo, FfiObjective, FfiObjective_TO,
-    FfiObjectiveBox, FfiObjectiveFactory, FfiObjectiveFactory_TO, FfiObjectiveFactoryBox,
-    FfiParam, FfiParams, FfiStrategy, FfiStrategy_TO, FfiStrategyBox, FfiStrategyFactory,
-    FfiStrategyFactory_TO, FfiStrategyFactoryBox, FfiTrial, FfiTrialContextRef, SetupJson,
-    from_ffi_params, from_ffi_trial, to_ffi_params,
+    FfiError, FfiErrorKind, FfiEvaluation, FfiInfo, FfiObjective, FfiObjective_TO, FfiObjectiveBox,
+    FfiObjectiveFactory, FfiObjectiveFactory_TO, FfiObjectiveFactoryBox, FfiParam, FfiParams,
+    FfiStrategy, FfiStrategy_TO, FfiStrategyBox, FfiStrategyFactory, FfiStrategyFactory_TO,
+    FfiStrategyFactoryBox, FfiTrial, FfiTrialContextRef, SetupJson, from_ffi_params,
+    from_ffi_trial, to_ffi_params,
 };
 use hyperplug_core::{
-    AskContext, Direction, Objective, ObjectiveFactory, Settings, Space, Strategy,
-    StrategyFactory, StudySetup, Trial, TrialContext, panic_message,
+    AskContext, Direction, Objective, ObjectiveFactory, Settings, Space, Strategy, StrategyFactory,
+    StudySetup, Trial, TrialContext, panic_message,
 };
 
 thread_local! {
@@ -89,7 +89,10 @@ impl FfiStrategyFactory for StrategyFactoryAdapter {
     fn create(&self, setup: RStr<'_>) -> RResult<FfiStrategyBox, FfiError> {
         guard(|| {
             let setup: SetupJson = serde_json::from_str(setup.as_str()).map_err(|e| {
-                FfiError::new(FfiErrorKind::Failed, format!("malformed set-up from the host: {e}"))
+                FfiError::new(
+                    FfiErrorKind::Failed,
+                    format!("malformed set-up from the host: {e}"),
+                )
             })?;
             let strategy = self
                 .0

@@ -1,7 +1,7 @@
 //! Write hyperplug plugins.
 //!
-//! Implement [`StrategyFactory`](hyperplug_core::StrategyFactory) or
-//! [`ObjectiveFactory`](hyperplug_core::ObjectiveFactory) from `hyperplug-core` as you would for
+//! Implement [`StrategyFactory`] or
+//! [`ObjectiveFactory`] (re-exported from `hyperplug-core`) as you would for
 //! an in-process algorithm, then export any number of them from a `cdylib` crate:
 //!
 //! ```ignore
@@ -22,12 +22,13 @@
 mod adapter;
 
 pub use adapter::{export_objectives, export_strategies, guard};
+/// The domain model, so that a plugin needs no other hyperplug dependency.
+pub use hyperplug_core::*;
 
 #[doc(hidden)]
 pub mod __private {
     pub use abi_stable;
     pub use hyperplug_abi;
-    pub use hyperplug_core;
 }
 
 /// The symbol every plugin library exports: abi_stable's mangled root-module loader name.
@@ -35,39 +36,59 @@ pub mod __private {
 pub const ROOT_MODULE_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
 
 /// Exports strategy and objective factories as a hyperplug plugin library. Use it once, in a
-/// crate with `crate-type = ["cdylib"]`. Each entry is an expression of a type that implements
-/// `StrategyFactory` (under `strategies`) or `ObjectiveFactory` (under `objectives`); either list
-/// may be left out.
+/// crate with `crate-type = ["cdylib"]`.
+///
+/// Either list the factories (expressions of types that implement `StrategyFactory` under
+/// `strategies`, `ObjectiveFactory` under `objectives`), or give an expression that returns a
+/// `Vec<Box<dyn StrategyFactory>>` / `Vec<Box<dyn ObjectiveFactory>>`. Either side may be left
+/// out.
+///
+/// ```ignore
+/// hyperplug_sdk::export_plugin! {
+///     strategies: [MySampler, MyOtherSampler],
+///     objectives: [MyObjective],
+/// }
+/// hyperplug_sdk::export_plugin!(objectives: my_crate::all_objectives());
+/// ```
 #[macro_export]
 macro_rules! export_plugin {
+    (strategies: [$($s:expr),* $(,)?], objectives: [$($o:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin!(@vecs
+            ::std::vec![$(::std::boxed::Box::new($s) as ::std::boxed::Box<dyn $crate::StrategyFactory>),*],
+            ::std::vec![$(::std::boxed::Box::new($o) as ::std::boxed::Box<dyn $crate::ObjectiveFactory>),*]
+        );
+    };
     (strategies: [$($s:expr),* $(,)?] $(,)?) => {
         $crate::export_plugin!(strategies: [$($s),*], objectives: []);
     };
     (objectives: [$($o:expr),* $(,)?] $(,)?) => {
         $crate::export_plugin!(strategies: [], objectives: [$($o),*]);
     };
-    (strategies: [$($s:expr),* $(,)?], objectives: [$($o:expr),* $(,)?] $(,)?) => {
+    (strategies: $s:expr, objectives: $o:expr $(,)?) => {
+        $crate::export_plugin!(@vecs $s, $o);
+    };
+    (strategies: $s:expr $(,)?) => {
+        $crate::export_plugin!(@vecs $s, ::std::vec::Vec::new());
+    };
+    (objectives: $o:expr $(,)?) => {
+        $crate::export_plugin!(@vecs ::std::vec::Vec::new(), $o);
+    };
+    (@vecs $s:expr, $o:expr) => {
         const _: () = {
-            use $crate::__private::{abi_stable, hyperplug_abi, hyperplug_core};
+            use $crate::__private::{abi_stable, hyperplug_abi};
 
             extern "C" fn strategies() -> abi_stable::std_types::RResult<
                 abi_stable::std_types::RVec<hyperplug_abi::FfiStrategyFactoryBox>,
                 hyperplug_abi::FfiError,
             > {
-                $crate::export_strategies(|| {
-                    ::std::vec![$(::std::boxed::Box::new($s)
-                        as ::std::boxed::Box<dyn hyperplug_core::StrategyFactory>),*]
-                })
+                $crate::export_strategies(|| $s)
             }
 
             extern "C" fn objectives() -> abi_stable::std_types::RResult<
                 abi_stable::std_types::RVec<hyperplug_abi::FfiObjectiveFactoryBox>,
                 hyperplug_abi::FfiError,
             > {
-                $crate::export_objectives(|| {
-                    ::std::vec![$(::std::boxed::Box::new($o)
-                        as ::std::boxed::Box<dyn hyperplug_core::ObjectiveFactory>),*]
-                })
+                $crate::export_objectives(|| $o)
             }
 
             fn root_module() -> hyperplug_abi::PluginModRef {

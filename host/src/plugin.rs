@@ -1,0 +1,408 @@
+//! Loading plugin libraries, and the proxies that make their FFI factories look like core ones.
+//!
+//! Libraries are loaded one by one from their path (never through abi_stable's per-type cache,
+//! which would hand back the first library for every later one) and never unloaded: objects from
+//! them may live until the process ends.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use abi_stable::library::{LibraryError, lib_header_from_path};
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{RSlice, RString};
+use hyperplug_abi::{
+    FfiObjectiveBox, FfiStrategyBox, FfiTrial, FfiTrialContext, FfiTrialContext_TO, PluginModRef,
+    SetupJson, from_ffi_params, to_ffi_params, to_ffi_trial,
+};
+use hyperplug_core::{
+    AskContext, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Space, Strategy,
+    StrategyFactory, StudySetup, Trial, TrialContext, TrialOutcome,
+};
+
+/// Why a library could not be used as a plugin. The `Display` text is short and says what to
+/// do; [`LoadError::details`] holds the full checker report for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be opened as a shared library.
+    #[error("{path}: cannot be opened as a shared library: {reason}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The loader's reason.
+        reason: String,
+    },
+    /// A shared library that exports no hyperplug root module.
+    #[error(
+        "{path}: not a hyperplug plugin (it exports no plugin root module); build it with `hyperplug_sdk::export_plugin!`"
+    )]
+    NotAPlugin {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Built against an incompatible version of the plugin ABI.
+    #[error(
+        "{path}: built against plugin ABI {found}, but this hyperplug speaks {expected}; rebuild the plugin against hyperplug-abi {expected}"
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The host's ABI version.
+        expected: String,
+        /// The library's.
+        found: String,
+    },
+    /// Same version, different type layouts: the library was built from a changed interface.
+    #[error(
+        "{path}: its plugin interface has a different layout from this hyperplug's (built from a modified hyperplug-abi?); rebuild it against the released hyperplug-abi\n{summary}"
+    )]
+    Layout {
+        /// The file.
+        path: PathBuf,
+        /// The checker's `Error:` lines.
+        summary: String,
+        /// The full report.
+        details: String,
+    },
+    /// The library's own initialisation failed or panicked.
+    #[error("{path}: the plugin failed while starting: {message}")]
+    Init {
+        /// The file.
+        path: PathBuf,
+        /// Its message.
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// The full report behind the message, for the log (the layout checker's runs to hundreds of
+    /// lines).
+    pub fn details(&self) -> Option<&str> {
+        match self {
+            LoadError::Layout { details, .. } => Some(details),
+            _ => None,
+        }
+    }
+}
+
+/// What one plugin library holds.
+pub struct Library {
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Its strategy factories.
+    pub strategies: Vec<Arc<dyn StrategyFactory>>,
+    /// Its objective factories.
+    pub objectives: Vec<Arc<dyn ObjectiveFactory>>,
+}
+
+/// Loads one plugin library and checks its ABI version and layout.
+pub fn load(path: &Path) -> Result<Library, LoadError> {
+    let owned = path.to_path_buf();
+    let header = lib_header_from_path(path).map_err(|e| library_error(&owned, e))?;
+    let module = header
+        .init_root_module::<PluginModRef>()
+        .map_err(|e| library_error(&owned, e))?;
+    let init = |message: String| LoadError::Init {
+        path: owned.clone(),
+        message,
+    };
+    let strategies = module.strategies()()
+        .into_result()
+        .map_err(|e| init(e.message.into_string()))?;
+    let objectives = module.objectives()()
+        .into_result()
+        .map_err(|e| init(e.message.into_string()))?;
+
+    let mut lib = Library {
+        path: owned.clone(),
+        strategies: Vec::new(),
+        objectives: Vec::new(),
+    };
+    for ffi in strategies {
+        let info = ffi
+            .info()
+            .into_result()
+            .map_err(|e| init(e.message.into_string()))?;
+        lib.strategies.push(Arc::new(PluginStrategyFactory {
+            info: (&info).into(),
+            ffi,
+        }));
+    }
+    for ffi in objectives {
+        let info = ffi
+            .info()
+            .into_result()
+            .map_err(|e| init(e.message.into_string()))?;
+        lib.objectives.push(Arc::new(PluginObjectiveFactory {
+            info: (&info).into(),
+            ffi,
+        }));
+    }
+    Ok(lib)
+}
+
+fn library_error(path: &Path, e: LibraryError) -> LoadError {
+    let path = path.to_path_buf();
+    match e {
+        LibraryError::OpenError { err, .. } => LoadError::Open {
+            path,
+            reason: err.to_string(),
+        },
+        LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => LoadError::Version {
+            path,
+            expected: expected_version.to_string(),
+            found: actual_version.to_string(),
+        },
+        LibraryError::ParseVersionError(v) => LoadError::Version {
+            path,
+            expected: hyperplug_abi::ABI_VERSION.to_owned(),
+            found: format!("an unreadable version ({v})"),
+        },
+        LibraryError::AbiInstability(report) => {
+            let details = report.to_string();
+            let summary = error_lines(&details);
+            LoadError::Layout {
+                path,
+                summary,
+                details,
+            }
+        }
+        LibraryError::RootModule { err, .. } => LoadError::Init {
+            path,
+            message: err.to_string(),
+        },
+        other => {
+            let details = other.to_string();
+            LoadError::Layout {
+                path,
+                summary: error_lines(&details),
+                details,
+            }
+        }
+    }
+}
+
+/// The checker's `Error:` lines, deduplicated, at most ten: what a person needs to see.
+fn error_lines(report: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in report.lines().map(str::trim) {
+        if line.starts_with("Error:") && !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    if lines.is_empty() {
+        lines.extend(
+            report
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .take(3),
+        );
+    }
+    let more = lines.len().saturating_sub(10);
+    let mut out: Vec<String> = lines.iter().take(10).map(|l| format!("  {l}")).collect();
+    if more > 0 {
+        out.push(format!(
+            "  ... and {more} more (full report in the debug log)"
+        ));
+    }
+    out.join("\n")
+}
+
+struct PluginStrategyFactory {
+    info: PluginInfo,
+    ffi: hyperplug_abi::FfiStrategyFactoryBox,
+}
+
+impl StrategyFactory for PluginStrategyFactory {
+    fn info(&self) -> PluginInfo {
+        self.info.clone()
+    }
+
+    fn create(&self, setup: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
+        let json = serde_json::to_string(&SetupJson {
+            space: setup.space.clone(),
+            directions: setup.directions.to_vec(),
+            seed: setup.seed,
+            settings: setup.settings.clone(),
+        })
+        .map_err(|e| Error::Other(e.to_string()))?;
+        let ffi = self
+            .ffi
+            .create(json.as_str().into())
+            .into_result()
+            .map_err(|e| e.into_error(&self.info.name))?;
+        Ok(Box::new(PluginStrategy {
+            name: self.info.name.clone(),
+            ffi,
+            sent: 0,
+        }))
+    }
+}
+
+/// A plugin strategy seen as a core one. `sent` counts the finished trials already mirrored
+/// into the plugin, so each crosses the boundary once.
+struct PluginStrategy {
+    name: String,
+    ffi: FfiStrategyBox,
+    sent: usize,
+}
+
+impl PluginStrategy {
+    fn delta(&mut self, ctx: &AskContext<'_>) -> Vec<FfiTrial> {
+        let new = ctx.trials[self.sent.min(ctx.trials.len())..]
+            .iter()
+            .map(to_ffi_trial)
+            .collect();
+        self.sent = ctx.trials.len();
+        new
+    }
+}
+
+impl Strategy for PluginStrategy {
+    fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error> {
+        let new = self.delta(ctx);
+        let running: Vec<FfiTrial> = ctx.running.iter().map(to_ffi_trial).collect();
+        self.ffi
+            .ask(
+                RSlice::from(&new[..]),
+                RSlice::from(&running[..]),
+                ctx.number,
+            )
+            .into_result()
+            .map(|p| from_ffi_params(&p))
+            .map_err(|e| e.into_error(&self.name))
+    }
+
+    fn tell(&mut self, ctx: &AskContext<'_>, _trial: &Trial) -> Result<(), Error> {
+        let new = self.delta(ctx);
+        self.ffi
+            .tell(RSlice::from(&new[..]))
+            .into_result()
+            .map_err(|e| e.into_error(&self.name))
+    }
+
+    fn should_prune(&mut self, ctx: &AskContext<'_>, trial: &Trial) -> Result<bool, Error> {
+        let new = self.delta(ctx);
+        let running: Vec<FfiTrial> = ctx.running.iter().map(to_ffi_trial).collect();
+        self.ffi
+            .should_prune(
+                RSlice::from(&new[..]),
+                RSlice::from(&running[..]),
+                trial.number,
+            )
+            .into_result()
+            .map_err(|e| e.into_error(&self.name))
+    }
+}
+
+struct PluginObjectiveFactory {
+    info: PluginInfo,
+    ffi: hyperplug_abi::FfiObjectiveFactoryBox,
+}
+
+impl ObjectiveFactory for PluginObjectiveFactory {
+    fn info(&self) -> PluginInfo {
+        self.info.clone()
+    }
+
+    fn create(&self, settings: &hyperplug_core::Settings) -> Result<Box<dyn Objective>, Error> {
+        let name = &self.info.name;
+        let ffi = self
+            .ffi
+            .create(settings.to_json().as_str().into())
+            .into_result()
+            .map_err(|e| e.into_error(name))?;
+        // The objective's description is read once, here, rather than on every trial.
+        let space = match ffi.space().into_result().map_err(|e| e.into_error(name))? {
+            abi_stable::std_types::RSome(json) => Some(parse::<Space>(name, &json, "space")?),
+            abi_stable::std_types::RNone => None,
+        };
+        let metrics = ffi
+            .metrics()
+            .into_result()
+            .map_err(|e| e.into_error(name))?;
+        let metrics = parse::<Vec<Metric>>(name, &metrics, "metrics")?;
+        let optimum = ffi
+            .optimum()
+            .into_result()
+            .map_err(|e| e.into_error(name))?
+            .into_option()
+            .map(|v| v.to_vec());
+        Ok(Box::new(PluginObjective {
+            ffi,
+            space,
+            metrics,
+            optimum,
+        }))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    owner: &str,
+    json: &RString,
+    what: &str,
+) -> Result<T, Error> {
+    serde_json::from_str(json.as_str()).map_err(|e| {
+        Error::Other(format!(
+            "objective `{owner}` described its {what} badly: {e}"
+        ))
+    })
+}
+
+struct PluginObjective {
+    ffi: FfiObjectiveBox,
+    space: Option<Space>,
+    metrics: Vec<Metric>,
+    optimum: Option<Vec<f64>>,
+}
+
+impl Objective for PluginObjective {
+    fn space(&self) -> Option<Space> {
+        self.space.clone()
+    }
+
+    fn metrics(&self) -> Vec<Metric> {
+        self.metrics.clone()
+    }
+
+    fn optimum(&self) -> Option<Vec<f64>> {
+        self.optimum.clone()
+    }
+
+    fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {
+        let params = to_ffi_params(params);
+        let mut host = HostContext(ctx);
+        let ctx = FfiTrialContext_TO::from_ptr(&mut host, TD_Opaque);
+        match self
+            .ffi
+            .evaluate(RSlice::from(&params[..]), ctx)
+            .into_result()
+        {
+            Ok(eval) => Ok((&eval).into()),
+            Err(e) => Err(e.into_trial_error()),
+        }
+    }
+}
+
+/// The study's trial context lent to a plugin. Its methods must never panic: a panic here would
+/// unwind through the plugin and end the process.
+struct HostContext<'a>(&'a mut dyn TrialContext);
+
+impl FfiTrialContext for HostContext<'_> {
+    fn number(&self) -> u64 {
+        self.0.number()
+    }
+
+    fn report(&mut self, step: u64, value: f64) {
+        self.0.report(step, value);
+    }
+
+    fn should_prune(&mut self) -> bool {
+        self.0.should_prune()
+    }
+}
