@@ -37,6 +37,7 @@
 //! and the algorithms never do.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod config;
 pub mod format;
 pub mod plugin;

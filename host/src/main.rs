@@ -43,6 +43,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run strategies against problems over seeds and budgets, and report.
+    Bench(hyperplug::bench::BenchArgs),
     /// Inspect strategies and objectives.
     Plugins {
         #[command(subcommand)]
@@ -124,6 +126,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Bench(args) => hyperplug::bench::main(args),
         Command::Plugins {
             command: PluginsCommand::List,
         } => {

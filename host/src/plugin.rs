@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use abi_stable::library::{LibraryError, lib_header_from_path};
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RSlice, RString};
+use abi_stable::std_types::{RSlice, RString, RVec};
 use hyperplug_abi::{
     FfiObjectiveBox, FfiStrategyBox, FfiTrial, FfiTrialContext, FfiTrialContext_TO, PluginModRef,
     SetupJson, from_ffi_params, to_ffi_params, to_ffi_trial,
@@ -404,5 +404,13 @@ impl FfiTrialContext for HostContext<'_> {
 
     fn should_prune(&mut self) -> bool {
         self.0.should_prune()
+    }
+
+    fn devices(&self) -> RVec<u32> {
+        RVec::from(self.0.devices())
+    }
+
+    fn study_name(&self) -> RString {
+        RString::from(self.0.study_name())
     }
 }

@@ -3,6 +3,7 @@
 //! The plugin crates are dev-dependencies of the host, so `cargo test` builds every library these
 //! tests load; no test runs cargo itself.
 
+mod bench;
 mod cli;
 mod conformance;
 mod plugins;

@@ -201,8 +201,12 @@ pub trait FfiTrialContext {
     /// Reports an intermediate value.
     fn report(&mut self, step: u64, value: f64);
     /// Whether the trial should stop now.
-    #[sabi(last_prefix_field)]
     fn should_prune(&mut self) -> bool;
+    /// The devices assigned to the trial.
+    fn devices(&self) -> RVec<u32>;
+    /// The study's name.
+    #[sabi(last_prefix_field)]
+    fn study_name(&self) -> RString;
 }
 
 /// A borrowed host trial context.

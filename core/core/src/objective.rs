@@ -71,9 +71,18 @@ pub trait TrialContext {
     fn number(&self) -> u64;
     /// Reports the value reached at `step` (an epoch, a budget), for pruning and curves.
     fn report(&mut self, step: u64, value: f64);
-    /// Whether the study wants this trial to stop now; the objective should then return
-    /// [`TrialError::Pruned`].
+    /// Whether the study wants this trial to stop now (pruned, or the run interrupted); the
+    /// objective should then return [`TrialError::Pruned`] promptly. Long-running objectives
+    /// poll it regularly, not only when they report.
     fn should_prune(&mut self) -> bool;
+    /// The devices (GPU ids) the executor assigned to this trial; empty when none.
+    fn devices(&self) -> Vec<u32> {
+        Vec::new()
+    }
+    /// The name of the study this trial belongs to.
+    fn study_name(&self) -> String {
+        String::new()
+    }
 }
 
 /// A workload to optimize: evaluates parameters and returns one value per metric.

@@ -462,6 +462,10 @@ impl TrialContext for RunningTrial<'_> {
         let _ = self.study.report(self.number, step, value);
     }
 
+    fn study_name(&self) -> String {
+        self.study.config.name.clone()
+    }
+
     fn should_prune(&mut self) -> bool {
         match self.study.should_prune(self.number) {
             Ok(prune) => prune,

@@ -272,4 +272,12 @@ impl TrialContext for HostContext<'_> {
     fn should_prune(&mut self) -> bool {
         self.0.should_prune()
     }
+
+    fn devices(&self) -> Vec<u32> {
+        self.0.devices().into_vec()
+    }
+
+    fn study_name(&self) -> String {
+        self.0.study_name().into_string()
+    }
 }

@@ -1,0 +1,1 @@
+//! Lookup-table benchmarks as objectives: any long-form CSV with a space.json.

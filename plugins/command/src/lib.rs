@@ -1,0 +1,1 @@
+//! The command objective as a plugin library.

@@ -1,0 +1,1 @@
+//! The neural-network objective on CUDA GPUs, as its own plugin library.

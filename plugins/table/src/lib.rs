@@ -1,0 +1,1 @@
+//! The table objective as a plugin library.

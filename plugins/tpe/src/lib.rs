@@ -1,0 +1,1 @@
+//! The TPE strategy as a plugin library.

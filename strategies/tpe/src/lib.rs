@@ -1,0 +1,1 @@
+//! Tree-structured Parzen Estimator: univariate and multivariate, conditional groups, multi-objective, constraints.

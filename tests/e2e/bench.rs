@@ -1,0 +1,1 @@
+//! `hyperplug bench` end to end.
