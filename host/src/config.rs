@@ -6,6 +6,7 @@
 //! direction = "minimize"        # or directions = ["maximize", "minimize"]
 //! trials = 50                   # and/or timeout = "10m"
 //! seed = 7
+//! parallelism = 4               # trials at once, within the machine's cores and GPUs
 //!
 //! [strategy]
 //! name = "random"               # its settings follow as keys
@@ -13,6 +14,10 @@
 //! [objective]
 //! name = "rosenbrock"           # its settings follow as keys
 //! dim = 10
+//!
+//! [resources]                   # what one trial needs (optional)
+//! cpus = 1
+//! gpus = 0
 //!
 //! [space]                       # left out when the objective defines its own
 //! lr = { float = [1e-5, 1e-1], log = true }
@@ -47,6 +52,32 @@ pub struct StudyFile {
     pub objective: Component,
     /// The space, when the file declares one.
     pub space: Option<Space>,
+    /// How many trials may run at once (before the machine's limits).
+    pub parallelism: usize,
+    /// What one trial needs, and which devices the study may use.
+    pub resources: Resources,
+}
+
+/// What one trial needs of the machine, and what the study may use of it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    /// CPU cores one trial keeps busy.
+    pub cpus: usize,
+    /// GPUs one trial needs.
+    pub gpus: usize,
+    /// The GPU ids the study may use; `None` detects them.
+    pub devices: Option<Vec<u32>>,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            cpus: 1,
+            gpus: 0,
+            devices: None,
+        }
+    }
 }
 
 /// A named strategy or objective with its settings.
@@ -89,6 +120,7 @@ struct FileToml {
     strategy: Option<Spanned<toml::Table>>,
     objective: Option<Spanned<toml::Table>>,
     space: Option<IndexMap<String, Spanned<ParamToml>>>,
+    resources: Option<Spanned<Resources>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -100,6 +132,7 @@ struct StudyToml {
     trials: Option<u64>,
     timeout: Option<Spanned<String>>,
     seed: Option<u64>,
+    parallelism: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -246,6 +279,27 @@ impl StudyFile {
             }
         };
 
+        let parallelism = match study.parallelism {
+            Some(p) if *p.get_ref() == 0 => {
+                return Err(fail(
+                    Some(p.span()),
+                    "`parallelism` must be at least 1".into(),
+                ));
+            }
+            Some(p) => p.into_inner(),
+            None => 1,
+        };
+        let resources = match file.resources {
+            Some(r) if r.get_ref().cpus == 0 => {
+                return Err(fail(
+                    Some(r.span()),
+                    "[resources] `cpus` must be at least 1".into(),
+                ));
+            }
+            Some(r) => r.into_inner(),
+            None => Resources::default(),
+        };
+
         let name = study.name.unwrap_or_else(|| {
             path.file_stem()
                 .map_or_else(|| "study".into(), |s| s.to_string_lossy().into_owned())
@@ -261,6 +315,8 @@ impl StudyFile {
             strategy,
             objective,
             space,
+            parallelism,
+            resources,
         })
     }
 }

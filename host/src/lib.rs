@@ -43,6 +43,7 @@ pub mod format;
 pub mod plugin;
 pub mod progress;
 pub mod registry;
+pub mod resources;
 pub mod run;
 
 pub use hyperplug_core::*;

@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -10,6 +12,7 @@ use hyperplug::config::StudyFile;
 use hyperplug::format::{params_text, values_text};
 use hyperplug::progress::Progress;
 use hyperplug::registry::{PLUGIN_PATH_VAR, Registry};
+use hyperplug::resources::Machine;
 use hyperplug::run::{Report, prepare, run};
 
 #[derive(Parser)]
@@ -77,7 +80,7 @@ fn main() -> ExitCode {
     };
     init_logging(&cli);
     match dispatch(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -100,13 +103,13 @@ fn init_logging(cli: &Cli) {
         .init();
 }
 
-fn dispatch(cli: Cli) -> Result<()> {
+fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run { study, json } => {
             let file = StudyFile::load(&study)?;
             let mut registry = Registry::bundled();
             registry.load_plugin_path(&cli.plugin_dirs);
-            let mut prepared = prepare(&file, &registry)?;
+            let mut prepared = prepare(&file, &registry, &Machine::detect())?;
             log::info!(
                 "study `{}`: strategy `{}`, objective `{}`, seed {}",
                 file.name,
@@ -114,7 +117,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 file.objective.name,
                 prepared.study.config().seed
             );
-            let mut progress = Progress::new(&prepared.budget);
+            let interrupts = ctrl_c_counter();
+            let mut progress = Progress::new(&prepared.budget, interrupts.clone());
             let result = run(&mut prepared, &mut progress);
             progress.finish();
             result?;
@@ -124,16 +128,21 @@ fn dispatch(cli: Cli) -> Result<()> {
                 let text = serde_json::to_string_pretty(&report).context("cannot write JSON")?;
                 println!("{text}");
             }
-            Ok(())
+            // Interrupted trials were cut short: say so in the exit status, as shells expect.
+            Ok(if interrupts.load(Ordering::SeqCst) >= 2 {
+                ExitCode::from(130)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Command::Bench(args) => hyperplug::bench::main(args),
+        Command::Bench(args) => hyperplug::bench::main(args).map(|()| ExitCode::SUCCESS),
         Command::Plugins {
             command: PluginsCommand::List,
         } => {
             let mut registry = Registry::bundled();
             registry.load_plugin_path(&cli.plugin_dirs);
             list(&registry);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Plugins {
             command: PluginsCommand::Check { file },
@@ -151,9 +160,26 @@ fn dispatch(cli: Cli) -> Result<()> {
                 hyperplug_abi::ABI_VERSION
             );
             list(&registry);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Counts Ctrl-C presses: the study stops after the first, interrupts its running trials after
+/// the second; a third exits at once.
+fn ctrl_c_counter() -> Arc<AtomicUsize> {
+    let presses = Arc::new(AtomicUsize::new(0));
+    let counter = presses.clone();
+    let set = ctrlc::set_handler(move || {
+        if counter.fetch_add(1, Ordering::SeqCst) + 1 >= 3 {
+            eprintln!("interrupted three times: exiting without waiting for running trials");
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = set {
+        log::warn!("Ctrl-C will end the process at once: cannot install a handler ({e})");
+    }
+    presses
 }
 
 fn summarize(report: &Report<'_>) {

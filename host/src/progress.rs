@@ -1,6 +1,8 @@
 //! Progress for people: a bar on a terminal, log lines elsewhere.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyperplug_core::{Budget, Error, Observer, Study, Trial, TrialState};
@@ -9,16 +11,24 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::format::{params_text, values_text};
 
 /// Shows a study's progress: a bar with trials done, best so far and elapsed time when stderr is
-/// a terminal; one log line per trial otherwise.
+/// a terminal; one log line per trial otherwise. It also carries the user's Ctrl-C presses to
+/// the study: one stops new trials, two interrupt the running ones.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    interrupts: Arc<AtomicUsize>,
+    announced: usize,
 }
 
 impl Progress {
-    /// Progress for a run with `budget`; a bar only if stderr is a terminal.
-    pub fn new(budget: &Budget) -> Self {
+    /// Progress for a run with `budget`; a bar only if stderr is a terminal. `interrupts`
+    /// counts the Ctrl-C presses so far.
+    pub fn new(budget: &Budget, interrupts: Arc<AtomicUsize>) -> Self {
         if !std::io::stderr().is_terminal() {
-            return Progress { bar: None };
+            return Progress {
+                bar: None,
+                interrupts,
+                announced: 0,
+            };
         }
         let bar = match budget.trials {
             Some(n) => ProgressBar::new(n),
@@ -33,7 +43,31 @@ impl Progress {
             bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(200));
-        Progress { bar: Some(bar) }
+        Progress {
+            bar: Some(bar),
+            interrupts,
+            announced: 0,
+        }
+    }
+
+    /// Ctrl-C presses so far, telling the user once what each one does.
+    fn presses(&mut self) -> usize {
+        let n = self.interrupts.load(Ordering::SeqCst);
+        if n > self.announced {
+            self.announced = n;
+            let line = match n {
+                1 => {
+                    "stopping: no new trials; running ones finish (Ctrl-C again to interrupt them)"
+                }
+                2 => "interrupting running trials (Ctrl-C again to exit at once)",
+                _ => "exiting",
+            };
+            self.say(line.to_owned());
+            if let Some(bar) = &self.bar {
+                bar.set_message(line);
+            }
+        }
+        n
     }
 
     /// Ends the bar, leaving it on screen.
@@ -83,6 +117,14 @@ impl Observer for Progress {
 
     fn strategy_error(&mut self, error: &Error) {
         self.say(format!("strategy error (the study goes on): {error}"));
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.presses() >= 1
+    }
+
+    fn interrupt_requested(&mut self) -> bool {
+        self.presses() >= 2
     }
 }
 

@@ -5,12 +5,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::{
-    Budget, Direction, Objective, Observer, Space, Study, StudyConfig, Trial, TrialState,
+    Budget, Direction, Objective, Observer, RunOptions, Space, Study, StudyConfig, Trial,
+    TrialState,
 };
 use serde::Serialize;
 
 use crate::config::StudyFile;
 use crate::registry::Registry;
+use crate::resources::Machine;
 
 /// A study ready to run: the study, its objective and its budget.
 pub struct Prepared {
@@ -22,12 +24,14 @@ pub struct Prepared {
     pub budget: Budget,
     /// The objective's name.
     pub objective_name: String,
+    /// Devices to lend to trials.
+    pub options: RunOptions,
 }
 
 /// Builds the study a file describes, refusing before any trial whatever cannot work: an unknown
 /// strategy or objective, bad settings, a space given twice or not at all, directions that do
 /// not match the objective, a strategy lacking a capability the study needs.
-pub fn prepare(file: &StudyFile, registry: &Registry) -> Result<Prepared> {
+pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Result<Prepared> {
     let strategy = registry
         .strategy(&file.strategy.name)
         .ok_or_else(|| anyhow!(registry.unknown("strategy", &file.strategy.name)))?;
@@ -53,12 +57,13 @@ pub fn prepare(file: &StudyFile, registry: &Registry) -> Result<Prepared> {
     };
     let directions = directions(file, &*objective)?;
     let seed = file.seed.unwrap_or_else(fresh_seed);
+    let (parallelism, options) = machine.plan(file.parallelism, &file.resources);
     let config = StudyConfig {
         name: file.name.clone(),
         space,
         directions,
         seed,
-        parallelism: 1,
+        parallelism,
     };
     let study = Study::new(config, &*strategy.factory, &file.strategy.settings)
         .with_context(|| format!("cannot start study `{}`", file.name))?;
@@ -67,6 +72,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry) -> Result<Prepared> {
         objective,
         budget: file.budget,
         objective_name: file.objective.name.clone(),
+        options,
     })
 }
 
@@ -162,9 +168,15 @@ impl<'a> Report<'a> {
 }
 
 /// Runs a prepared study to its budget, reporting progress through `observer`.
-pub fn run(prepared: &mut Prepared, observer: &mut dyn Observer) -> Result<()> {
-    prepared
-        .study
-        .optimize(&*prepared.objective, prepared.budget, observer)
+pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Result<()> {
+    let Prepared {
+        study,
+        objective,
+        budget,
+        options,
+        ..
+    } = prepared;
+    study
+        .optimize_with(&**objective, *budget, options, observer)
         .context("the study stopped")
 }

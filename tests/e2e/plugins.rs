@@ -5,6 +5,7 @@ use std::path::Path;
 
 use hyperplug::config::StudyFile;
 use hyperplug::plugin::{LoadError, load};
+use hyperplug::resources::Machine;
 use hyperplug::run::{Report, prepare, run};
 use hyperplug::{Registry, Source, TrialState};
 
@@ -226,7 +227,7 @@ fn two_strategy_libraries_and_an_objective_library_run_in_one_process() {
             "[study]\ntrials = 80\nseed = 9\n[strategy]\nname = \"{strategy}\"\n[objective]\nname = \"hartmann6\"\n"
         );
         let file = StudyFile::parse(Path::new("s.toml"), &text).unwrap();
-        let mut prepared = prepare(&file, &registry).unwrap();
+        let mut prepared = prepare(&file, &registry, &Machine::detect()).unwrap();
         run(&mut prepared, &mut ()).unwrap();
         let r = Report::of(&prepared.study, "hartmann6");
         assert_eq!(r.counts.complete, 80, "{strategy}");
@@ -357,7 +358,7 @@ fn a_strategy_that_panics_in_tell_loses_no_result() {
         "[study]\ntrials = 6\nseed = 0\n[strategy]\nname = \"panicking\"\npanic_in = \"tell\"\n[objective]\nname = \"branin\"\n",
     )
     .unwrap();
-    let mut prepared = prepare(&file, &registry).unwrap();
+    let mut prepared = prepare(&file, &registry, &Machine::detect()).unwrap();
     struct Errors(usize);
     impl hyperplug::Observer for Errors {
         fn strategy_error(&mut self, e: &hyperplug::Error) {

@@ -40,6 +40,7 @@
 
 mod capability;
 mod error;
+mod executor;
 mod objective;
 mod pareto;
 mod rng;
@@ -58,6 +59,6 @@ pub use rng::{SeedRng, trial_rng};
 pub use settings::Settings;
 pub use space::{Condition, Domain, Param, Space};
 pub use strategy::{AskContext, PluginInfo, Strategy, StrategyFactory, StudySetup};
-pub use study::{Budget, Direction, Observer, Study, StudyConfig, panic_message};
+pub use study::{Budget, Direction, Observer, RunOptions, Study, StudyConfig, panic_message};
 pub use trial::{Trial, TrialError, TrialOutcome, TrialState};
 pub use value::{Params, Value};

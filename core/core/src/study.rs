@@ -1,8 +1,7 @@
 use std::any::Any;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -127,8 +126,9 @@ impl Budget {
     }
 }
 
-/// Watches a study as it runs: progress bars, logs, dashboards. Every method has a default that
-/// does nothing.
+/// Watches a study as it runs: progress bars, logs, dashboards, and the user's wish to stop.
+/// Every method has a default that does nothing. With parallel trials the executor calls it from
+/// worker threads, one call at a time.
 pub trait Observer {
     /// A trial has been asked for and is about to run.
     fn trial_started(&mut self, trial: &Trial) {
@@ -142,13 +142,28 @@ pub trait Observer {
     fn strategy_error(&mut self, error: &Error) {
         let _ = error;
     }
-    /// Polled between trials: `true` ends the run after the trials that are running.
+    /// Polled before each new trial: `true` starts no more trials; running ones finish.
     fn stop_requested(&mut self) -> bool {
+        false
+    }
+    /// Polled while trials run (through [`TrialContext::should_prune`]): `true` asks running
+    /// trials to stop now; they are recorded as failed, "interrupted".
+    fn interrupt_requested(&mut self) -> bool {
         false
     }
 }
 
 impl Observer for () {}
+
+/// How trials run: the devices (GPU ids) the machine offers and how many each trial takes.
+/// Concurrency is `StudyConfig::parallelism`, capped by the devices when trials need some.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Device ids available to the study.
+    pub devices: Vec<u32>,
+    /// Devices each trial needs.
+    pub devices_per_trial: usize,
+}
 
 /// A study: a space, one or more objectives, a strategy, and the trials so far. Drive it with
 /// [`Study::optimize`] or by hand with [`Study::ask`] and [`Study::tell`].
@@ -351,71 +366,41 @@ impl Study {
         front
     }
 
-    /// Runs trials one after another until the budget is spent or the strategy has nothing left
-    /// to suggest. A failing or panicking objective, or a strategy that fails to suggest, fails
-    /// that trial and the study goes on.
+    /// Runs trials until the budget is spent or the strategy has nothing left to suggest, one
+    /// at a time, on this thread. A failing or panicking objective, or a strategy that fails to
+    /// suggest, fails that trial and the study goes on. See [`Study::optimize_with`] for
+    /// parallel trials and devices.
     pub fn optimize(
         &mut self,
         objective: &dyn Objective,
         budget: Budget,
-        observer: &mut dyn Observer,
+        observer: &mut (dyn Observer + Send),
     ) -> Result<(), Error> {
-        if budget.trials.is_none() && budget.timeout.is_none() {
-            return Err(Error::UnboundedBudget);
-        }
-        let start = Instant::now();
-        loop {
-            let done = (self.finished.len() + self.running.len()) as u64;
-            if budget.trials.is_some_and(|n| done >= n)
-                || budget.timeout.is_some_and(|t| start.elapsed() >= t)
-                || observer.stop_requested()
-            {
-                return Ok(());
-            }
-            let trial = match self.ask() {
-                Ok(trial) => trial,
-                Err(Error::Exhausted(_)) => return Ok(()),
-                Err(e) => {
-                    // The strategy could not suggest: record that as a failed trial so the
-                    // failure is visible and the budget still bounds the run.
-                    let trial = self.start(Params::new());
-                    observer.trial_started(&trial);
-                    self.finish(
-                        trial.number,
-                        Err(TrialError::Failed(e.to_string())),
-                        observer,
-                    );
-                    continue;
-                }
-            };
-            observer.trial_started(&trial);
-            let outcome = {
-                let mut ctx = RunningTrial {
-                    study: self,
-                    number: trial.number,
-                    observer: &mut *observer,
-                };
-                catch_unwind(AssertUnwindSafe(|| {
-                    objective.evaluate(&trial.params, &mut ctx)
-                }))
-                .unwrap_or_else(|payload| {
-                    Err(TrialError::Failed(format!(
-                        "the objective panicked: {}",
-                        panic_message(payload.as_ref())
-                    )))
-                })
-            };
-            self.finish(trial.number, outcome, observer);
-        }
+        crate::executor::run(self, objective, budget, &RunOptions::default(), observer)
     }
 
-    fn finish(&mut self, number: u64, outcome: TrialOutcome, observer: &mut dyn Observer) {
-        if let Err(e) = self.tell(number, outcome) {
-            observer.strategy_error(&e);
-        }
-        if let Some(trial) = self.finished.iter().rev().find(|t| t.number == number) {
-            observer.trial_finished(self, trial);
-        }
+    /// Runs trials like [`Study::optimize`], up to `config.parallelism` at once on worker
+    /// threads, handing each trial the devices it needs from `options`.
+    pub fn optimize_with(
+        &mut self,
+        objective: &dyn Objective,
+        budget: Budget,
+        options: &RunOptions,
+        observer: &mut (dyn Observer + Send),
+    ) -> Result<(), Error> {
+        crate::executor::run(self, objective, budget, options, observer)
+    }
+
+    /// Records a trial that failed before it could run because its strategy could not
+    /// suggest, so the failure is visible and the budget still bounds the run.
+    pub(crate) fn fail_ask(&mut self, error: &Error) -> &Trial {
+        let mut trial = Trial::running(self.next_number, Params::new(), now_ms());
+        self.next_number += 1;
+        trial.state = TrialState::Failed;
+        trial.message = Some(error.to_string());
+        trial.duration_s = Some(0.0);
+        self.finished.push(trial);
+        &self.finished[self.finished.len() - 1]
     }
 
     /// [`Study::optimize`] with a closure as the objective and no observer.
@@ -446,37 +431,6 @@ fn context<'a>(
     }
 }
 
-struct RunningTrial<'a> {
-    study: &'a mut Study,
-    number: u64,
-    observer: &'a mut dyn Observer,
-}
-
-impl TrialContext for RunningTrial<'_> {
-    fn number(&self) -> u64 {
-        self.number
-    }
-
-    fn report(&mut self, step: u64, value: f64) {
-        // The trial is running by construction, so this cannot fail.
-        let _ = self.study.report(self.number, step, value);
-    }
-
-    fn study_name(&self) -> String {
-        self.study.config.name.clone()
-    }
-
-    fn should_prune(&mut self) -> bool {
-        match self.study.should_prune(self.number) {
-            Ok(prune) => prune,
-            Err(e) => {
-                self.observer.strategy_error(&e);
-                false
-            }
-        }
-    }
-}
-
 /// The message of a caught panic.
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -488,7 +442,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

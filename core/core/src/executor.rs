@@ -1,0 +1,415 @@
+//! The loop that runs a study's trials: one at a time on the caller's thread, or several at once
+//! on worker threads. It is the only place trials are evaluated, so budgets, failures, devices,
+//! stopping and interrupting behave the same however many run at once.
+//!
+//! Workers share the study and the observer behind one mutex, held only to ask, tell, report and
+//! decide on pruning; objectives run unlocked.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::error::Error;
+use crate::objective::{Objective, TrialContext};
+use crate::study::{Budget, Observer, RunOptions, Study, panic_message};
+use crate::trial::{Trial, TrialError, TrialOutcome};
+
+/// What the workers share.
+struct Shared<'a> {
+    study: &'a mut Study,
+    observer: &'a mut (dyn Observer + Send),
+    /// Device ids not lent to a running trial.
+    free_devices: Vec<u32>,
+    /// The strategy said it has nothing more to suggest.
+    exhausted: bool,
+}
+
+struct Run<'a> {
+    shared: Mutex<Shared<'a>>,
+    objective: &'a dyn Objective,
+    budget: Budget,
+    devices_per_trial: usize,
+    start: Instant,
+}
+
+/// Runs `study` to `budget` with up to `study.config().parallelism` trials at once.
+pub(crate) fn run(
+    study: &mut Study,
+    objective: &dyn Objective,
+    budget: Budget,
+    options: &RunOptions,
+    observer: &mut (dyn Observer + Send),
+) -> Result<(), Error> {
+    if budget.trials.is_none() && budget.timeout.is_none() {
+        return Err(Error::UnboundedBudget);
+    }
+    let mut workers = study.config().parallelism.max(1);
+    if options.devices_per_trial > 0 {
+        let fit = options.devices.len() / options.devices_per_trial;
+        if fit == 0 {
+            return Err(Error::Other(format!(
+                "each trial needs {} device(s) but only {} are available ({:?}); lower `gpus` or make more devices available",
+                options.devices_per_trial,
+                options.devices.len(),
+                options.devices
+            )));
+        }
+        workers = workers.min(fit);
+    }
+    let run = Run {
+        shared: Mutex::new(Shared {
+            study,
+            observer,
+            free_devices: options.devices.clone(),
+            exhausted: false,
+        }),
+        objective,
+        budget,
+        devices_per_trial: options.devices_per_trial,
+        start: Instant::now(),
+    };
+    if workers == 1 {
+        run.worker();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| run.worker());
+            }
+        });
+    }
+    Ok(())
+}
+
+impl<'a> Run<'a> {
+    fn lock(&self) -> MutexGuard<'_, Shared<'a>> {
+        // A panic while the lock is held can only come from an observer or strategy; the
+        // study's own state stays consistent, so carry on with it.
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn worker(&self) {
+        while let Some((trial, devices)) = self.next() {
+            let outcome = self.evaluate(&trial, &devices);
+            self.finish(trial.number, outcome, devices);
+        }
+    }
+
+    /// The next trial to run with its devices, or `None` when the run is over.
+    fn next(&self) -> Option<(Trial, Vec<u32>)> {
+        let mut s = self.lock();
+        loop {
+            let done = (s.study.finished().len() + s.study.running().len()) as u64;
+            if s.exhausted
+                || self.budget.trials.is_some_and(|n| done >= n)
+                || self
+                    .budget
+                    .timeout
+                    .is_some_and(|t| self.start.elapsed() >= t)
+                || s.observer.stop_requested()
+            {
+                return None;
+            }
+            match s.study.ask() {
+                Ok(trial) => {
+                    let at = s.free_devices.len().saturating_sub(self.devices_per_trial);
+                    let devices = s.free_devices.split_off(at);
+                    s.observer.trial_started(&trial);
+                    return Some((trial, devices));
+                }
+                Err(Error::Exhausted(_)) => {
+                    s.exhausted = true;
+                    return None;
+                }
+                Err(e) => {
+                    let Shared {
+                        study, observer, ..
+                    } = &mut *s;
+                    let failed = study.fail_ask(&e).clone();
+                    observer.trial_started(&failed);
+                    observer.trial_finished(study, &failed);
+                }
+            }
+        }
+    }
+
+    fn evaluate(&self, trial: &Trial, devices: &[u32]) -> TrialOutcome {
+        let mut ctx = Context {
+            run: self,
+            number: trial.number,
+            devices,
+            interrupted: false,
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.objective.evaluate(&trial.params, &mut ctx)
+        }))
+        .unwrap_or_else(|payload| {
+            Err(TrialError::Failed(format!(
+                "the objective panicked: {}",
+                panic_message(payload.as_ref())
+            )))
+        });
+        if ctx.interrupted || self.lock().observer.interrupt_requested() {
+            return Err(TrialError::Failed("interrupted".into()));
+        }
+        outcome
+    }
+
+    fn finish(&self, number: u64, outcome: TrialOutcome, devices: Vec<u32>) {
+        let mut s = self.lock();
+        s.free_devices.extend(devices);
+        let Shared {
+            study, observer, ..
+        } = &mut *s;
+        if let Err(e) = study.tell(number, outcome) {
+            observer.strategy_error(&e);
+        }
+        if let Some(trial) = study.finished().iter().rev().find(|t| t.number == number) {
+            observer.trial_finished(study, trial);
+        }
+    }
+}
+
+/// A running trial's link to the study.
+struct Context<'r, 'a> {
+    run: &'r Run<'a>,
+    number: u64,
+    devices: &'r [u32],
+    interrupted: bool,
+}
+
+impl TrialContext for Context<'_, '_> {
+    fn number(&self) -> u64 {
+        self.number
+    }
+
+    fn report(&mut self, step: u64, value: f64) {
+        // The trial is running by construction, so this cannot fail.
+        let _ = self.run.lock().study.report(self.number, step, value);
+    }
+
+    fn should_prune(&mut self) -> bool {
+        let mut s = self.run.lock();
+        if s.observer.interrupt_requested() {
+            self.interrupted = true;
+            return true;
+        }
+        let Shared {
+            study, observer, ..
+        } = &mut *s;
+        match study.should_prune(self.number) {
+            Ok(prune) => prune,
+            Err(e) => {
+                observer.strategy_error(&e);
+                false
+            }
+        }
+    }
+
+    fn devices(&self) -> Vec<u32> {
+        self.devices.to_vec()
+    }
+
+    fn study_name(&self) -> String {
+        self.run.lock().study.config().name.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::capability::Capabilities;
+    use crate::objective::FnObjective;
+    use crate::settings::Settings;
+    use crate::space::{Domain, Param, Space};
+    use crate::strategy::{AskContext, PluginInfo, Strategy, StrategyFactory, StudySetup};
+    use crate::study::{Direction, StudyConfig};
+    use crate::trial::TrialState;
+    use crate::value::{Params, Value};
+
+    /// x = number / 100: distinct points, whatever runs at once.
+    struct Counter;
+
+    impl StrategyFactory for Counter {
+        fn info(&self) -> PluginInfo {
+            PluginInfo::new("counter", "0", "", Capabilities::all())
+        }
+        fn create(&self, _: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
+            Ok(Box::new(Counter))
+        }
+    }
+
+    impl Strategy for Counter {
+        fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error> {
+            Ok([("x".to_owned(), Value::Float(ctx.number as f64 / 100.0))]
+                .into_iter()
+                .collect())
+        }
+    }
+
+    fn study(parallelism: usize) -> Study {
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let mut config = StudyConfig::new("p", space, vec![Direction::Minimize]);
+        config.parallelism = parallelism;
+        Study::new(config, &Counter, &Settings::default()).unwrap()
+    }
+
+    /// Counts trials running at once and remembers the most seen.
+    #[derive(Default)]
+    struct Gauge {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    impl Gauge {
+        fn enter(&self) {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(n, Ordering::SeqCst);
+        }
+        fn leave(&self) {
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn parallel_trials_run_at_once_and_every_number_is_used_once() {
+        let gauge = Gauge::default();
+        let mut s = study(4);
+        let objective = FnObjective(|p: &Params, _: &mut dyn TrialContext| {
+            gauge.enter();
+            std::thread::sleep(Duration::from_millis(30));
+            gauge.leave();
+            Ok(p["x"].as_f64().unwrap_or(1.0))
+        });
+        s.optimize(&objective, Budget::trials(20), &mut ()).unwrap();
+        assert_eq!(gauge.max.load(Ordering::SeqCst), 4);
+        let numbers: HashSet<u64> = s.finished().iter().map(|t| t.number).collect();
+        assert_eq!(numbers, (0..20).collect());
+        assert!(s.finished().iter().all(|t| t.state == TrialState::Complete));
+        assert_eq!(s.best_trial().unwrap().number, 0);
+    }
+
+    #[test]
+    fn devices_are_lent_without_oversubscription() {
+        let gauge = Gauge::default();
+        let in_use = Mutex::new(HashSet::new());
+        let mut s = study(8);
+        let objective = FnObjective(|_: &Params, ctx: &mut dyn TrialContext| {
+            let devices = ctx.devices();
+            assert_eq!(devices.len(), 1);
+            assert!(
+                in_use.lock().unwrap().insert(devices[0]),
+                "device {devices:?} lent twice"
+            );
+            gauge.enter();
+            std::thread::sleep(Duration::from_millis(20));
+            gauge.leave();
+            in_use.lock().unwrap().remove(&devices[0]);
+            Ok(0.0)
+        });
+        let options = RunOptions {
+            devices: vec![0, 1, 2],
+            devices_per_trial: 1,
+        };
+        s.optimize_with(&objective, Budget::trials(12), &options, &mut ())
+            .unwrap();
+        assert_eq!(s.finished().len(), 12);
+        assert!(
+            s.finished().iter().all(|t| t.state == TrialState::Complete),
+            "{:?}",
+            s.finished()
+        );
+        assert_eq!(
+            gauge.max.load(Ordering::SeqCst),
+            3,
+            "three devices, one each"
+        );
+
+        let too_many = RunOptions {
+            devices: vec![0],
+            devices_per_trial: 2,
+        };
+        let err = s
+            .optimize_with(&objective, Budget::trials(20), &too_many, &mut ())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("needs 2 device(s) but only 1"),
+            "{err}"
+        );
+    }
+
+    /// Stops after `stop_after` finished trials; interrupts once `interrupt` is set.
+    struct Stopper {
+        stop_after: usize,
+        finished: usize,
+        interrupt: bool,
+    }
+
+    impl Observer for Stopper {
+        fn trial_finished(&mut self, _: &Study, _: &Trial) {
+            self.finished += 1;
+        }
+        fn stop_requested(&mut self) -> bool {
+            self.finished >= self.stop_after
+        }
+        fn interrupt_requested(&mut self) -> bool {
+            self.interrupt
+        }
+    }
+
+    #[test]
+    fn a_stop_lets_running_trials_finish_and_starts_no_more() {
+        let mut s = study(3);
+        let objective = FnObjective(|_: &Params, _: &mut dyn TrialContext| {
+            std::thread::sleep(Duration::from_millis(20));
+            Ok(0.5)
+        });
+        let mut stopper = Stopper {
+            stop_after: 4,
+            finished: 0,
+            interrupt: false,
+        };
+        s.optimize(&objective, Budget::trials(100), &mut stopper)
+            .unwrap();
+        let n = s.finished().len();
+        assert!(
+            (4..=6).contains(&n),
+            "{n} trials: the 4th stops new ones, at most 2 others run on"
+        );
+        assert!(s.running().is_empty());
+        assert!(s.finished().iter().all(|t| t.state == TrialState::Complete));
+    }
+
+    #[test]
+    fn an_interrupt_fails_running_trials_that_poll() {
+        let mut s = study(2);
+        let objective = FnObjective(|_: &Params, ctx: &mut dyn TrialContext| {
+            for step in 0..1000 {
+                ctx.report(step, 1.0);
+                if ctx.should_prune() {
+                    return Err(TrialError::Pruned);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(0.0)
+        });
+        let mut stopper = Stopper {
+            stop_after: usize::MAX,
+            finished: 0,
+            interrupt: true,
+        };
+        s.optimize(&objective, Budget::trials(2), &mut stopper)
+            .unwrap();
+        assert_eq!(s.finished().len(), 2);
+        for t in s.finished() {
+            assert_eq!(t.state, TrialState::Failed);
+            assert_eq!(t.message.as_deref(), Some("interrupted"));
+            assert_eq!(t.intermediate.len(), 1, "stopped at its first check");
+        }
+    }
+}
