@@ -59,11 +59,9 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
     let seed = file.seed.unwrap_or_else(fresh_seed);
     let (parallelism, options) = machine.plan(file.parallelism, &file.resources);
     let config = StudyConfig {
-        name: file.name.clone(),
-        space,
-        directions,
         seed,
         parallelism,
+        ..StudyConfig::new(file.name.clone(), space, directions)
     };
     let study = Study::new(config, &*strategy.factory, &file.strategy.settings)
         .with_context(|| format!("cannot start study `{}`", file.name))?;

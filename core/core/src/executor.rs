@@ -6,8 +6,9 @@
 //! decide on pruning; objectives run unlocked.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::objective::{Objective, TrialContext};
@@ -22,6 +23,8 @@ struct Shared<'a> {
     free_devices: Vec<u32>,
     /// The strategy said it has nothing more to suggest.
     exhausted: bool,
+    /// The store failed: the run ends and reports it.
+    error: Option<Error>,
 }
 
 struct Run<'a> {
@@ -62,22 +65,34 @@ pub(crate) fn run(
             observer,
             free_devices: options.devices.clone(),
             exhausted: false,
+            error: None,
         }),
         objective,
         budget,
         devices_per_trial: options.devices_per_trial,
         start: Instant::now(),
     };
-    if workers == 1 {
+    let beat = run.lock().study.storage().heartbeat_interval();
+    // The heartbeat runs while any worker does.
+    let active = AtomicUsize::new(workers);
+    let work = || {
         run.worker();
-    } else {
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| run.worker());
-            }
-        });
+        active.fetch_sub(1, Ordering::SeqCst);
+    };
+    std::thread::scope(|scope| {
+        if let Some(every) = beat {
+            let (run, active) = (&run, &active);
+            scope.spawn(move || run.beat(every, active));
+        }
+        for _ in 1..workers {
+            scope.spawn(work);
+        }
+        work();
+    });
+    match run.shared.into_inner() {
+        Ok(Shared { error: Some(e), .. }) => Err(e),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 impl<'a> Run<'a> {
@@ -87,6 +102,20 @@ impl<'a> Run<'a> {
         self.shared
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps this process's running trials alive in the store while workers run.
+    fn beat(&self, every: Duration, active: &AtomicUsize) {
+        let mut last = Instant::now();
+        while active.load(Ordering::SeqCst) > 0 {
+            std::thread::sleep(Duration::from_millis(50).min(every));
+            if last.elapsed() >= every {
+                last = Instant::now();
+                if let Err(e) = self.lock().study.heartbeat() {
+                    log_error(&mut self.lock(), e);
+                }
+            }
+        }
     }
 
     fn worker(&self) {
@@ -100,9 +129,8 @@ impl<'a> Run<'a> {
     fn next(&self) -> Option<(Trial, Vec<u32>)> {
         let mut s = self.lock();
         loop {
-            let done = (s.study.finished().len() + s.study.running().len()) as u64;
             if s.exhausted
-                || self.budget.trials.is_some_and(|n| done >= n)
+                || s.error.is_some()
                 || self
                     .budget
                     .timeout
@@ -111,24 +139,42 @@ impl<'a> Run<'a> {
             {
                 return None;
             }
-            match s.study.ask() {
-                Ok(trial) => {
+            match s.study.ask_within(self.budget.trials) {
+                Ok(Some(trial)) => {
                     let at = s.free_devices.len().saturating_sub(self.devices_per_trial);
                     let devices = s.free_devices.split_off(at);
                     s.observer.trial_started(&trial);
                     return Some((trial, devices));
                 }
+                Ok(None) => return None,
                 Err(Error::Exhausted(_)) => {
                     s.exhausted = true;
                     return None;
                 }
-                Err(e) => {
+                Err(
+                    e @ (Error::Strategy(_)
+                    | Error::Space(_)
+                    | Error::Other(_)
+                    | Error::Settings { .. }),
+                ) => {
                     let Shared {
                         study, observer, ..
                     } = &mut *s;
-                    let failed = study.fail_ask(&e).clone();
-                    observer.trial_started(&failed);
-                    observer.trial_finished(study, &failed);
+                    match study.fail_ask(&e, self.budget.trials) {
+                        Ok(Some(failed)) => {
+                            observer.trial_started(&failed);
+                            observer.trial_finished(study, &failed);
+                        }
+                        Ok(None) => return None,
+                        Err(e) => {
+                            s.error = Some(e);
+                            return None;
+                        }
+                    }
+                }
+                Err(e) => {
+                    s.error = Some(e);
+                    return None;
                 }
             }
         }
@@ -163,12 +209,18 @@ impl<'a> Run<'a> {
             study, observer, ..
         } = &mut *s;
         if let Err(e) = study.tell(number, outcome) {
+            // The result is stored before the strategy hears of it; an error here is the
+            // strategy's (or a trial the store already failed) and the study goes on.
             observer.strategy_error(&e);
         }
         if let Some(trial) = study.finished().iter().rev().find(|t| t.number == number) {
             observer.trial_finished(study, trial);
         }
     }
+}
+
+fn log_error(s: &mut Shared<'_>, e: Error) {
+    s.observer.strategy_error(&e);
 }
 
 /// A running trial's link to the study.

@@ -1,6 +1,7 @@
 use std::any::Any;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use crate::objective::{FnObjective, Objective, TrialContext};
 use crate::pareto::pareto_front;
 use crate::settings::Settings;
 use crate::space::Space;
+use crate::storage::{MemoryStorage, Storage, StudyId, StudyRecord};
 use crate::strategy::{AskContext, Strategy, StrategyFactory, StudySetup};
 use crate::trial::{Trial, TrialError, TrialOutcome, TrialState};
 use crate::value::Params;
@@ -78,6 +80,10 @@ pub struct StudyConfig {
     pub seed: u64,
     /// How many trials may run at once.
     pub parallelism: usize,
+    /// How often a trial whose worker died is queued again.
+    pub retries: u32,
+    /// How long a running trial may go without a heartbeat before it counts as dead.
+    pub grace: Duration,
 }
 
 impl StudyConfig {
@@ -89,6 +95,8 @@ impl StudyConfig {
             directions,
             seed: 0,
             parallelism: 1,
+            retries: 0,
+            grace: Duration::from_secs(60),
         }
     }
 
@@ -167,22 +175,42 @@ pub struct RunOptions {
 
 /// A study: a space, one or more objectives, a strategy, and the trials so far. Drive it with
 /// [`Study::optimize`] or by hand with [`Study::ask`] and [`Study::tell`].
+///
+/// The trials live in a [`Storage`]; the study keeps a mirror of them (finished trials in the
+/// store's finish order, running ones with their live intermediate values) and writes through,
+/// so several studies in several processes can share one stored study.
 pub struct Study {
     config: StudyConfig,
     strategy_name: String,
     strategy: Box<dyn Strategy>,
+    storage: Arc<dyn Storage>,
+    id: StudyId,
     finished: Vec<Trial>,
+    cursor: u64,
     running: Vec<Trial>,
-    next_number: u64,
+    /// Numbers of the running trials this study started (the others are other workers').
+    own: Vec<u64>,
 }
 
 impl Study {
-    /// A new study whose strategy `factory` makes with `settings`. Refuses, before any trial, a
-    /// strategy that lacks a capability the study needs.
+    /// A new in-memory study whose strategy `factory` makes with `settings`. Refuses, before
+    /// any trial, a strategy that lacks a capability the study needs.
     pub fn new(
         config: StudyConfig,
         factory: &dyn StrategyFactory,
         settings: &Settings,
+    ) -> Result<Self, Error> {
+        Study::open(config, factory, settings, Arc::new(MemoryStorage::new()))
+    }
+
+    /// Opens the study `config.name` in `storage`, creating it or continuing it: the strategy
+    /// sees every trial already stored. A stored study with another space or directions is
+    /// refused, saying what changed.
+    pub fn open(
+        config: StudyConfig,
+        factory: &dyn StrategyFactory,
+        settings: &Settings,
+        storage: Arc<dyn Storage>,
     ) -> Result<Self, Error> {
         if config.directions.is_empty() {
             return Err(Error::Objectives(
@@ -204,14 +232,27 @@ impl Study {
             seed: config.seed,
             settings,
         })?;
-        Ok(Study {
+        let mut record = StudyRecord::new(
+            config.name.clone(),
+            config.space.clone(),
+            config.directions.clone(),
+        );
+        record.retries = config.retries;
+        record.grace_s = config.grace.as_secs_f64();
+        let id = storage.open(&record)?;
+        let mut study = Study {
             config,
             strategy_name: info.name,
             strategy,
+            storage,
+            id,
             finished: Vec::new(),
+            cursor: 0,
             running: Vec::new(),
-            next_number: 0,
-        })
+            own: Vec::new(),
+        };
+        study.sync()?;
+        Ok(study)
     }
 
     /// The study's definition.
@@ -224,12 +265,22 @@ impl Study {
         &self.strategy_name
     }
 
+    /// The store the study lives in.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The study's key in its store.
+    pub fn id(&self) -> StudyId {
+        self.id
+    }
+
     /// Finished trials, in the order they finished.
     pub fn finished(&self) -> &[Trial] {
         &self.finished
     }
 
-    /// Trials that are running.
+    /// Trials that are running, this study's and other workers'.
     pub fn running(&self) -> &[Trial] {
         &self.running
     }
@@ -241,10 +292,56 @@ impl Study {
         all
     }
 
-    /// Asks the strategy for the next trial and marks it running. A suggestion outside the space
-    /// is refused as a strategy error.
+    /// Brings the mirror up to date: trials other workers finished or started, and trials
+    /// the store failed for a lost heartbeat.
+    pub fn sync(&mut self) -> Result<(), Error> {
+        self.storage.reap(self.id)?;
+        let (new, cursor) = self.storage.finished_since(self.id, self.cursor)?;
+        self.cursor = cursor;
+        for trial in new {
+            self.own.retain(|&n| n != trial.number);
+            self.finished.push(trial);
+        }
+        let mine: Vec<Trial> = self
+            .running
+            .drain(..)
+            .filter(|t| self.own.contains(&t.number))
+            .collect();
+        let others: Vec<Trial> = self
+            .storage
+            .running(self.id)?
+            .into_iter()
+            .filter(|t| !self.own.contains(&t.number))
+            .collect();
+        self.running = mine;
+        self.running.extend(others);
+        Ok(())
+    }
+
+    /// Queues a trial with fixed parameters (a warm start): it runs before the strategy's own
+    /// suggestions. Parameters outside the space are refused.
+    pub fn enqueue(&mut self, params: &Params) -> Result<(), Error> {
+        self.config.space.validate(params)?;
+        self.storage.enqueue(self.id, params)
+    }
+
+    /// Asks for the next trial (a queued one first, else the strategy's suggestion) and marks it
+    /// running. A suggestion outside the space is refused as a strategy error.
     pub fn ask(&mut self) -> Result<Trial, Error> {
-        let number = self.next_number;
+        self.ask_within(None)?
+            .ok_or_else(|| Error::Other("the store refused to start a trial".into()))
+    }
+
+    /// [`Study::ask`], unless the study already holds `limit` trials (counting every worker's).
+    pub fn ask_within(&mut self, limit: Option<u64>) -> Result<Option<Trial>, Error> {
+        self.sync()?;
+        if let Some(trial) = self.storage.claim_queued(self.id, limit)? {
+            return Ok(Some(self.started(trial)));
+        }
+        if limit.is_some_and(|n| (self.finished.len() + self.running.len()) as u64 >= n) {
+            return Ok(None);
+        }
+        let number = self.storage.next_number(self.id)?;
         let ctx = context(&self.config, &self.finished, &self.running, number);
         let params = self.strategy.ask(&ctx)?;
         self.config.space.validate(&params).map_err(|e| {
@@ -253,14 +350,24 @@ impl Study {
                 self.strategy_name
             ))
         })?;
-        Ok(self.start(params))
+        Ok(self
+            .storage
+            .start(self.id, &params, limit)?
+            .map(|trial| self.started(trial)))
     }
 
-    fn start(&mut self, params: Params) -> Trial {
-        let trial = Trial::running(self.next_number, params, now_ms());
-        self.next_number += 1;
+    fn started(&mut self, trial: Trial) -> Trial {
+        self.own.push(trial.number);
         self.running.push(trial.clone());
         trial
+    }
+
+    /// Marks this study's running trials as alive in the store.
+    pub fn heartbeat(&self) -> Result<(), Error> {
+        if self.own.is_empty() {
+            return Ok(());
+        }
+        self.storage.heartbeat(self.id, &self.own)
     }
 
     /// Records an intermediate value of a running trial.
@@ -268,10 +375,10 @@ impl Study {
         let trial = self
             .running
             .iter_mut()
-            .find(|t| t.number == number)
+            .find(|t| t.number == number && self.own.contains(&number))
             .ok_or(Error::NotRunning(number))?;
         trial.intermediate.push((step, value));
-        Ok(())
+        self.storage.report(self.id, number, step, value)
     }
 
     /// Asks the strategy whether a running trial should stop now.
@@ -292,9 +399,9 @@ impl Study {
         let i = self
             .running
             .iter()
-            .position(|t| t.number == number)
+            .position(|t| t.number == number && self.own.contains(&number))
             .ok_or(Error::NotRunning(number))?;
-        let mut trial = self.running.remove(i);
+        let mut trial = self.running[i].clone();
         let n = self.config.directions.len();
         match outcome {
             Ok(eval) if eval.values.len() != n => {
@@ -324,11 +431,27 @@ impl Study {
             }
         }
         trial.duration_s = Some(now_ms().saturating_sub(trial.started_ms) as f64 / 1000.0);
-        self.finished.push(trial);
-        let last = self.finished.len() - 1;
+        let at = self.record(trial)?;
         let ctx = context(&self.config, &self.finished, &self.running, number);
-        self.strategy.tell(&ctx, &self.finished[last])?;
-        Ok(&self.finished[last])
+        self.strategy.tell(&ctx, &self.finished[at])?;
+        Ok(&self.finished[at])
+    }
+
+    /// Stores a finished trial of this study's and brings the mirror up to date; returns the
+    /// trial's position in the finish order.
+    fn record(&mut self, trial: Trial) -> Result<usize, Error> {
+        let number = trial.number;
+        let stored = self.storage.finish(self.id, &trial);
+        // Stored or refused (the store failed it for a lost heartbeat, or it finished
+        // elsewhere), it is no longer this study's to run.
+        self.own.retain(|&n| n != number);
+        self.running.retain(|t| t.number != number);
+        stored?;
+        self.sync()?;
+        self.finished
+            .iter()
+            .rposition(|t| t.number == number)
+            .ok_or(Error::NotRunning(number))
     }
 
     /// The best complete trial of a single-objective study (the earliest among ties). `None`
@@ -392,15 +515,23 @@ impl Study {
     }
 
     /// Records a trial that failed before it could run because its strategy could not
-    /// suggest, so the failure is visible and the budget still bounds the run.
-    pub(crate) fn fail_ask(&mut self, error: &Error) -> &Trial {
-        let mut trial = Trial::running(self.next_number, Params::new(), now_ms());
-        self.next_number += 1;
+    /// suggest, so the failure is visible and the budget still bounds the run. `None` when the
+    /// study already holds `limit` trials.
+    pub(crate) fn fail_ask(
+        &mut self,
+        error: &Error,
+        limit: Option<u64>,
+    ) -> Result<Option<Trial>, Error> {
+        let Some(trial) = self.storage.start(self.id, &Params::new(), limit)? else {
+            return Ok(None);
+        };
+        let mut trial = self.started(trial);
         trial.state = TrialState::Failed;
         trial.message = Some(error.to_string());
         trial.duration_s = Some(0.0);
-        self.finished.push(trial);
-        &self.finished[self.finished.len() - 1]
+        // The strategy is not told of a trial it never suggested.
+        let at = self.record(trial)?;
+        Ok(Some(self.finished[at].clone()))
     }
 
     /// [`Study::optimize`] with a closure as the objective and no observer.

@@ -1,0 +1,367 @@
+//! Where a study's trials live. The [`Study`](crate::Study) keeps a mirror of its store and
+//! writes through it, so the same study code runs in memory, on a local database, or across
+//! many processes and machines sharing one database. Backends other than memory live outside
+//! core (they do IO); this module holds the contract and the in-memory backend.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::space::Space;
+use crate::study::{Direction, now_ms};
+use crate::trial::{Trial, TrialState};
+use crate::value::Params;
+
+/// A study's key in its store.
+pub type StudyId = i64;
+
+/// What a stored study is: enough to tell whether a later run is compatible with it, and the
+/// rules every worker must share.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StudyRecord {
+    /// Its name, unique in the store.
+    pub name: String,
+    /// The space searched.
+    pub space: Space,
+    /// One direction per objective.
+    pub directions: Vec<Direction>,
+    /// How often a trial whose worker stopped beating is queued again.
+    pub retries: u32,
+    /// How long a running trial may go without a heartbeat before it is failed.
+    pub grace_s: f64,
+}
+
+impl StudyRecord {
+    /// A record with no retries and a 60-second grace period.
+    pub fn new(name: impl Into<String>, space: Space, directions: Vec<Direction>) -> Self {
+        StudyRecord {
+            name: name.into(),
+            space,
+            directions,
+            retries: 0,
+            grace_s: 60.0,
+        }
+    }
+
+    /// Why a run described by `other` cannot continue this stored study, if it cannot. Added
+    /// parameters, removed ones, changed domains or conditions, and changed directions all
+    /// change what earlier trials mean; the message lists each difference.
+    pub fn incompatibility(&self, other: &StudyRecord) -> Option<String> {
+        let mut diffs = Vec::new();
+        if self.directions != other.directions {
+            diffs.push(format!(
+                "directions were {:?}, now {:?}",
+                self.directions, other.directions
+            ));
+        }
+        for p in self.space.params() {
+            match other.space.get(&p.name) {
+                None => diffs.push(format!("parameter `{}` was removed", p.name)),
+                Some(q) if q.domain != p.domain => diffs.push(format!(
+                    "parameter `{}` was {}, now {}",
+                    p.name,
+                    p.domain.describe(),
+                    q.domain.describe()
+                )),
+                Some(q) if q.condition != p.condition => {
+                    diffs.push(format!("the condition of `{}` changed", p.name));
+                }
+                Some(_) => {}
+            }
+        }
+        for q in other.space.params() {
+            if self.space.get(&q.name).is_none() {
+                diffs.push(format!("parameter `{}` was added", q.name));
+            }
+        }
+        if diffs.is_empty() {
+            None
+        } else {
+            Some(format!(
+                "study `{}` exists with a different definition: {}; use a new study name, or delete the old study",
+                self.name,
+                diffs.join("; ")
+            ))
+        }
+    }
+}
+
+/// A store of studies and their trials. Every method is one atomic step: implementations must
+/// leave the store consistent whatever happens between two calls, and never give a trial number
+/// twice.
+pub trait Storage: Send + Sync {
+    /// Opens the study called `record.name`, creating it if needed. An existing study whose
+    /// definition differs is refused with a message that says what changed; the retry and
+    /// grace settings of `record` replace the stored ones.
+    fn open(&self, record: &StudyRecord) -> Result<StudyId, Error>;
+
+    /// The number the next trial of the study will get.
+    fn next_number(&self, study: StudyId) -> Result<u64, Error>;
+
+    /// Starts the oldest queued trial (enqueued by a user, or a retry), unless the study already
+    /// has `limit` trials.
+    fn claim_queued(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error>;
+
+    /// Starts a trial with `params` under the next number, unless the study already has
+    /// `limit` trials.
+    fn start(
+        &self,
+        study: StudyId,
+        params: &Params,
+        limit: Option<u64>,
+    ) -> Result<Option<Trial>, Error>;
+
+    /// Records an intermediate value of a running trial.
+    fn report(&self, study: StudyId, number: u64, step: u64, value: f64) -> Result<(), Error>;
+
+    /// Stores a finished trial. A trial that is no longer running (finished by another worker,
+    /// or failed for a lost heartbeat) is refused with [`Error::NotRunning`].
+    fn finish(&self, study: StudyId, trial: &Trial) -> Result<(), Error>;
+
+    /// The trials finished after position `cursor` of the study's finish order, in that order,
+    /// and the new cursor. Finish order never changes once read.
+    fn finished_since(&self, study: StudyId, cursor: u64) -> Result<(Vec<Trial>, u64), Error>;
+
+    /// The running trials of the study.
+    fn running(&self, study: StudyId) -> Result<Vec<Trial>, Error>;
+
+    /// Queues `params` to run before the strategy's own suggestions.
+    fn enqueue(&self, study: StudyId, params: &Params) -> Result<(), Error>;
+
+    /// Marks trials as alive. Stores that cannot outlive the process return `None` from
+    /// [`Storage::heartbeat_interval`] and may ignore this.
+    fn heartbeat(&self, study: StudyId, numbers: &[u64]) -> Result<(), Error>;
+
+    /// How often running trials should beat, if the store tracks liveness.
+    fn heartbeat_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Fails running trials whose heartbeat is older than the study's grace period, queueing
+    /// those with retries left again with the same parameters. Returns the failed trials.
+    fn reap(&self, study: StudyId) -> Result<Vec<Trial>, Error> {
+        let _ = study;
+        Ok(Vec::new())
+    }
+}
+
+/// A store that lives as long as the process: the default for throwaway studies and tests.
+#[derive(Default)]
+pub struct MemoryStorage {
+    studies: Mutex<Vec<MemoryStudy>>,
+}
+
+struct MemoryStudy {
+    record: StudyRecord,
+    /// Every trial, by number.
+    trials: Vec<Trial>,
+    /// Numbers of finished trials, in finish order.
+    order: Vec<u64>,
+    /// Numbers of running trials, so listing them does not scan every trial.
+    running: Vec<u64>,
+    queue: VecDeque<Params>,
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStorage::default()
+    }
+
+    fn with<T>(
+        &self,
+        study: StudyId,
+        f: impl FnOnce(&mut MemoryStudy) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut studies = self.studies.lock().unwrap_or_else(|p| p.into_inner());
+        let s = usize::try_from(study)
+            .ok()
+            .and_then(|i| studies.get_mut(i))
+            .ok_or_else(|| Error::Other(format!("no study with id {study} in memory")))?;
+        f(s)
+    }
+}
+
+impl MemoryStudy {
+    fn room(&self, limit: Option<u64>) -> bool {
+        limit.is_none_or(|n| (self.trials.len() as u64) < n)
+    }
+
+    fn push(&mut self, params: Params) -> Trial {
+        let trial = Trial::running(self.trials.len() as u64, params, now_ms());
+        self.running.push(trial.number);
+        self.trials.push(trial.clone());
+        trial
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn open(&self, record: &StudyRecord) -> Result<StudyId, Error> {
+        let mut studies = self.studies.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = studies.iter().position(|s| s.record.name == record.name) {
+            if let Some(why) = studies[i].record.incompatibility(record) {
+                return Err(Error::Other(why));
+            }
+            studies[i].record = record.clone();
+            return Ok(i as StudyId);
+        }
+        studies.push(MemoryStudy {
+            record: record.clone(),
+            trials: Vec::new(),
+            order: Vec::new(),
+            running: Vec::new(),
+            queue: VecDeque::new(),
+        });
+        Ok(studies.len() as StudyId - 1)
+    }
+
+    fn next_number(&self, study: StudyId) -> Result<u64, Error> {
+        self.with(study, |s| Ok(s.trials.len() as u64))
+    }
+
+    fn claim_queued(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error> {
+        self.with(study, |s| {
+            if !s.room(limit) {
+                return Ok(None);
+            }
+            Ok(s.queue.pop_front().map(|params| s.push(params)))
+        })
+    }
+
+    fn start(
+        &self,
+        study: StudyId,
+        params: &Params,
+        limit: Option<u64>,
+    ) -> Result<Option<Trial>, Error> {
+        self.with(study, |s| Ok(s.room(limit).then(|| s.push(params.clone()))))
+    }
+
+    fn report(&self, study: StudyId, number: u64, step: u64, value: f64) -> Result<(), Error> {
+        self.with(study, |s| {
+            let t = running_mut(s, number)?;
+            t.intermediate.push((step, value));
+            Ok(())
+        })
+    }
+
+    fn finish(&self, study: StudyId, trial: &Trial) -> Result<(), Error> {
+        self.with(study, |s| {
+            let t = running_mut(s, trial.number)?;
+            *t = trial.clone();
+            s.order.push(trial.number);
+            s.running.retain(|&n| n != trial.number);
+            Ok(())
+        })
+    }
+
+    fn finished_since(&self, study: StudyId, cursor: u64) -> Result<(Vec<Trial>, u64), Error> {
+        self.with(study, |s| {
+            let from = (cursor as usize).min(s.order.len());
+            let new = s.order[from..]
+                .iter()
+                .map(|&n| s.trials[n as usize].clone())
+                .collect();
+            Ok((new, s.order.len() as u64))
+        })
+    }
+
+    fn running(&self, study: StudyId) -> Result<Vec<Trial>, Error> {
+        self.with(study, |s| {
+            Ok(s.running
+                .iter()
+                .map(|&n| s.trials[n as usize].clone())
+                .collect())
+        })
+    }
+
+    fn enqueue(&self, study: StudyId, params: &Params) -> Result<(), Error> {
+        self.with(study, |s| {
+            s.queue.push_back(params.clone());
+            Ok(())
+        })
+    }
+
+    fn heartbeat(&self, _study: StudyId, _numbers: &[u64]) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn running_mut(s: &mut MemoryStudy, number: u64) -> Result<&mut Trial, Error> {
+    s.trials
+        .get_mut(number as usize)
+        .filter(|t| t.state == TrialState::Running)
+        .ok_or(Error::NotRunning(number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::{Domain, Param};
+    use crate::value::Value;
+
+    fn record(domain: Domain) -> StudyRecord {
+        let space = Space::new(vec![Param::new("x", domain)]).unwrap();
+        StudyRecord::new("s", space, vec![Direction::Minimize])
+    }
+
+    #[test]
+    fn a_changed_definition_is_refused_saying_what_changed() {
+        let store = MemoryStorage::new();
+        let id = store.open(&record(Domain::float(0.0, 1.0))).unwrap();
+        assert_eq!(store.open(&record(Domain::float(0.0, 1.0))).unwrap(), id);
+        let err = store
+            .open(&record(Domain::float(0.0, 2.0)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("parameter `x` was float [0, 1], now float [0, 2]"),
+            "{err}"
+        );
+        let mut r = record(Domain::float(0.0, 1.0));
+        r.directions = vec![Direction::Maximize];
+        assert!(
+            store
+                .open(&r)
+                .unwrap_err()
+                .to_string()
+                .contains("directions")
+        );
+    }
+
+    #[test]
+    fn numbers_limits_queue_and_finish_order() {
+        let store = MemoryStorage::new();
+        let id = store.open(&record(Domain::float(0.0, 1.0))).unwrap();
+        let p: Params = [("x".to_owned(), Value::Float(0.5))].into_iter().collect();
+        store.enqueue(id, &p).unwrap();
+        let a = store.claim_queued(id, Some(2)).unwrap().unwrap();
+        assert_eq!((a.number, a.params.clone()), (0, p.clone()));
+        assert!(
+            store.claim_queued(id, Some(2)).unwrap().is_none(),
+            "queue empty"
+        );
+        let b = store.start(id, &p, Some(2)).unwrap().unwrap();
+        assert_eq!(b.number, 1);
+        assert!(
+            store.start(id, &p, Some(2)).unwrap().is_none(),
+            "limit reached"
+        );
+        let mut done = b.clone();
+        done.state = TrialState::Complete;
+        done.values = vec![1.0];
+        store.finish(id, &done).unwrap();
+        assert_eq!(
+            store.finish(id, &done),
+            Err(Error::NotRunning(1)),
+            "finished once only"
+        );
+        let (new, cursor) = store.finished_since(id, 0).unwrap();
+        assert_eq!((new.len(), new[0].number, cursor), (1, 1, 1));
+        assert!(store.finished_since(id, cursor).unwrap().0.is_empty());
+        assert_eq!(store.running(id).unwrap().len(), 1);
+    }
+}
