@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod conformance;
 mod plugins;
+mod storage;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,1 @@
+//! Persistent study storage: SQLite and PostgreSQL backends of the core `Storage` contract.

@@ -1,0 +1,1 @@
+//! Persistent studies: SQLite and PostgreSQL, many workers, heartbeats, resuming.
