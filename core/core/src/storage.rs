@@ -32,6 +32,10 @@ pub struct StudyRecord {
     pub retries: u32,
     /// How long a running trial may go without a heartbeat before it is failed.
     pub grace_s: f64,
+    /// What a worker needs to join the study beyond space and directions (the host keeps its
+    /// strategy, objective and budget here). Stored as given; not compared.
+    #[serde(default)]
+    pub definition: serde_json::Value,
 }
 
 impl StudyRecord {
@@ -43,6 +47,7 @@ impl StudyRecord {
             directions,
             retries: 0,
             grace_s: 60.0,
+            definition: serde_json::Value::Null,
         }
     }
 
@@ -94,8 +99,8 @@ impl StudyRecord {
 /// twice.
 pub trait Storage: Send + Sync {
     /// Opens the study called `record.name`, creating it if needed. An existing study whose
-    /// definition differs is refused with a message that says what changed; the retry and
-    /// grace settings of `record` replace the stored ones.
+    /// space or directions differ is refused with a message that says what changed; the
+    /// retries, grace and definition of `record` replace the stored ones.
     fn open(&self, record: &StudyRecord) -> Result<StudyId, Error>;
 
     /// The number the next trial of the study will get.

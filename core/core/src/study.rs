@@ -84,6 +84,8 @@ pub struct StudyConfig {
     pub retries: u32,
     /// How long a running trial may go without a heartbeat before it counts as dead.
     pub grace: Duration,
+    /// Stored with the study for workers that join it later (see [`StudyRecord::definition`]).
+    pub definition: serde_json::Value,
 }
 
 impl StudyConfig {
@@ -97,6 +99,7 @@ impl StudyConfig {
             parallelism: 1,
             retries: 0,
             grace: Duration::from_secs(60),
+            definition: serde_json::Value::Null,
         }
     }
 
@@ -239,6 +242,7 @@ impl Study {
         );
         record.retries = config.retries;
         record.grace_s = config.grace.as_secs_f64();
+        record.definition = config.definition.clone();
         let id = storage.open(&record)?;
         let mut study = Study {
             config,
