@@ -62,14 +62,15 @@ impl Registry {
         Registry::default()
     }
 
-    /// The strategies and objectives compiled into the host: random, grid and qmc search, and the
-    /// synthetic benchmark functions.
+    /// The strategies and objectives compiled into the host: random, grid, qmc and TPE search,
+    /// the synthetic benchmark functions, and the command objective (any program).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
-        let strategies: [Arc<dyn StrategyFactory>; 3] = [
+        let strategies: [Arc<dyn StrategyFactory>; 4] = [
             Arc::new(hyperplug_random::Random),
             Arc::new(hyperplug_grid::Grid),
             Arc::new(hyperplug_qmc::Qmc),
+            Arc::new(hyperplug_tpe::Tpe),
         ];
         for f in strategies {
             r.add_strategy(f, Source::Bundled);
@@ -77,6 +78,7 @@ impl Registry {
         for f in hyperplug_synthetic::factories() {
             r.add_objective(Arc::from(f), Source::Bundled);
         }
+        r.add_objective(Arc::new(hyperplug_command::Command), Source::Bundled);
         r
     }
 

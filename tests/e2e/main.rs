@@ -5,7 +5,9 @@
 
 mod bench;
 mod cli;
+mod command;
 mod conformance;
+mod executor;
 mod plugins;
 mod storage;
 

@@ -1,1 +1,103 @@
 //! Any program as an objective: parameters in, JSON results and intermediate values out.
+//!
+//! The [`Command`] objective runs one program per trial, in a study that declares its own
+//! `[space]`:
+//!
+//! ```toml
+//! [objective]
+//! name = "command"
+//! cmd = ["python3", "train.py", "--lr", "{learning_rate}", "--depth", "{max_depth}"]
+//! metrics = [{ name = "accuracy", direction = "maximize" }, { name = "train_time", direction = "minimize" }]
+//! timeout = "10m"
+//! ```
+//!
+//! **Parameters in.** `{name}` in an argument becomes the parameter's value (`{name?}` drops the
+//! argument when a conditional parameter is inactive; `{{` and `}}` are literal braces). Every
+//! parameter is also in the environment as `HYPERPLUG_PARAM_<NAME>` (upper-cased, anything but
+//! letters and digits as `_`), and all of them as a JSON file whose path is in `HYPERPLUG_PARAMS`.
+//! `HYPERPLUG_TRIAL`, `HYPERPLUG_STUDY`, `HYPERPLUG_LOG` and `HYPERPLUG_DEVICES` (the assigned
+//! GPU ids, comma-separated; also as `CUDA_VISIBLE_DEVICES` when there are any) complete it, and
+//! `PYTHONUNBUFFERED=1` keeps Python's output live unless the environment says otherwise.
+//!
+//! **Results out.** The result is the last stdout line that is a JSON object holding every
+//! metric (`{"accuracy": 0.93, "train_time": 12.1}`; its other scalar keys become trial
+//! attributes), or a bare number on the last line when there is one value. Lines such as
+//! `{"step": 3, "accuracy": 0.81}` are intermediate values, reported as they are printed so the
+//! pruner decides while the program runs. Python's `NaN` and `Infinity` are understood.
+//!
+//! **Ending.** A pruned (or interrupted) trial's process group gets SIGTERM, then SIGKILL after
+//! `grace`; so does one that runs past `timeout`, or anything the program leaves running when it
+//! exits. A non-zero exit, a timeout, or no result fails the trial with the tail of stderr in its
+//! message. Stdout and stderr go, interleaved and tagged, to `trial-<number>.log` in `log_dir`,
+//! and the trial's `log` attribute holds its path, beside `exit_code` and `duration_s`.
+//!
+//! Settings (unknown keys are refused by name):
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | `cmd` | the program and its arguments, with placeholders | required |
+//! | `shell` | run `cmd` (an array joined by spaces, or a string) with `sh -c`, values shell-quoted | `false` |
+//! | `metric` / `metrics` | the value(s) printed: `"accuracy"` or `{ name = "accuracy", direction = "maximize" }`; without directions the study's decide | one unnamed value: a bare number or a one-key object |
+//! | `intermediate` | the key read from step lines | the first metric |
+//! | `timeout` | per trial, like `"10m"` | none |
+//! | `grace` | from SIGTERM to SIGKILL | `"5s"` |
+//! | `cwd` | where the program runs | where hyperplug runs |
+//! | `env` | extra variables; values may hold placeholders | none |
+//! | `log_dir` | where logs and parameter files go | `hyperplug-logs/<study>` |
+//!
+//! Architecture invariant: this crate depends on `hyperplug-core` and on the operating system
+//! (processes, files, signals) only — never on the host, the ABI or a strategy. Everything a trial
+//! needs from the study comes through its [`TrialContext`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod output;
+mod process;
+mod settings;
+mod template;
+
+use hyperplug_core::{
+    Capabilities, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Settings,
+    TrialContext, TrialOutcome,
+};
+
+use crate::settings::{Config, NAME};
+
+/// The `command` objective factory: runs any program per trial. See the [crate] documentation
+/// for its settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Command;
+
+impl ObjectiveFactory for Command {
+    fn info(&self) -> PluginInfo {
+        PluginInfo::new(
+            NAME,
+            env!("CARGO_PKG_VERSION"),
+            "any program as an objective: parameters in its arguments and environment, JSON results and intermediate values from its output",
+            Capabilities::default(),
+        )
+    }
+
+    fn create(&self, settings: &Settings) -> Result<Box<dyn Objective>, Error> {
+        Ok(Box::new(CommandObjective {
+            config: Config::from_settings(settings)?,
+        }))
+    }
+}
+
+/// One configured command; each trial runs it once.
+struct CommandObjective {
+    config: Config,
+}
+
+impl Objective for CommandObjective {
+    // `space` stays `None`: the study declares the parameters the program takes.
+
+    fn metrics(&self) -> Vec<Metric> {
+        self.config.study_metrics()
+    }
+
+    fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {
+        process::run(&self.config, params, ctx)
+    }
+}

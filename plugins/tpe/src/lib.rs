@@ -1,1 +1,3 @@
-//! The TPE strategy as a plugin library.
+//! The TPE strategy (`hyperplug-tpe`) as a plugin library.
+
+hyperplug_sdk::export_plugin!(strategies: [hyperplug_tpe::Tpe]);

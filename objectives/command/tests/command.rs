@@ -1,0 +1,806 @@
+//! The command objective with real child processes: `hyperplug-testprog` (this package's test
+//! program) prints results and intermediate values, sleeps, crashes, hangs and ignores SIGTERM on
+//! command; a hand-written trial context records reports and prunes when told.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hyperplug_command::Command;
+use hyperplug_core::{
+    Direction, Error, Evaluation, Metric, Objective, ObjectiveFactory, Params, Settings,
+    TrialContext, TrialError, TrialOutcome, Value,
+};
+use serde_json::{Value as Json, json};
+
+const TESTPROG: &str = env!("CARGO_BIN_EXE_hyperplug-testprog");
+
+/// A trial context that records what it hears and prunes on cue.
+#[derive(Default)]
+struct Ctx {
+    number: u64,
+    study: String,
+    devices: Vec<u32>,
+    reports: Vec<(u64, f64)>,
+    /// Prune once this many values have been reported.
+    prune_after_reports: Option<usize>,
+    /// Prune at this call of `should_prune` (counting from 1).
+    prune_at_poll: Option<usize>,
+    polls: usize,
+    /// Created at the first report, so that the program can wait for it.
+    touch_on_report: Option<PathBuf>,
+}
+
+impl TrialContext for Ctx {
+    fn number(&self) -> u64 {
+        self.number
+    }
+    fn report(&mut self, step: u64, value: f64) {
+        self.reports.push((step, value));
+        if let Some(p) = &self.touch_on_report {
+            std::fs::write(p, b"go").expect("touch");
+        }
+    }
+    fn should_prune(&mut self) -> bool {
+        self.polls += 1;
+        self.prune_after_reports
+            .is_some_and(|k| self.reports.len() >= k)
+            || self.prune_at_poll.is_some_and(|k| self.polls >= k)
+    }
+    fn devices(&self) -> Vec<u32> {
+        self.devices.clone()
+    }
+    fn study_name(&self) -> String {
+        self.study.clone()
+    }
+}
+
+fn settings(value: Json) -> Settings {
+    match value {
+        Json::Object(map) => Settings::new(map),
+        other => panic!("settings must be an object, got {other}"),
+    }
+}
+
+/// The objective for `extra` settings, logging into `dir`.
+fn objective(dir: &Path, extra: Json) -> Box<dyn Objective> {
+    let mut s = settings(extra);
+    if s.get("log_dir").is_none() {
+        s = s.with("log_dir", dir.join("logs").display().to_string());
+    }
+    Command
+        .create(&s)
+        .unwrap_or_else(|e| panic!("settings {s:?} refused: {e}"))
+}
+
+/// The objective running the test program with `actions`.
+fn testprog(dir: &Path, actions: &[&str], extra: Json) -> Box<dyn Objective> {
+    let mut cmd = vec![TESTPROG.to_owned()];
+    cmd.extend(actions.iter().map(|a| a.to_string()));
+    let mut s = extra;
+    s["cmd"] = json!(cmd);
+    objective(dir, s)
+}
+
+/// `text` as a literal argument: its braces are not placeholders.
+fn lit(text: &str) -> String {
+    text.replace('{', "{{").replace('}', "}}")
+}
+
+fn params() -> Params {
+    [
+        ("lr".to_owned(), Value::Float(0.001)),
+        ("layers".to_owned(), Value::Int(3)),
+        ("act".to_owned(), Value::Str("it's relu".into())),
+        ("batch-size".to_owned(), Value::Int(64)),
+    ]
+    .into_iter()
+    .collect()
+}
+
+fn run(objective: &dyn Objective, ctx: &mut Ctx) -> TrialOutcome {
+    objective.evaluate(&params(), ctx)
+}
+
+fn ok(outcome: TrialOutcome) -> Evaluation {
+    outcome.unwrap_or_else(|e| panic!("the trial failed: {e}"))
+}
+
+fn failed(outcome: TrialOutcome) -> String {
+    match outcome {
+        Err(TrialError::Failed(m)) => m,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+fn refused(s: Json) -> String {
+    match Command.create(&settings(s)) {
+        Err(Error::Settings { owner, message }) => {
+            assert_eq!(owner, "command");
+            message
+        }
+        Err(e) => panic!("expected a settings error, got {e:?}"),
+        Ok(_) => panic!("bad settings were accepted"),
+    }
+}
+
+fn read_pid(path: &Path) -> u32 {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("no pid in {}: {e}", path.display()))
+        .trim()
+        .parse()
+        .expect("a pid")
+}
+
+/// Whether `pid` still runs: its /proc entry exists and it is not a zombie.
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Asserts that `pid` is gone, allowing an orphan's new parent a moment to reap it.
+fn assert_gone(pid: u32, what: &str) {
+    let since = Instant::now();
+    while running(pid) {
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "{what} (pid {pid}) still runs"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn log_of(eval: &Evaluation) -> String {
+    let path = eval.attrs["log"].as_str().expect("a log path");
+    std::fs::read_to_string(path).expect("the log exists")
+}
+
+#[test]
+fn parameters_reach_the_program_in_arguments_environment_and_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let dump = dir.path().join("dump.json");
+    let obj = testprog(
+        dir.path(),
+        &[
+            &format!("dump:{}", dump.display()),
+            "out:--lr={lr} layers={layers}{{x}}",
+            "out:0.5",
+        ],
+        json!({ "cwd": work.display().to_string(), "env": { "EXTRA": "x-{layers}", "N": 4 } }),
+    );
+    let mut ctx = Ctx {
+        number: 7,
+        study: "s1".into(),
+        devices: vec![1, 3],
+        ..Ctx::default()
+    };
+    let eval = ok(run(&*obj, &mut ctx));
+    assert_eq!(eval.values, vec![0.5]);
+
+    let dump: Json =
+        serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    assert_eq!(dump["args"][2], "out:--lr=0.001 layers=3{x}");
+    assert_eq!(Path::new(dump["cwd"].as_str().expect("cwd")), work);
+    let env = &dump["env"];
+    assert_eq!(env["HYPERPLUG_PARAM_LR"], "0.001");
+    assert_eq!(env["HYPERPLUG_PARAM_LAYERS"], "3");
+    assert_eq!(env["HYPERPLUG_PARAM_ACT"], "it's relu");
+    assert_eq!(env["HYPERPLUG_PARAM_BATCH_SIZE"], "64");
+    assert_eq!(env["HYPERPLUG_TRIAL"], "7");
+    assert_eq!(env["HYPERPLUG_STUDY"], "s1");
+    assert_eq!(env["HYPERPLUG_DEVICES"], "1,3");
+    assert_eq!(env["CUDA_VISIBLE_DEVICES"], "1,3");
+    assert_eq!(env["EXTRA"], "x-3");
+    assert_eq!(env["N"], "4");
+    assert_eq!(
+        env["HYPERPLUG_LOG"],
+        eval.attrs["log"].as_str().expect("log")
+    );
+    let params_file = PathBuf::from(env["HYPERPLUG_PARAMS"].as_str().expect("params path"));
+    assert_eq!(params_file, dir.path().join("logs/trial-7.params.json"));
+    assert_eq!(
+        dump["params"],
+        json!({ "lr": 0.001, "layers": 3, "act": "it's relu", "batch-size": 64 })
+    );
+    if std::env::var_os("PYTHONUNBUFFERED").is_none() {
+        assert_eq!(env["PYTHONUNBUFFERED"], "1");
+    }
+}
+
+#[test]
+fn without_devices_cuda_visible_devices_is_left_as_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dump = dir.path().join("dump.json");
+    let obj = testprog(
+        dir.path(),
+        &[&format!("dump:{}", dump.display()), "out:1"],
+        json!({}),
+    );
+    ok(run(&*obj, &mut Ctx::default()));
+    let dump: Json =
+        serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    assert_eq!(dump["env"]["HYPERPLUG_DEVICES"], "");
+    assert_eq!(
+        dump["env"]
+            .get("CUDA_VISIBLE_DEVICES")
+            .and_then(Json::as_str),
+        std::env::var("CUDA_VISIBLE_DEVICES").ok().as_deref()
+    );
+    // With no study name the logs still get a directory of their own.
+    let eval_dir = dir.path().join("logs");
+    assert!(eval_dir.join("trial-0.log").is_file());
+}
+
+#[test]
+fn optional_placeholders_drop_their_argument_and_missing_ones_fail_the_trial() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dump = dir.path().join("dump.json");
+    let obj = testprog(
+        dir.path(),
+        &[
+            &format!("dump:{}", dump.display()),
+            "out:units={units?}",
+            "out:2",
+        ],
+        json!({}),
+    );
+    assert_eq!(ok(run(&*obj, &mut Ctx::default())).values, vec![2.0]);
+    let dump: Json =
+        serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    assert_eq!(dump["args"].as_array().map(Vec::len), Some(3), "{dump}");
+
+    let obj = testprog(dir.path(), &["out:--units={units}"], json!({}));
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(
+        m.contains("`cmd[1]` refers to `{units}`")
+            && m.contains("parameters: lr, layers, act, batch-size")
+            && m.contains("{units?}"),
+        "{m}"
+    );
+}
+
+#[test]
+fn the_last_json_line_with_every_metric_is_the_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(
+        dir.path(),
+        &[
+            "out:loading",
+            &lit(r#"out:{"accuracy": 0.5, "train_time": 1.0}"#),
+            &lit(r#"out:{"step": 3, "accuracy": 0.99}"#),
+            &lit(r#"out:{"accuracy": 0.93, "train_time": 12.1, "n_features": 30, "model": "svc"}"#),
+            &lit(r#"out:{"accuracy": 0.7}"#),
+            "out:bye",
+        ],
+        json!({ "metrics": [
+            { "name": "accuracy", "direction": "maximize" },
+            { "name": "train_time", "direction": "minimize" },
+        ] }),
+    );
+    assert_eq!(
+        obj.metrics(),
+        vec![Metric::maximize("accuracy"), Metric::minimize("train_time")]
+    );
+    let mut ctx = Ctx::default();
+    let eval = ok(run(&*obj, &mut ctx));
+    assert_eq!(eval.values, vec![0.93, 12.1]);
+    assert_eq!(eval.attrs["n_features"], Value::Int(30));
+    assert_eq!(eval.attrs["model"], Value::Str("svc".into()));
+    assert_eq!(eval.attrs["exit_code"], Value::Int(0));
+    assert!(eval.attrs["duration_s"].as_f64().is_some_and(|d| d > 0.0));
+    assert_eq!(ctx.reports, vec![(3, 0.99)]);
+}
+
+#[test]
+fn a_bare_number_on_the_last_line_or_a_one_key_object_is_a_single_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(dir.path(), &["out:epoch 1", "out:  -1.25e-3  "], json!({}));
+    assert!(obj.metrics().is_empty(), "the study decides the direction");
+    assert_eq!(ok(run(&*obj, &mut Ctx::default())).values, vec![-1.25e-3]);
+
+    let obj = testprog(
+        dir.path(),
+        &[&lit(r#"out:{"loss": 0.125}"#), "out:done"],
+        json!({}),
+    );
+    assert_eq!(ok(run(&*obj, &mut Ctx::default())).values, vec![0.125]);
+
+    // A named metric without direction: read by name, direction left to the study.
+    let obj = testprog(
+        dir.path(),
+        &[&lit(r#"out:{"loss": 0.5, "acc": 0.75}"#)],
+        json!({ "metric": "acc" }),
+    );
+    assert!(obj.metrics().is_empty());
+    assert_eq!(ok(run(&*obj, &mut Ctx::default())).values, vec![0.75]);
+
+    // A number that is not on the last line is progress output, not a result.
+    let obj = testprog(dir.path(), &["out:0.5", "out:done"], json!({}));
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(m.contains("printed no result"), "{m}");
+}
+
+#[test]
+fn a_nan_result_reaches_the_study_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(
+        dir.path(),
+        &[&lit(r#"out:{"loss": NaN, "epochs": 3}"#)],
+        json!({ "metric": { "name": "loss", "direction": "minimize" } }),
+    );
+    assert_eq!(obj.metrics(), vec![Metric::minimize("loss")]);
+    let eval = ok(run(&*obj, &mut Ctx::default()));
+    assert!(eval.values[0].is_nan());
+    assert_eq!(
+        eval.attrs["result_line"],
+        Value::Str(r#"{"loss": NaN, "epochs": 3}"#.into())
+    );
+}
+
+#[test]
+fn intermediate_values_arrive_while_the_program_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let go = dir.path().join("go");
+    // The program waits for the file the context writes when it hears the first value: without
+    // live reporting it would give up after 30 s and exit 98.
+    let obj = testprog(
+        dir.path(),
+        &[
+            "steps:1:acc:0",
+            &format!("wait-file:{}", go.display()),
+            "steps:3:acc:0",
+            &lit(r#"out:{"acc": 0.9}"#),
+        ],
+        json!({ "metric": "acc" }),
+    );
+    let mut ctx = Ctx {
+        touch_on_report: Some(go),
+        ..Ctx::default()
+    };
+    let eval = ok(run(&*obj, &mut ctx));
+    assert_eq!(eval.values, vec![0.9]);
+    let third = 1.0 / 3.0;
+    assert_eq!(
+        ctx.reports,
+        vec![(0, 1.0), (0, third), (1, 2.0 * third), (2, 1.0)]
+    );
+}
+
+#[test]
+fn the_intermediate_key_can_differ_from_the_first_metric() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(
+        dir.path(),
+        &[
+            &lit(r#"out:{"step": 0, "acc": 0.5, "loss": 2.0}"#),
+            &lit(r#"out:{"step": 1, "acc": 0.6}"#),
+            &lit(r#"out:{"acc": 0.7, "loss": 1.0}"#),
+        ],
+        json!({ "metrics": ["acc", "loss"], "intermediate": "loss" }),
+    );
+    let mut ctx = Ctx::default();
+    assert_eq!(ok(run(&*obj, &mut ctx)).values, vec![0.7, 1.0]);
+    assert_eq!(ctx.reports, vec![(0, 2.0)], "step 1 has no loss");
+}
+
+#[test]
+fn pruning_mid_run_stops_the_program() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid = dir.path().join("pid");
+    let obj = testprog(
+        dir.path(),
+        &[
+            &format!("pid:{}", pid.display()),
+            "steps:1000:acc:20",
+            &lit(r#"out:{"acc": 1.0}"#),
+        ],
+        json!({}),
+    );
+    let mut ctx = Ctx {
+        prune_after_reports: Some(3),
+        ..Ctx::default()
+    };
+    assert_eq!(run(&*obj, &mut ctx), Err(TrialError::Pruned));
+    assert_eq!(ctx.reports.len(), 3, "nothing is reported after the prune");
+    assert_gone(read_pid(&pid), "the pruned program");
+    let log = std::fs::read_to_string(dir.path().join("logs/trial-0.log")).expect("log");
+    assert!(
+        log.contains("# pruned") && log.contains("stopped with SIGTERM"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_silent_program_is_pruned_with_everything_it_started() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pid, child) = (dir.path().join("pid"), dir.path().join("child"));
+    let obj = testprog(
+        dir.path(),
+        &[
+            &format!("pid:{}", pid.display()),
+            &format!("spawn:{}", child.display()),
+            "hang",
+        ],
+        json!({}),
+    );
+    // The pruner says stop at its fifth poll; the program prints nothing at all.
+    let mut ctx = Ctx {
+        prune_at_poll: Some(5),
+        ..Ctx::default()
+    };
+    let since = Instant::now();
+    assert_eq!(run(&*obj, &mut ctx), Err(TrialError::Pruned));
+    assert_eq!(ctx.polls, 5);
+    assert!(since.elapsed() < Duration::from_secs(60), "pruned promptly");
+    assert_gone(read_pid(&pid), "the pruned program");
+    assert_gone(read_pid(&child), "its child");
+}
+
+#[test]
+fn a_program_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid = dir.path().join("pid");
+    let obj = testprog(
+        dir.path(),
+        &[
+            "ignore-term",
+            &format!("pid:{}", pid.display()),
+            "steps:1:acc:0",
+            "hang",
+        ],
+        json!({ "grace": "300ms" }),
+    );
+    let mut ctx = Ctx {
+        prune_after_reports: Some(1),
+        ..Ctx::default()
+    };
+    let since = Instant::now();
+    assert_eq!(run(&*obj, &mut ctx), Err(TrialError::Pruned));
+    assert!(
+        since.elapsed() >= Duration::from_millis(300),
+        "SIGKILL came before the grace period ended"
+    );
+    assert_gone(read_pid(&pid), "the program that ignores SIGTERM");
+    let log = std::fs::read_to_string(dir.path().join("logs/trial-0.log")).expect("log");
+    assert!(
+        log.contains("still running 300ms after SIGTERM: sent SIGKILL"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_timeout_fails_the_trial_with_the_tail_of_stderr() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid = dir.path().join("pid");
+    let obj = testprog(
+        dir.path(),
+        &[
+            &format!("pid:{}", pid.display()),
+            "err:loading data",
+            "hang",
+        ],
+        json!({ "timeout": "2s" }),
+    );
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(
+        m.contains("timed out after 2s (stopped with SIGTERM)"),
+        "{m}"
+    );
+    assert!(m.ends_with("stderr ends with:\nloading data"), "{m}");
+    assert!(m.contains("trial-0.log"), "{m}");
+    assert_gone(read_pid(&pid), "the program that timed out");
+
+    let obj = testprog(
+        dir.path(),
+        &["ignore-term", "err:stuck", "hang"],
+        json!({ "timeout": "1s", "grace": "200ms" }),
+    );
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(
+        m.contains("timed out after 1s (SIGKILLed after ignoring SIGTERM for 200ms)"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_non_zero_exit_fails_the_trial_with_the_last_stderr_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(
+        dir.path(),
+        &["out:0.5", "err-lines:30", "exit:3"],
+        json!({}),
+    );
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(m.contains("exited with status 3"), "{m}");
+    let tail = m.split_once("stderr ends with:\n").expect("a tail").1;
+    let lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(lines.len(), 20, "{tail}");
+    assert_eq!(lines[0], "stderr line 11");
+    assert_eq!(lines[19], "stderr line 30");
+}
+
+#[test]
+fn death_by_signal_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = objective(
+        dir.path(),
+        json!({ "cmd": "echo about to die >&2; kill -KILL $$", "shell": true }),
+    );
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(m.contains("was killed by signal 9 (SIGKILL)"), "{m}");
+    assert!(m.ends_with("about to die"), "{m}");
+}
+
+#[test]
+fn no_result_fails_the_trial_saying_what_was_expected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(
+        dir.path(),
+        &["out:hello", &lit(r#"out:{"accuracy": 0.9}"#)],
+        json!({ "metrics": ["accuracy", "train_time"] }),
+    );
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(
+        m.contains("printed no result: expected a JSON object holding `accuracy`, `train_time`")
+            && m.contains(r#"`{"accuracy": 0.9}` lacks `train_time`"#)
+            && m.contains("stderr was empty"),
+        "{m}"
+    );
+}
+
+#[test]
+fn the_log_holds_both_streams_and_its_path_is_an_attribute() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(
+        dir.path(),
+        &["out:hello", "err:oops", "sleep:50", "out:0.25"],
+        json!({}),
+    );
+    let mut ctx = Ctx {
+        number: 12,
+        ..Ctx::default()
+    };
+    let eval = ok(run(&*obj, &mut ctx));
+    assert_eq!(
+        Path::new(eval.attrs["log"].as_str().expect("log")),
+        dir.path().join("logs/trial-12.log")
+    );
+    let log = log_of(&eval);
+    // Each stream keeps its order; how the two interleave is up to the scheduler.
+    let tagged = |tag: &str| -> Vec<&str> { log.lines().filter(|l| l.starts_with(tag)).collect() };
+    assert_eq!(tagged("out| "), vec!["out| hello", "out| 0.25"], "{log}");
+    assert_eq!(tagged("err| "), vec!["err| oops"], "{log}");
+    assert_eq!(
+        log.lines().filter(|l| !l.starts_with('#')).count(),
+        3,
+        "{log}"
+    );
+    assert!(
+        log.starts_with("# hyperplug trial 12 of study ``: "),
+        "{log}"
+    );
+    assert!(log.contains("# exited with status 0 after"), "{log}");
+}
+
+#[test]
+fn the_default_log_directory_is_per_study_under_the_working_directory() {
+    // Only this test relies on the process's directory, and it changes nothing in it: it reads
+    // where the log went.
+    let obj = Command
+        .create(&settings(json!({ "cmd": [TESTPROG, "out:1"] })))
+        .expect("settings");
+    let study = format!("command test {}", std::process::id());
+    let mut ctx = Ctx {
+        number: 2,
+        study: study.clone(),
+        ..Ctx::default()
+    };
+    let eval = ok(run(&*obj, &mut ctx));
+    let expected = std::env::current_dir()
+        .expect("cwd")
+        .join("hyperplug-logs")
+        .join(study.replace(' ', "_"));
+    assert_eq!(
+        Path::new(eval.attrs["log"].as_str().expect("log")),
+        expected.join("trial-2.log")
+    );
+    std::fs::remove_dir_all(&expected).expect("clean up");
+    let _ = std::fs::remove_dir(expected.parent().expect("parent"));
+}
+
+#[test]
+fn processes_left_behind_by_a_finished_program_are_stopped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = dir.path().join("child");
+    // The child inherits stdout and hangs: the trial must neither wait for it nor leave it.
+    let obj = testprog(
+        dir.path(),
+        &[&format!("spawn:{}", child.display()), "out:0.75"],
+        json!({}),
+    );
+    let eval = ok(run(&*obj, &mut Ctx::default()));
+    assert_eq!(eval.values, vec![0.75]);
+    assert_gone(read_pid(&child), "the leftover child");
+    assert!(log_of(&eval).contains("left processes running"));
+}
+
+#[test]
+fn shell_mode_quotes_values_into_single_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = objective(
+        dir.path(),
+        json!({ "cmd": ["test", "{act}", "=", "\"it's relu\"", "&&", "echo", "{layers}"], "shell": true }),
+    );
+    assert_eq!(ok(run(&*obj, &mut Ctx::default())).values, vec![3.0]);
+}
+
+#[test]
+fn a_program_that_cannot_start_fails_the_trial() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = objective(dir.path(), json!({ "cmd": ["{act}"] }));
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(m.starts_with("cannot start `it's relu`: "), "{m}");
+}
+
+#[test]
+fn bad_settings_are_refused_naming_the_key() {
+    let prog = TESTPROG;
+    let cases: Vec<(Json, &str)> = vec![
+        (json!({}), "missing field `cmd`"),
+        (json!({ "cmd": [] }), "`cmd` is empty"),
+        (json!({ "cmd": [""] }), "`cmd` is empty"),
+        (json!({ "cmd": "python3 train.py" }), "`cmd` is the string"),
+        (
+            json!({ "cmd": [prog, 3] }),
+            "`cmd`: element 1 is 3, not a string",
+        ),
+        (json!({ "cmd": 3 }), "`cmd`: expected an array of strings"),
+        (
+            json!({ "cmd": [prog, "{lr"] }),
+            "`cmd[1]`: `{lr` has a `{` that is not closed",
+        ),
+        (
+            json!({ "cmd": [prog], "timeout": "soon" }),
+            "`timeout`: `soon` is not a duration",
+        ),
+        (
+            json!({ "cmd": [prog], "timeout": 10 }),
+            "`timeout`: expected a duration",
+        ),
+        (
+            json!({ "cmd": [prog], "timeout": "0s" }),
+            "`timeout` is zero",
+        ),
+        (
+            json!({ "cmd": [prog], "grace": "a while" }),
+            "`grace`: `a while` is not a duration",
+        ),
+        (
+            json!({ "cmd": [prog], "timout": "1m" }),
+            "unknown field `timout`",
+        ),
+        (
+            json!({ "cmd": [prog], "metric": "a", "metrics": ["b"] }),
+            "both set",
+        ),
+        (
+            json!({ "cmd": [prog], "metrics": [] }),
+            "`metrics`: the list is empty",
+        ),
+        (
+            json!({ "cmd": [prog], "metrics": ["a", "a"] }),
+            "`metrics`: metric `a` is named twice",
+        ),
+        (
+            json!({ "cmd": [prog], "metric": "step" }),
+            "`metric`: a metric cannot be named `step`",
+        ),
+        (
+            json!({ "cmd": [prog], "metrics": [{ "name": "a", "direction": "maximize" }, "b"] }),
+            "`metrics`: give every metric a direction or none",
+        ),
+        (
+            json!({ "cmd": [prog], "metric": { "name": "a", "direction": "up" } }),
+            "`metric`: unknown direction `up`",
+        ),
+        (
+            json!({ "cmd": [prog], "metric": { "nme": "a" } }),
+            "`metric`: unknown key `nme` in a metric",
+        ),
+        (
+            json!({ "cmd": [prog], "metrics": ["a"], "intermediate": "b" }),
+            "`intermediate` is `b`, which is not one of the metrics (a)",
+        ),
+        (
+            json!({ "cmd": [prog], "cwd": "/no/such/dir" }),
+            "`cwd`: `/no/such/dir` is not a directory",
+        ),
+        (
+            json!({ "cmd": ["no-such-program-xyz"] }),
+            "`cmd[0]`: program `no-such-program-xyz` is not found on PATH",
+        ),
+        (
+            json!({ "cmd": ["./no-such-script.sh"] }),
+            "`cmd[0]`: `./no-such-script.sh` does not exist",
+        ),
+        (
+            json!({ "cmd": [prog], "env": { "A": [1] } }),
+            "`env`: `A` is [1]",
+        ),
+        (
+            json!({ "cmd": [prog], "env": { "A=B": "1" } }),
+            "`env`: `A=B` cannot be",
+        ),
+        (
+            json!({ "cmd": [prog], "env": { "A": "{x" } }),
+            "`env.A`: `{x` has a `{`",
+        ),
+    ];
+    for (s, expected) in cases {
+        let m = refused(s.clone());
+        assert!(
+            m.contains(expected),
+            "settings {s}: expected `{expected}` in: {m}"
+        );
+    }
+}
+
+#[test]
+fn directions_come_from_the_metrics_only_when_all_have_one() {
+    let obj = Command
+        .create(&settings(
+            json!({ "cmd": [TESTPROG], "metrics": ["a", "b"] }),
+        ))
+        .expect("settings");
+    assert!(obj.metrics().is_empty());
+    assert!(obj.space().is_none(), "the study declares the space");
+    let obj = Command
+        .create(&settings(
+            json!({ "cmd": [TESTPROG], "metric": { "name": "a", "direction": "max" } }),
+        ))
+        .expect("settings");
+    assert_eq!(
+        obj.metrics(),
+        vec![Metric {
+            name: "a".into(),
+            direction: Direction::Maximize
+        }]
+    );
+    assert_eq!(Command.info().name, "command");
+}
+
+#[test]
+fn environment_placeholders_follow_the_same_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dump = dir.path().join("dump.json");
+    let obj = testprog(
+        dir.path(),
+        &[&format!("dump:{}", dump.display()), "out:1"],
+        json!({ "env": { "UNITS": "{units?}", "PYTHONUNBUFFERED": "0" } }),
+    );
+    ok(run(&*obj, &mut Ctx::default()));
+    let dump: Json =
+        serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    assert!(
+        dump["env"].get("UNITS").is_none(),
+        "an inactive parameter sets nothing"
+    );
+    assert_eq!(
+        dump["env"]["PYTHONUNBUFFERED"], "0",
+        "the study's `env` wins"
+    );
+
+    let obj = testprog(
+        dir.path(),
+        &["out:1"],
+        json!({ "env": { "UNITS": "{units}" } }),
+    );
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(m.starts_with("`env.UNITS` refers to `{units}`"), "{m}");
+}

@@ -1,0 +1,208 @@
+//! The settings a study file gives `tpe`, checked when the strategy is created.
+
+use hyperplug_core::{Error, Settings};
+use serde::Deserialize;
+
+use crate::NAME;
+use crate::parzen::Bandwidth;
+
+/// Every key is optional; see the crate documentation for what each does and why its default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TpeSettings {
+    pub multivariate: bool,
+    pub group: Option<bool>,
+    pub startup: usize,
+    pub candidates: Option<usize>,
+    pub gamma: f64,
+    pub gamma_max: usize,
+    pub prior_weight: f64,
+    pub consider_endpoints: bool,
+    pub magic_clip: bool,
+    pub magic_exponent: f64,
+    pub min_bandwidth: f64,
+    pub bandwidth_scale: f64,
+    pub good_weights: GoodWeights,
+    pub constant_liar: bool,
+    pub avoid_repeats: bool,
+    pub constraints: Vec<String>,
+    pub max_kernels: usize,
+}
+
+/// How the good trials are weighted in `l(x)`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GoodWeights {
+    /// All alike (Optuna).
+    Uniform,
+    /// Decreasing with rank, like CMA-ES's recombination weights: `ln(n + ½) - ln(rank)`.
+    Rank,
+}
+
+impl Default for TpeSettings {
+    fn default() -> Self {
+        TpeSettings {
+            multivariate: true,
+            group: None,
+            startup: 10,
+            candidates: None,
+            gamma: 0.1,
+            gamma_max: 25,
+            prior_weight: 1.0,
+            consider_endpoints: false,
+            magic_clip: true,
+            magic_exponent: 1.5,
+            min_bandwidth: 0.01,
+            bandwidth_scale: 1.0,
+            good_weights: GoodWeights::Rank,
+            constant_liar: true,
+            avoid_repeats: true,
+            constraints: Vec::new(),
+            max_kernels: 128,
+        }
+    }
+}
+
+impl TpeSettings {
+    /// Parses and checks `settings`; every error names the key.
+    pub fn parse(settings: &Settings) -> Result<Self, Error> {
+        let s: TpeSettings = settings.parse(NAME)?;
+        let bad = |key: &str, why: String| Err(Error::settings(NAME, format!("`{key}`: {why}")));
+        if !(s.gamma > 0.0 && s.gamma <= 1.0) {
+            return bad("gamma", format!("must be in (0, 1], got {}", s.gamma));
+        }
+        if s.gamma_max == 0 {
+            return bad("gamma_max", "must be at least 1, got 0".into());
+        }
+        if let Some(c) = s.candidates.filter(|c| !(1..=100_000).contains(c)) {
+            return bad(
+                "candidates",
+                format!("must be between 1 and 100000, got {c}"),
+            );
+        }
+        if !(s.prior_weight.is_finite() && s.prior_weight >= 0.0) {
+            return bad(
+                "prior_weight",
+                format!("must be a finite number >= 0, got {}", s.prior_weight),
+            );
+        }
+        if !(s.magic_exponent.is_finite() && s.magic_exponent > 0.0) {
+            return bad(
+                "magic_exponent",
+                format!("must be a positive number, got {}", s.magic_exponent),
+            );
+        }
+        if !(s.min_bandwidth > 0.0 && s.min_bandwidth <= 1.0) {
+            return bad(
+                "min_bandwidth",
+                format!("must be in (0, 1], got {}", s.min_bandwidth),
+            );
+        }
+        if !(s.bandwidth_scale.is_finite() && s.bandwidth_scale > 0.0) {
+            return bad(
+                "bandwidth_scale",
+                format!("must be a positive number, got {}", s.bandwidth_scale),
+            );
+        }
+        if s.max_kernels < 2 {
+            return bad(
+                "max_kernels",
+                format!("must be at least 2, got {}", s.max_kernels),
+            );
+        }
+        for (i, name) in s.constraints.iter().enumerate() {
+            if name.trim().is_empty() {
+                return bad("constraints", "a constraint name is empty".into());
+            }
+            if s.constraints[..i].contains(name) {
+                return bad("constraints", format!("`{name}` is listed twice"));
+            }
+        }
+        if s.group == Some(true) && !s.multivariate {
+            return bad(
+                "group",
+                "groups are modelled jointly, which needs `multivariate = true`; leave \
+                 `group` out for independent TPE"
+                    .into(),
+            );
+        }
+        Ok(s)
+    }
+
+    /// Whether conditional spaces are split into groups: by default whenever multivariate.
+    pub fn group(&self) -> bool {
+        self.group.unwrap_or(self.multivariate)
+    }
+
+    /// The bandwidth rule these settings describe.
+    pub fn bandwidth(&self) -> Bandwidth {
+        Bandwidth {
+            consider_endpoints: self.consider_endpoints,
+            magic_clip: self.magic_clip,
+            magic_exponent: self.magic_exponent,
+            min_bandwidth: self.min_bandwidth,
+            scale: self.bandwidth_scale,
+        }
+    }
+
+    /// Candidates drawn from `l(x)` for a group: as set, or 24 (Optuna's) when the group has a
+    /// continuous coordinate and 48 when it has discrete ones only, whose draws often fall on
+    /// the same values (and repeats of earlier trials are skipped).
+    pub fn candidates(&self, discrete: bool) -> usize {
+        self.candidates.unwrap_or(if discrete { 48 } else { 24 })
+    }
+
+    /// The size of the good set among `n` usable trials.
+    pub fn n_below(&self, n: usize) -> usize {
+        ((self.gamma * n as f64).ceil() as usize).min(self.gamma_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_good_set_grows_with_gamma_up_to_its_cap() {
+        let s = TpeSettings::default();
+        let sizes: Vec<usize> = [0, 1, 10, 11, 100, 249, 250, 251, 10_000]
+            .into_iter()
+            .map(|n| s.n_below(n))
+            .collect();
+        assert_eq!(sizes, [0, 1, 1, 2, 10, 25, 25, 25, 25]);
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_key() {
+        for (key, value, why) in [
+            ("gamma", serde_json::json!(0.0), "(0, 1]"),
+            ("gamma", serde_json::json!(1.5), "(0, 1]"),
+            ("candidates", serde_json::json!(0), "between 1"),
+            ("prior_weight", serde_json::json!(-1.0), ">= 0"),
+            ("min_bandwidth", serde_json::json!(0.0), "(0, 1]"),
+            ("max_kernels", serde_json::json!(1), "at least 2"),
+            ("constraints", serde_json::json!(["c", "c"]), "twice"),
+            ("startup", serde_json::json!("ten"), "invalid type"),
+            ("good_weights", serde_json::json!("ei"), "unknown variant"),
+        ] {
+            let e =
+                TpeSettings::parse(&Settings::default().with(key, value)).expect_err("a bad value");
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("`{key}`")) && text.contains(why),
+                "{key}: {text}"
+            );
+        }
+        let e = TpeSettings::parse(
+            &Settings::default()
+                .with("multivariate", false)
+                .with("group", true),
+        )
+        .expect_err("group needs multivariate");
+        assert!(e.to_string().contains("`group`"), "{e}");
+        let independent = TpeSettings::parse(&Settings::default().with("multivariate", false))
+            .expect("independent TPE");
+        assert!(!independent.group());
+        assert!(TpeSettings::default().group());
+    }
+}
