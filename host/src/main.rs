@@ -135,7 +135,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Bench(args) => hyperplug::bench::main(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => {
+            hyperplug::bench::run_with(args, &cli.plugin_dirs).map(|()| ExitCode::SUCCESS)
+        }
         Command::Plugins {
             command: PluginsCommand::List,
         } => {

@@ -63,7 +63,8 @@ impl Registry {
     }
 
     /// The strategies and objectives compiled into the host: random, grid, qmc and TPE search,
-    /// the synthetic benchmark functions, and the command objective (any program).
+    /// the synthetic benchmark functions, the command objective (any program), and the table
+    /// objective (lookup-table benchmarks).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
         let strategies: [Arc<dyn StrategyFactory>; 4] = [
@@ -79,6 +80,7 @@ impl Registry {
             r.add_objective(Arc::from(f), Source::Bundled);
         }
         r.add_objective(Arc::new(hyperplug_command::Command), Source::Bundled);
+        r.add_objective(Arc::new(hyperplug_table::TableFactory), Source::Bundled);
         r
     }
 

@@ -1,1 +1,3 @@
-//! The table objective as a plugin library.
+//! The table objective (`hyperplug-table`) as a plugin library.
+
+hyperplug_sdk::export_plugin!(objectives: [hyperplug_table::TableFactory]);
