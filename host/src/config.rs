@@ -7,6 +7,9 @@
 //! trials = 50                   # and/or timeout = "10m"
 //! seed = 7
 //! parallelism = 4               # trials at once, within the machine's cores and GPUs
+//! storage = "sqlite://hyperplug.db"  # the default; or "postgres://user@host/db", or "memory"
+//! retries = 1                   # queue a trial again when its worker is lost (default 0)
+//! heartbeat_grace = "60s"       # how long a running trial may go without a heartbeat
 //!
 //! [strategy]
 //! name = "random"               # its settings follow as keys
@@ -31,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hyperplug_core::{Budget, Direction, Domain, Param, Settings, Space, Value};
+use hyperplug_storage::Location;
 use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
@@ -56,7 +60,20 @@ pub struct StudyFile {
     pub parallelism: usize,
     /// What one trial needs, and which devices the study may use.
     pub resources: Resources,
+    /// The storage URL; `None` takes the default, [`hyperplug_storage::DEFAULT_URL`].
+    pub storage: Option<String>,
+    /// How often a trial whose worker is lost is queued again.
+    pub retries: u32,
+    /// How long a running trial may go without a heartbeat before it counts as lost.
+    pub heartbeat_grace: Duration,
+    /// Where the file was read from, as given.
+    pub path: PathBuf,
+    /// The file's text, stored with the study so that workers can rebuild it.
+    pub text: String,
 }
+
+/// The grace period when the study file gives none.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
 
 /// What one trial needs of the machine, and what the study may use of it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -133,6 +150,9 @@ struct StudyToml {
     timeout: Option<Spanned<String>>,
     seed: Option<u64>,
     parallelism: Option<Spanned<usize>>,
+    storage: Option<Spanned<String>>,
+    retries: Option<u32>,
+    heartbeat_grace: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -300,6 +320,37 @@ impl StudyFile {
             None => Resources::default(),
         };
 
+        let storage = match study.storage {
+            Some(url) => {
+                Location::parse(url.get_ref())
+                    .map_err(|e| fail(Some(url.span()), e.to_string()))?;
+                Some(url.into_inner())
+            }
+            None => None,
+        };
+        let heartbeat_grace = match &study.heartbeat_grace {
+            Some(g) => match humantime::parse_duration(g.get_ref()) {
+                Ok(d) if d >= Duration::from_millis(200) => d,
+                Ok(_) => {
+                    return Err(fail(
+                        Some(g.span()),
+                        "`heartbeat_grace` must be at least 200ms; a few beats must fit in it"
+                            .into(),
+                    ));
+                }
+                Err(e) => {
+                    return Err(fail(
+                        Some(g.span()),
+                        format!(
+                            "`heartbeat_grace = \"{}\"` is not a duration ({e}); write e.g. \"60s\" or \"5m\"",
+                            g.get_ref()
+                        ),
+                    ));
+                }
+            },
+            None => DEFAULT_GRACE,
+        };
+
         let name = study.name.unwrap_or_else(|| {
             path.file_stem()
                 .map_or_else(|| "study".into(), |s| s.to_string_lossy().into_owned())
@@ -317,6 +368,11 @@ impl StudyFile {
             space,
             parallelism,
             resources,
+            storage,
+            retries: study.retries.unwrap_or(0),
+            heartbeat_grace,
+            path: path.to_path_buf(),
+            text: text.to_owned(),
         })
     }
 }
@@ -494,5 +550,31 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
         let e = parse("[study]\ntrials = 5\ntimeout = \"soon\"\n[objective]\nname = \"x\"\n")
             .unwrap_err();
         assert!(e.message.contains("not a duration"), "{e}");
+
+        let e = parse("[study]\ntrials = 5\nstorage = \"studies.db\"\n[objective]\nname = \"x\"\n")
+            .unwrap_err();
+        assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
+        assert!(e.message.contains("sqlite://studies.db"), "{e}");
+
+        let e = parse("[study]\ntrials = 5\nheartbeat_grace = \"0s\"\n[objective]\nname = \"x\"\n")
+            .unwrap_err();
+        assert!(e.message.contains("at least 200ms"), "{e}");
+    }
+
+    #[test]
+    fn storage_keys_are_read_with_defaults() {
+        let text = "[study]\ntrials = 5\n[objective]\nname = \"x\"\n";
+        let f = parse(text).unwrap();
+        assert_eq!(
+            (f.storage, f.retries, f.heartbeat_grace),
+            (None, 0, DEFAULT_GRACE)
+        );
+        assert_eq!((f.path, f.text), (PathBuf::from("s.toml"), text.to_owned()));
+        let f = parse(
+            "[study]\ntrials = 5\nstorage = \"postgres://me@db/test\"\nretries = 2\nheartbeat_grace = \"90s\"\n[objective]\nname = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(f.storage.as_deref(), Some("postgres://me@db/test"));
+        assert_eq!((f.retries, f.heartbeat_grace), (2, Duration::from_secs(90)));
     }
 }

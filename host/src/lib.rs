@@ -45,6 +45,7 @@ pub mod progress;
 pub mod registry;
 pub mod resources;
 pub mod run;
+pub mod studies;
 
 pub use hyperplug_core::*;
 pub use registry::{Registry, Source};

@@ -13,7 +13,9 @@ use hyperplug::format::{params_text, values_text};
 use hyperplug::progress::Progress;
 use hyperplug::registry::{PLUGIN_PATH_VAR, Registry};
 use hyperplug::resources::Machine;
-use hyperplug::run::{Report, prepare, run};
+use hyperplug::run::{Prepared, Report, join, prepare, run};
+use hyperplug::studies::{self, Format, StateArg};
+use hyperplug_storage::{DEFAULT_URL, Mode};
 
 #[derive(Parser)]
 #[command(
@@ -38,13 +40,60 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the study a TOML file describes.
+    /// Run the study a TOML file describes; a stored study of that name is continued.
     Run {
         /// The study file.
         study: PathBuf,
         /// Print the finished study (every trial and the best) as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Where the study is stored, over the file's `storage`: sqlite://FILE,
+        /// postgres://USER@HOST/DB or memory [default: sqlite://hyperplug.db].
+        #[arg(long, value_name = "URL")]
+        storage: Option<String>,
+        /// The study's trial budget, over the file's `trials` (it counts earlier runs' trials).
+        #[arg(long, value_name = "N")]
+        trials: Option<u64>,
+    },
+    /// Join a stored study as one more worker, from this or another machine, until its budget
+    /// is spent.
+    Worker {
+        /// The study's name.
+        #[arg(long)]
+        study: String,
+        /// Where it is stored.
+        #[arg(long, value_name = "URL", default_value = DEFAULT_URL)]
+        storage: String,
+        /// Trials at once in this worker, over the study file's `parallelism`.
+        #[arg(long, value_name = "N")]
+        parallelism: Option<usize>,
+        /// Print the study as JSON on stdout when done.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue trials with fixed parameters (a warm start); they run before the strategy's own.
+    Enqueue {
+        /// The study's name.
+        #[arg(long)]
+        study: String,
+        /// Where it is stored.
+        #[arg(long, value_name = "URL", default_value = DEFAULT_URL)]
+        storage: String,
+        /// One trial's parameters as a JSON object, e.g. '{"lr": 0.01, "act": "relu"}'; may be
+        /// repeated.
+        #[arg(long = "params", value_name = "JSON")]
+        json: Vec<String>,
+        /// One trial's parameters as NAME=VALUE pairs, e.g. lr=0.01 act=relu.
+        #[arg(value_name = "NAME=VALUE")]
+        pairs: Vec<String>,
+    },
+    /// List, inspect, export and delete stored studies.
+    Studies {
+        /// Where the studies are stored.
+        #[arg(long, value_name = "URL", default_value = DEFAULT_URL, global = true)]
+        storage: String,
+        #[command(subcommand)]
+        command: StudiesCommand,
     },
     /// Run strategies against problems over seeds and budgets, and report.
     Bench(hyperplug::bench::BenchArgs),
@@ -52,6 +101,54 @@ enum Command {
     Plugins {
         #[command(subcommand)]
         command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StudiesCommand {
+    /// Every study: trials by state, best value, directions, last activity.
+    List,
+    /// One study: its definition, counts and best trial.
+    Show {
+        /// The study's name.
+        name: String,
+    },
+    /// The best trial, or the Pareto front of a study with several objectives.
+    Best {
+        /// The study's name.
+        name: String,
+    },
+    /// The study's trials, one line each.
+    Trials {
+        /// The study's name.
+        name: String,
+        /// Only trials in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+    },
+    /// Every trial with parameters, values, state, intermediate values and timings.
+    Export {
+        /// The study's name.
+        name: String,
+        /// The format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Write to this file rather than stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Delete a study and its trials.
+    Delete {
+        /// The study's name.
+        name: String,
+        /// Really delete it.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Store the study a file describes without running a trial, so that workers can join it.
+    Create {
+        /// The study file.
+        file: PathBuf,
     },
 }
 
@@ -81,6 +178,15 @@ fn main() -> ExitCode {
     init_logging(&cli);
     match dispatch(cli) {
         Ok(code) => code,
+        // `hyperplug studies export x | head`: the reader has what it wanted.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -105,35 +211,53 @@ fn init_logging(cli: &Cli) {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { study, json } => {
-            let file = StudyFile::load(&study)?;
-            let mut registry = Registry::bundled();
-            registry.load_plugin_path(&cli.plugin_dirs);
-            let mut prepared = prepare(&file, &registry, &Machine::detect())?;
-            log::info!(
-                "study `{}`: strategy `{}`, objective `{}`, seed {}",
-                file.name,
-                file.strategy.name,
-                file.objective.name,
-                prepared.study.config().seed
-            );
-            let interrupts = ctrl_c_counter();
-            let mut progress = Progress::new(&prepared.budget, interrupts.clone());
-            let result = run(&mut prepared, &mut progress);
-            progress.finish();
-            result?;
-            let report = Report::of(&prepared.study, &prepared.objective_name);
-            summarize(&report);
-            if json {
-                let text = serde_json::to_string_pretty(&report).context("cannot write JSON")?;
-                println!("{text}");
+        Command::Run {
+            study,
+            json,
+            storage,
+            trials,
+        } => {
+            let mut file = StudyFile::load(&study)?;
+            if storage.is_some() {
+                file.storage = storage;
             }
-            // Interrupted trials were cut short: say so in the exit status, as shells expect.
-            Ok(if interrupts.load(Ordering::SeqCst) >= 2 {
-                ExitCode::from(130)
-            } else {
-                ExitCode::SUCCESS
-            })
+            if trials.is_some() {
+                file.budget.trials = trials;
+            }
+            let registry = registry(&cli.plugin_dirs);
+            let prepared = prepare(&file, &registry, &Machine::detect())?;
+            drive(prepared, json)
+        }
+        Command::Worker {
+            study,
+            storage,
+            parallelism,
+            json,
+        } => {
+            let registry = registry(&cli.plugin_dirs);
+            let prepared = join(&storage, &study, &registry, &Machine::detect(), parallelism)?;
+            drive(prepared, json)
+        }
+        Command::Enqueue {
+            study,
+            storage,
+            json,
+            pairs,
+        } => {
+            let store = hyperplug_storage::open_store(&storage, Mode::Existing)?;
+            let summary = hyperplug::run::find(&*store, &study)?;
+            let trials = studies::parse_params(&summary.record.space, &json, &pairs)?;
+            for params in &trials {
+                store.enqueue(summary.id, params)?;
+            }
+            eprintln!(
+                "queued {} trial(s) in study `{study}`; they run before the strategy's own",
+                trials.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Studies { storage, command } => {
+            studies_command(&cli.plugin_dirs, &storage, command)
         }
         Command::Bench(args) => {
             hyperplug::bench::run_with(args, &cli.plugin_dirs).map(|()| ExitCode::SUCCESS)
@@ -165,6 +289,111 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn registry(plugin_dirs: &[PathBuf]) -> Registry {
+    let mut registry = Registry::bundled();
+    registry.load_plugin_path(plugin_dirs);
+    registry
+}
+
+/// Runs a prepared study (a new one, a resumed one, or one joined as a worker) and reports.
+fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
+    let config = prepared.study.config();
+    log::info!(
+        "study `{}` in {}: strategy `{}`, objective `{}`, seed {}",
+        config.name,
+        prepared.location,
+        prepared.study.strategy_name(),
+        prepared.objective_name,
+        config.seed
+    );
+    if prepared.existing > 0 {
+        log::info!(
+            "continuing with {} trials already stored{}",
+            prepared.existing,
+            prepared
+                .budget
+                .trials
+                .map_or_else(String::new, |n| format!(", up to {n}"))
+        );
+    }
+    let done = prepared.already_done();
+    let interrupts = ctrl_c_counter();
+    let mut progress = Progress::new(&prepared.remaining(), interrupts.clone());
+    let result = run(&mut prepared, &mut progress);
+    progress.finish();
+    result?;
+    let total = prepared.study.finished().len() + prepared.study.running().len();
+    if let Some(message) = done
+        && total as u64 == prepared.existing
+    {
+        eprintln!("{message}");
+    }
+    let report = Report::of(&prepared.study, &prepared.objective_name);
+    summarize(&report);
+    if json {
+        let text = serde_json::to_string_pretty(&report).context("cannot write JSON")?;
+        println!("{text}");
+    }
+    // Interrupted trials were cut short: say so in the exit status, as shells expect.
+    Ok(if interrupts.load(Ordering::SeqCst) >= 2 {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn studies_command(
+    plugin_dirs: &[PathBuf],
+    storage: &str,
+    command: StudiesCommand,
+) -> Result<ExitCode> {
+    if let StudiesCommand::Create { file } = &command {
+        let mut file = StudyFile::load(file)?;
+        file.storage = Some(storage.to_owned());
+        let prepared = prepare(&file, &registry(plugin_dirs), &Machine::detect())?;
+        eprintln!(
+            "study `{}` is stored in {} with {} trials; workers join it with `hyperplug worker --storage {storage} --study {}`",
+            file.name, prepared.location, prepared.existing, file.name
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = hyperplug_storage::open_store(storage, Mode::Existing)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        StudiesCommand::List => studies::list(&*store, &mut out)?,
+        StudiesCommand::Show { name } => studies::show(&*store, &name, &mut out)?,
+        StudiesCommand::Best { name } => studies::best(&*store, &name, &mut out)?,
+        StudiesCommand::Trials { name, state } => {
+            studies::trials(&*store, &name, state.map(Into::into), &mut out)?;
+        }
+        StudiesCommand::Export {
+            name,
+            format,
+            out: None,
+        } => {
+            studies::export(&*store, &name, format, &mut out)?;
+        }
+        StudiesCommand::Export {
+            name,
+            format,
+            out: Some(path),
+        } => {
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let mut file = std::io::BufWriter::new(file);
+            studies::export(&*store, &name, format, &mut file)?;
+            eprintln!("wrote {}", path.display());
+        }
+        StudiesCommand::Delete { name, yes } => {
+            let n = studies::delete(&*store, &name, yes)?;
+            eprintln!("deleted study `{name}` and its {n} trials");
+        }
+        StudiesCommand::Create { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Counts Ctrl-C presses: the study stops after the first, interrupts its running trials after

@@ -1,14 +1,18 @@
 //! Turning a study file into a running study: look up the strategy and objective, settle the
-//! space and directions, check capabilities, run, and report.
+//! space and directions, check capabilities, open the study in its store (creating it, or
+//! continuing it with every earlier trial), run, and report.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::{
-    Budget, Direction, Objective, Observer, RunOptions, Space, Study, StudyConfig, Trial,
-    TrialState,
+    Budget, Direction, MemoryStorage, Objective, Observer, RunOptions, Space, Storage, Study,
+    StudyConfig, StudyRecord, Trial, TrialState,
 };
-use serde::Serialize;
+use hyperplug_storage::{DEFAULT_URL, Location, Mode, Store};
+use serde::{Deserialize, Serialize};
 
 use crate::config::StudyFile;
 use crate::registry::Registry;
@@ -16,21 +20,65 @@ use crate::resources::Machine;
 
 /// A study ready to run: the study, its objective and its budget.
 pub struct Prepared {
-    /// The study, its strategy created and checked.
+    /// The study, its strategy created and checked, holding every trial already stored.
     pub study: Study,
     /// The objective, created with its settings.
     pub objective: Box<dyn Objective>,
-    /// When to stop.
+    /// When to stop. `trials` counts every trial of the study, earlier runs' included.
     pub budget: Budget,
     /// The objective's name.
     pub objective_name: String,
     /// Devices to lend to trials.
     pub options: RunOptions,
+    /// Where the study is stored, for people.
+    pub location: String,
+    /// The persistent store, unless the study lives in memory.
+    pub store: Option<Arc<dyn Store>>,
+    /// Trials the study held when it was opened.
+    pub existing: u64,
 }
 
-/// Builds the study a file describes, refusing before any trial whatever cannot work: an unknown
-/// strategy or objective, bad settings, a space given twice or not at all, directions that do
-/// not match the objective, a strategy lacking a capability the study needs.
+/// What a stored study keeps for workers that join it: the study file itself, and what the run
+/// settled that the file may leave open.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Definition {
+    /// The study file's path as given, for messages.
+    pub file: String,
+    /// The study file's text.
+    pub study_file: String,
+    /// The seed every worker uses (strategies derive each trial's randomness from it and the
+    /// trial's number, so workers never repeat each other).
+    pub seed: u64,
+    /// The study's trial budget, after `--trials`.
+    pub trials: Option<u64>,
+    /// The strategy's name, for listings.
+    pub strategy: String,
+    /// The objective's name, for listings.
+    pub objective: String,
+}
+
+impl Definition {
+    /// The definition a stored study carries, if `hyperplug` stored one.
+    pub fn of(record: &StudyRecord) -> Option<Definition> {
+        serde_json::from_value(record.definition.clone()).ok()
+    }
+
+    /// The study file it holds, with the seed and budget it settled, stored in `storage`.
+    pub fn study_file(&self, storage: &str) -> Result<StudyFile> {
+        let mut file = StudyFile::parse(Path::new(&self.file), &self.study_file)
+            .context("the study file stored with the study cannot be read by this hyperplug")?;
+        file.seed = Some(self.seed);
+        file.budget.trials = self.trials;
+        file.storage = Some(storage.to_owned());
+        Ok(file)
+    }
+}
+
+/// Builds the study a file describes, in the file's store (the default
+/// [`DEFAULT_URL`] when it names none), refusing before any trial whatever cannot work: an
+/// unknown strategy or objective, bad settings, a space given twice or not at all, directions
+/// that do not match the objective, a strategy lacking a capability the study needs, a stored
+/// study of that name with another space or directions.
 pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Result<Prepared> {
     let strategy = registry
         .strategy(&file.strategy.name)
@@ -56,22 +104,140 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         ),
     };
     let directions = directions(file, &*objective)?;
-    let seed = file.seed.unwrap_or_else(fresh_seed);
+
+    // Only now, with everything else checked, touch the store: a mistake leaves no file.
+    let url = file.storage.as_deref().unwrap_or(DEFAULT_URL);
+    let location = Location::parse(url)?;
+    let (storage, store): (Arc<dyn Storage>, Option<Arc<dyn Store>>) = match &location {
+        Location::Memory => (Arc::new(MemoryStorage::new()), None),
+        persistent => {
+            let store = persistent.open_store(Mode::Create)?;
+            (store.clone(), Some(store))
+        }
+    };
+    let stored = match &store {
+        Some(s) => s.find(&file.name)?,
+        None => None,
+    };
+    // A resumed study without a seed in its file keeps the one it started with, so that
+    // strategies keyed by seed (a shuffled grid) go on where they were.
+    let seed = file
+        .seed
+        .or_else(|| {
+            let stored = stored.as_ref().and_then(|s| Definition::of(&s.record))?;
+            log::info!("seed {} from the stored study", stored.seed);
+            Some(stored.seed)
+        })
+        .unwrap_or_else(fresh_seed);
     let (parallelism, options) = machine.plan(file.parallelism, &file.resources);
+    let definition = Definition {
+        file: file.path.display().to_string(),
+        study_file: file.text.clone(),
+        seed,
+        trials: file.budget.trials,
+        strategy: file.strategy.name.clone(),
+        objective: file.objective.name.clone(),
+    };
     let config = StudyConfig {
         seed,
         parallelism,
+        retries: file.retries,
+        grace: file.heartbeat_grace,
+        definition: serde_json::to_value(&definition).context("cannot encode the study")?,
         ..StudyConfig::new(file.name.clone(), space, directions)
     };
-    let study = Study::new(config, &*strategy.factory, &file.strategy.settings)
-        .with_context(|| format!("cannot start study `{}`", file.name))?;
+    let study = Study::open(config, &*strategy.factory, &file.strategy.settings, storage)
+        .with_context(|| format!("cannot start study `{}` in {location}", file.name))?;
+    let existing = study
+        .storage()
+        .next_number(study.id())
+        .with_context(|| format!("cannot read study `{}`", file.name))?;
     Ok(Prepared {
         study,
         objective,
         budget: file.budget,
         objective_name: file.objective.name.clone(),
         options,
+        location: location.to_string(),
+        store,
+        existing,
     })
+}
+
+/// Joins the study `name` stored at `url` as another worker: rebuilds its strategy and
+/// objective from the study file stored with it (from this process's registry, so plugins on
+/// this machine's plugin path serve), with the same seed and budget. `parallelism` overrides
+/// the study file's.
+pub fn join(
+    url: &str,
+    name: &str,
+    registry: &Registry,
+    machine: &Machine,
+    parallelism: Option<usize>,
+) -> Result<Prepared> {
+    let store = hyperplug_storage::open_store(url, Mode::Existing)?;
+    let summary = find(&*store, name)?;
+    let definition = Definition::of(&summary.record).ok_or_else(|| {
+        anyhow!(
+            "study `{name}` in {} was not created by `hyperplug run` (it stores no study file), so a worker cannot rebuild it",
+            store.location()
+        )
+    })?;
+    let mut file = definition.study_file(url)?;
+    if let Some(p) = parallelism {
+        file.parallelism = p;
+    }
+    // The stored file may name the study differently only if it was renamed by hand.
+    file.name = name.to_owned();
+    prepare(&file, registry, machine)
+}
+
+/// The stored study `name`, or an error listing the studies there.
+pub fn find(store: &dyn Store, name: &str) -> Result<hyperplug_storage::StudySummary> {
+    if let Some(s) = store.find(name)? {
+        return Ok(s);
+    }
+    let names: Vec<String> = store
+        .studies()?
+        .into_iter()
+        .map(|s| s.record.name)
+        .collect();
+    if names.is_empty() {
+        bail!("{} holds no study yet", store.location());
+    }
+    bail!(
+        "no study `{name}` in {}; it holds {}",
+        store.location(),
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+impl Prepared {
+    /// Why this run will start no trial, when the study already holds its budget.
+    pub fn already_done(&self) -> Option<String> {
+        let n = self.budget.trials?;
+        (self.existing >= n).then(|| {
+            format!(
+                "study `{}` already has {} trials in {} (its budget is {n}), so no trial was started; raise `trials` in the study file, or pass --trials with more than {}, to run more",
+                self.study.config().name,
+                self.existing,
+                self.location,
+                self.existing,
+            )
+        })
+    }
+
+    /// The budget of this run alone: the trials it may add, for progress bars.
+    pub fn remaining(&self) -> Budget {
+        Budget {
+            trials: self.budget.trials.map(|n| n.saturating_sub(self.existing)),
+            timeout: self.budget.timeout,
+        }
+    }
 }
 
 fn directions(file: &StudyFile, objective: &dyn Objective) -> Result<Vec<Direction>> {
@@ -165,7 +331,16 @@ impl<'a> Report<'a> {
     }
 }
 
+/// How often a worker whose budget is spent looks again at other workers' running trials.
+const WAIT_POLL: Duration = Duration::from_millis(500);
+
 /// Runs a prepared study to its budget, reporting progress through `observer`.
+///
+/// With other workers in the study, a budget is spent once the study holds that many trials,
+/// some of them still running elsewhere. This run then waits for them: they finish there, or,
+/// when their worker stops beating, they fail here and their retries (when the study allows
+/// them) run here. So the study is whole when the last worker returns, and no trial is lost
+/// with its worker.
 pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Result<()> {
     let Prepared {
         study,
@@ -174,7 +349,42 @@ pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Res
         options,
         ..
     } = prepared;
-    study
-        .optimize_with(&**objective, *budget, options, observer)
-        .context("the study stopped")
+    let start = Instant::now();
+    let mut waiting = false;
+    loop {
+        let left = match budget.timeout {
+            Some(t) if start.elapsed() >= t => return Ok(()),
+            Some(t) => Some(t - start.elapsed()),
+            None => None,
+        };
+        let this_round = Budget {
+            trials: budget.trials,
+            timeout: left,
+        };
+        study
+            .optimize_with(&**objective, this_round, options, observer)
+            .context("the study stopped")?;
+        if observer.stop_requested() {
+            return Ok(());
+        }
+        let reaped = study
+            .storage()
+            .reap(study.id())
+            .context("the study stopped")?;
+        study.sync().context("the study stopped")?;
+        if reaped.is_empty() && study.running().is_empty() {
+            return Ok(());
+        }
+        if reaped.is_empty() {
+            if !waiting {
+                log::info!(
+                    "study `{}`: the budget is spent; waiting for {} trial(s) running in other workers",
+                    study.config().name,
+                    study.running().len()
+                );
+                waiting = true;
+            }
+            std::thread::sleep(WAIT_POLL);
+        }
+    }
 }

@@ -18,7 +18,18 @@ name = "branin"
 #[test]
 fn the_quickstart_runs_and_finds_a_good_point() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = hyperplug(&["run", "examples/quickstart.toml", "--json"], &root, &[]);
+    // In memory: a test leaves no store in the repository.
+    let out = hyperplug(
+        &[
+            "run",
+            "examples/quickstart.toml",
+            "--json",
+            "--storage",
+            "memory",
+        ],
+        &root,
+        &[],
+    );
     let r = report(&out);
     let trials = r["trials"].as_array().expect("trials");
     assert_eq!(
@@ -35,8 +46,18 @@ fn the_quickstart_runs_and_finds_a_good_point() {
 fn a_seeded_study_reproduces_exactly_and_another_seed_differs() {
     let dir = tempfile::tempdir().unwrap();
     let study = write(dir.path(), "s.toml", BRANIN);
-    let a = report(&hyperplug(&["run", &study, "--json"], dir.path(), &[]));
-    let b = report(&hyperplug(&["run", &study, "--json"], dir.path(), &[]));
+    // In memory: the same study twice is two runs, not one continued.
+    let memory = ["--json", "--storage", "memory"];
+    let a = report(&hyperplug(
+        &[&["run", &study][..], &memory].concat(),
+        dir.path(),
+        &[],
+    ));
+    let b = report(&hyperplug(
+        &[&["run", &study][..], &memory].concat(),
+        dir.path(),
+        &[],
+    ));
     let params = |r: &serde_json::Value| -> Vec<serde_json::Value> {
         r["trials"]
             .as_array()
@@ -52,7 +73,11 @@ fn a_seeded_study_reproduces_exactly_and_another_seed_differs() {
         "o.toml",
         &BRANIN.replace("seed = 11", "seed = 12"),
     );
-    let c = report(&hyperplug(&["run", &other, "--json"], dir.path(), &[]));
+    let c = report(&hyperplug(
+        &[&["run", &other][..], &memory].concat(),
+        dir.path(),
+        &[],
+    ));
     assert_ne!(params(&a), params(&c));
     // Random search on Branin with 60 trials lands within 2 of the optimum 0.3979.
     let best = a["best_trials"][0]["values"][0].as_f64().unwrap();

@@ -62,8 +62,7 @@ fn the_sklearn_example_tunes_a_real_model_end_to_end() {
     // temporary directory that receives its logs.
     let dir = tempfile::tempdir().expect("temp dir");
     let script = root.join("examples/sklearn/train.py");
-    let shipped =
-        std::fs::read_to_string(root.join("examples/sklearn/study.toml")).expect("study");
+    let shipped = std::fs::read_to_string(root.join("examples/sklearn/study.toml")).expect("study");
     let study = shipped.replace("trials = 30", "trials = 8").replace(
         "\"examples/sklearn/train.py\"",
         &format!("{:?}", script.display().to_string()),
@@ -116,6 +115,8 @@ fn the_sklearn_example_tunes_a_real_model_end_to_end() {
         );
     }
     // Seed 7 draws a poly kernel scoring 0.986 among its first 8 trials (scikit-learn 1.9.1).
-    let best = report["best_trials"][0]["values"][0].as_f64().expect("best");
+    let best = report["best_trials"][0]["values"][0]
+        .as_f64()
+        .expect("best");
     assert!(best > 0.97, "the best of 8 trials scored {best}");
 }

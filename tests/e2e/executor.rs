@@ -65,21 +65,35 @@ fn trials_run_in_parallel_and_share_devices_without_oversubscription() {
         .iter()
         .map(|t| {
             let a = &t["user_attrs"];
-            (a["start"].as_u64().unwrap(), a["end"].as_u64().unwrap(), a["device"].as_i64().unwrap())
+            (
+                a["start"].as_u64().unwrap(),
+                a["end"].as_u64().unwrap(),
+                a["device"].as_i64().unwrap(),
+            )
         })
         .collect();
     // Trials running at the moment each one started.
     let at_start = |a: &(u64, u64, i64)| spans.iter().filter(|b| b.0 <= a.0 && a.0 < b.1).count();
     for (i, a) in spans.iter().enumerate() {
         assert!(a.2 == 3 || a.2 == 5, "device {} was never offered", a.2);
-        assert!(at_start(a) <= 2, "more than two trials at once with two devices: {spans:?}");
+        assert!(
+            at_start(a) <= 2,
+            "more than two trials at once with two devices: {spans:?}"
+        );
         for (j, b) in spans.iter().enumerate() {
             if i != j && b.0 < a.1 && a.0 < b.1 {
-                assert_ne!(a.2, b.2, "device {} lent to two running trials: {spans:?}", a.2);
+                assert_ne!(
+                    a.2, b.2,
+                    "device {} lent to two running trials: {spans:?}",
+                    a.2
+                );
             }
         }
     }
-    assert!(spans.iter().any(|a| at_start(a) == 2), "trials never overlapped: {spans:?}");
+    assert!(
+        spans.iter().any(|a| at_start(a) == 2),
+        "trials never overlapped: {spans:?}"
+    );
 }
 
 /// Starts a long study and returns the child with its stdout captured.
@@ -92,11 +106,14 @@ fn start_long_study(dir: &std::path::Path, per_trial: &str) -> std::process::Chi
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .expect("the binary starts")
 }
 
 fn interrupt(child: &std::process::Child) {
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
     assert!(status.success());
 }
 
@@ -108,11 +125,18 @@ fn ctrl_c_once_lets_running_trials_finish_and_starts_no_more() {
     interrupt(&child);
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "it waited only for the running trials");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "it waited only for the running trials"
+    );
     let r = report(&out);
     let n = r["trials"].as_array().unwrap().len();
     assert!((2..20).contains(&n), "{n} trials");
-    assert_eq!(r["counts"]["complete"].as_u64().unwrap() as usize, n, "every trial finished: {r}");
+    assert_eq!(
+        r["counts"]["complete"].as_u64().unwrap() as usize,
+        n,
+        "every trial finished: {r}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("stopping: no new trials"), "{stderr}");
 }
@@ -127,7 +151,10 @@ fn ctrl_c_twice_interrupts_running_trials_and_exits_130() {
     interrupt(&child);
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(15), "interrupted trials do not run 30 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "interrupted trials do not run 30 s"
+    );
     assert_eq!(out.status.code(), Some(130));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let trials = r["trials"].as_array().unwrap();

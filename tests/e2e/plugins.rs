@@ -163,8 +163,9 @@ fn a_plugin_with_a_bundled_name_replaces_it_and_the_log_says_so() {
         "s.toml",
         "[study]\ntrials = 12\nseed = 4\n[strategy]\nname = \"random\"\n[objective]\nname = \"branin\"\n",
     );
+    // In memory: the same study twice is two runs, not one continued.
     let bundled = report(&hyperplug(
-        &["run", &study, "--json"],
+        &["run", &study, "--json", "--storage", "memory"],
         study_dir.path(),
         &[],
     ));
@@ -173,6 +174,8 @@ fn a_plugin_with_a_bundled_name_replaces_it_and_the_log_says_so() {
             "run",
             &study,
             "--json",
+            "--storage",
+            "memory",
             "--plugin-dir",
             dir.path().to_str().unwrap(),
         ],
@@ -224,7 +227,7 @@ fn two_strategy_libraries_and_an_objective_library_run_in_one_process() {
 
     for strategy in ["local-search", "halton", "latin-hypercube", "random"] {
         let text = format!(
-            "[study]\ntrials = 80\nseed = 9\n[strategy]\nname = \"{strategy}\"\n[objective]\nname = \"hartmann6\"\n"
+            "[study]\ntrials = 80\nseed = 9\nstorage = \"memory\"\n[strategy]\nname = \"{strategy}\"\n[objective]\nname = \"hartmann6\"\n"
         );
         let file = StudyFile::parse(Path::new("s.toml"), &text).unwrap();
         let mut prepared = prepare(&file, &registry, &Machine::detect()).unwrap();
@@ -250,7 +253,7 @@ fn several_plugin_libraries_on_the_cli_plugin_path() {
             ),
         );
         let r = report(&hyperplug(
-            &["run", &study, "--json"],
+            &["run", &study, "--json", "--storage", "memory"],
             study_dir.path(),
             &[("HYPERPLUG_PLUGIN_PATH", dir.path().to_str().unwrap())],
         ));
@@ -355,7 +358,7 @@ fn a_strategy_that_panics_in_tell_loses_no_result() {
         .unwrap();
     let file = StudyFile::parse(
         Path::new("s.toml"),
-        "[study]\ntrials = 6\nseed = 0\n[strategy]\nname = \"panicking\"\npanic_in = \"tell\"\n[objective]\nname = \"branin\"\n",
+        "[study]\ntrials = 6\nseed = 0\nstorage = \"memory\"\n[strategy]\nname = \"panicking\"\npanic_in = \"tell\"\n[objective]\nname = \"branin\"\n",
     )
     .unwrap();
     let mut prepared = prepare(&file, &registry, &Machine::detect()).unwrap();

@@ -131,6 +131,10 @@ pub enum Error {
     /// The budget holds neither a trial count nor a time limit.
     #[error("the budget has no limit: give a number of trials, a timeout, or both")]
     UnboundedBudget,
+    /// The store holding the study failed (a database that cannot be reached, a full disk). Runs
+    /// stop on it rather than failing a trial for it.
+    #[error("{0}")]
+    Storage(String),
     /// Anything a plugin reports that fits no other kind.
     #[error("{0}")]
     Other(String),

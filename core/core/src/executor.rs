@@ -47,8 +47,8 @@ pub(crate) fn run(
         return Err(Error::UnboundedBudget);
     }
     let mut workers = study.config().parallelism.max(1);
-    if options.devices_per_trial > 0 {
-        let fit = options.devices.len() / options.devices_per_trial;
+    // `None` when trials need no device.
+    if let Some(fit) = options.devices.len().checked_div(options.devices_per_trial) {
         if fit == 0 {
             return Err(Error::Other(format!(
                 "each trial needs {} device(s) but only {} are available ({:?}); lower `gpus` or make more devices available",

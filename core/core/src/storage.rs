@@ -107,7 +107,8 @@ pub trait Storage: Send + Sync {
     fn next_number(&self, study: StudyId) -> Result<u64, Error>;
 
     /// Starts the oldest queued trial (enqueued by a user, or a retry), unless the study already
-    /// has `limit` trials.
+    /// has `limit` trials. Retries of trials lost with their worker are exempt from `limit`: they
+    /// replace a trial it already counted.
     fn claim_queued(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error>;
 
     /// Starts a trial with `params` under the next number, unless the study already has

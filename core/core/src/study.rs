@@ -189,6 +189,9 @@ pub struct Study {
     storage: Arc<dyn Storage>,
     id: StudyId,
     finished: Vec<Trial>,
+    /// Where in `finished` the best complete trial is (one objective), kept as trials arrive so
+    /// that observers asking after every trial do not rescan the study.
+    best: Option<usize>,
     cursor: u64,
     running: Vec<Trial>,
     /// Numbers of the running trials this study started (the others are other workers').
@@ -251,6 +254,7 @@ impl Study {
             storage,
             id,
             finished: Vec::new(),
+            best: None,
             cursor: 0,
             running: Vec::new(),
             own: Vec::new(),
@@ -305,6 +309,7 @@ impl Study {
         for trial in new {
             self.own.retain(|&n| n != trial.number);
             self.finished.push(trial);
+            self.note_best(self.finished.len() - 1);
         }
         let mine: Vec<Trial> = self
             .running
@@ -461,17 +466,29 @@ impl Study {
     /// The best complete trial of a single-objective study (the earliest among ties). `None`
     /// before any trial completes, and for several objectives: see [`Study::best_trials`].
     pub fn best_trial(&self) -> Option<&Trial> {
-        let [direction] = self.config.directions[..] else {
+        if self.config.directions.len() != 1 {
             return None;
+        }
+        self.best.map(|i| &self.finished[i])
+    }
+
+    /// Takes the finished trial at `at` as the best if it is complete and strictly better: of
+    /// equal values, the one that finished first stays.
+    fn note_best(&mut self, at: usize) {
+        let [direction] = self.config.directions[..] else {
+            return;
         };
-        self.finished
-            .iter()
-            .filter(|t| t.state == TrialState::Complete)
-            .fold(None, |best: Option<&Trial>, t| match best {
-                Some(b) if !direction.better(t.values[0], b.values[0]) => Some(b),
-                Some(b) if t.values[0] == b.values[0] && b.number < t.number => Some(b),
-                _ => Some(t),
-            })
+        let t = &self.finished[at];
+        if t.state != TrialState::Complete {
+            return;
+        }
+        let replace = match self.best.map(|i| &self.finished[i]) {
+            None => true,
+            Some(b) => direction.better(t.values[0], b.values[0]),
+        };
+        if replace {
+            self.best = Some(at);
+        }
     }
 
     /// The complete trials on the Pareto front, by number. For one objective: the best trial.
