@@ -4,7 +4,7 @@
 # machine, with a Python environment that has bench/compare/requirements.txt (and torch for `gp`):
 #
 #   python3 -m venv /tmp/hpvenv && /tmp/hpvenv/bin/pip install -r bench/compare/requirements.txt torch
-#   PYTHON=/tmp/hpvenv/bin/python bash bench/reproduce.sh [synthetic|tabular|overhead]...
+#   PYTHON=/tmp/hpvenv/bin/python bash bench/reproduce.sh [synthetic|tabular|overhead|parallel]...
 #
 # Results go to $OUT (default results/), the report to $OUT/report-<part>.md with figures.
 set -euo pipefail
@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 cargo build --release -p hyperplug
 HP=target/release/hyperplug
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(synthetic tabular overhead)
+[ ${#parts[@]} -gt 0 ] || parts=(synthetic tabular overhead parallel)
 
 for part in "${parts[@]}"; do
   case "$part" in
@@ -25,12 +25,14 @@ for part in "${parts[@]}"; do
     $HP bench --suite bench/suites/grid-branin.toml --jobs "$JOBS" --out "$OUT/grid-hyperplug.jsonl" --md /dev/null
     $PYTHON bench/compare/run.py --suite bench/suites/synthetic.toml --system optuna \
       --samplers random,qmc,tpe,tpe-indep,cmaes --jobs "$JOBS" --out "$OUT/synthetic-optuna.jsonl"
-    # GPSampler costs ~0.3 s of CPU per trial here: two problems only.
+    # GPSampler costs ~0.5 s per trial here under load (~50 s a run): Branin, seeds 0-9 only.
     $PYTHON bench/compare/run.py --suite bench/suites/synthetic.toml --system optuna \
-      --samplers gp --problems branin,hartmann6 --jobs "$JOBS" --out "$OUT/synthetic-optuna-gp.jsonl"
+      --samplers gp --problems branin --seeds 10 --jobs "$JOBS" \
+      --out "$OUT/synthetic-optuna-gp.jsonl"
     $PYTHON bench/compare/run.py --suite bench/suites/synthetic.toml --system rustuna \
       --samplers random,tpe,tpe-indep,cmaes --jobs "$JOBS" --out "$OUT/synthetic-rustuna.jsonl"
-    $HP bench report "$OUT"/synthetic-*.jsonl "$OUT/grid-hyperplug.jsonl" \
+    $HP bench report "$OUT/synthetic-hyperplug.jsonl" "$OUT/grid-hyperplug.jsonl" \
+      "$OUT/synthetic-optuna.jsonl" "$OUT/synthetic-optuna-gp.jsonl" "$OUT/synthetic-rustuna.jsonl" \
       --md "$OUT/report-synthetic.md" --svg-dir "$OUT/figures"
     ;;
   tabular)
@@ -43,7 +45,7 @@ for part in "${parts[@]}"; do
     ;;
   overhead)
     # One process at a time: timings taken side by side would disturb each other.
-    $HP bench overhead --strategies random,qmc --trials 100,500,1000,10000 \
+    $HP bench overhead --strategies random,qmc,tpe --trials 100,500,1000,10000 \
       --out "$OUT/overhead-hyperplug.jsonl" --md /dev/null
     $PYTHON bench/compare/overhead.py --system optuna --samplers random,qmc,tpe,cmaes \
       --trials 100,500,1000,10000 --timeout 120 --out "$OUT/overhead-optuna.jsonl"
@@ -51,6 +53,18 @@ for part in "${parts[@]}"; do
       --trials 100,500,1000,10000 --timeout 120 --out "$OUT/overhead-rustuna.jsonl"
     $HP bench report "$OUT"/overhead-*.jsonl --md "$OUT/report-overhead.md"
     ;;
-  *) echo "unknown part $part; use synthetic, tabular or overhead" >&2; exit 2 ;;
+  parallel)
+    # 16 CPU-bound trials (~0.4 s of pure Python each), one at a time vs two at once, alternating.
+    sed 's/^parallelism = 1/parallelism = 2/' bench/problems/cpu_burn.toml > "$OUT/cpu_burn_p2.toml"
+    for rep in 1 2 3; do
+      for p in 1 2; do
+        f=bench/problems/cpu_burn.toml; [ "$p" = 2 ] && f="$OUT/cpu_burn_p2.toml"
+        /usr/bin/time -f "rep $rep parallelism $p: %e s wall, %U s user (load $(cut -d' ' -f1 /proc/loadavg))" \
+          $HP run "$f" -q > /dev/null 2>> "$OUT/parallel.log"
+      done
+    done
+    grep '^rep' "$OUT/parallel.log"
+    ;;
+  *) echo "unknown part $part; use synthetic, tabular, overhead or parallel" >&2; exit 2 ;;
   esac
 done

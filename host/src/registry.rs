@@ -63,8 +63,9 @@ impl Registry {
     }
 
     /// The strategies and objectives compiled into the host: random, grid, qmc and TPE search,
-    /// the synthetic benchmark functions, the command objective (any program), and the table
-    /// objective (lookup-table benchmarks).
+    /// the synthetic benchmark functions, the command objective (any program), the table
+    /// objective (lookup-table benchmarks), and the MLP objective (a neural network by
+    /// cross-validation).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
         let strategies: [Arc<dyn StrategyFactory>; 4] = [
@@ -81,6 +82,7 @@ impl Registry {
         }
         r.add_objective(Arc::new(hyperplug_command::Command), Source::Bundled);
         r.add_objective(Arc::new(hyperplug_table::TableFactory), Source::Bundled);
+        r.add_objective(Arc::new(hyperplug_nn::Mlp), Source::Bundled);
         r
     }
 
