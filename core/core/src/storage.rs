@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::space::Space;
+use crate::space::{Domain, Space};
 use crate::study::{Direction, now_ms};
 use crate::trial::{Trial, TrialState};
 use crate::value::Params;
@@ -51,9 +51,11 @@ impl StudyRecord {
         }
     }
 
-    /// Why a run described by `other` cannot continue this stored study, if it cannot. Added
-    /// parameters, removed ones, changed domains or conditions, and changed directions all
-    /// change what earlier trials mean; the message lists each difference.
+    /// Why a run described by `other` cannot continue this stored study, if it cannot. A domain
+    /// that only grows (a wider range on the same scale and step, more choices) keeps every
+    /// earlier trial valid and is accepted. Added or removed parameters, any other change of a
+    /// domain or condition, and changed directions change what earlier trials mean; the message
+    /// lists each difference.
     pub fn incompatibility(&self, other: &StudyRecord) -> Option<String> {
         let mut diffs = Vec::new();
         if self.directions != other.directions {
@@ -65,7 +67,7 @@ impl StudyRecord {
         for p in self.space.params() {
             match other.space.get(&p.name) {
                 None => diffs.push(format!("parameter `{}` was removed", p.name)),
-                Some(q) if q.domain != p.domain => diffs.push(format!(
+                Some(q) if !widens(&p.domain, &q.domain) => diffs.push(format!(
                     "parameter `{}` was {}, now {}",
                     p.name,
                     p.domain.describe(),
@@ -91,6 +93,54 @@ impl StudyRecord {
                 diffs.join("; ")
             ))
         }
+    }
+}
+
+/// Whether `new` holds every value of `old`, so that trials drawn from `old` stay inside it.
+fn widens(old: &Domain, new: &Domain) -> bool {
+    match (old, new) {
+        (
+            Domain::Float {
+                low,
+                high,
+                log,
+                step,
+            },
+            Domain::Float {
+                low: l2,
+                high: h2,
+                log: g2,
+                step: s2,
+            },
+        ) => {
+            let on_grid = match (step, s2) {
+                (None, None) => true,
+                // Same step, and the old grid's points are on the new one.
+                (Some(a), Some(b)) if a == b => {
+                    (((low - l2) / b).round() * b - (low - l2)).abs() < 1e-9 * b
+                }
+                _ => false,
+            };
+            log == g2 && l2 <= low && h2 >= high && on_grid
+        }
+        (
+            Domain::Int {
+                low,
+                high,
+                log,
+                step,
+            },
+            Domain::Int {
+                low: l2,
+                high: h2,
+                log: g2,
+                step: s2,
+            },
+        ) => log == g2 && step == s2 && l2 <= low && h2 >= high && (low - l2) % step == 0,
+        (Domain::Categorical { choices }, Domain::Categorical { choices: c2 }) => {
+            choices.iter().all(|c| c2.contains(c))
+        }
+        _ => false,
     }
 }
 
@@ -315,16 +365,74 @@ mod tests {
     }
 
     #[test]
+    fn domains_that_only_grow_are_compatible() {
+        for (old, new, ok) in [
+            (Domain::float(0.0, 1.0), Domain::float(-1.0, 2.0), true),
+            (Domain::float(0.0, 1.0), Domain::float(0.5, 1.0), false),
+            (
+                Domain::float(1e-3, 1.0).log(),
+                Domain::float(1e-4, 1.0).log(),
+                true,
+            ),
+            (
+                Domain::float(1e-3, 1.0).log(),
+                Domain::float(1e-4, 1.0),
+                false,
+            ),
+            (
+                Domain::float(0.0, 1.0).step(0.25),
+                Domain::float(-0.5, 1.0).step(0.25),
+                true,
+            ),
+            (
+                Domain::float(0.0, 1.0).step(0.25),
+                Domain::float(-0.1, 1.0).step(0.1),
+                false,
+            ),
+            (
+                Domain::int(2, 8).step(2.0),
+                Domain::int(0, 10).step(2.0),
+                true,
+            ),
+            (
+                Domain::int(2, 8).step(2.0),
+                Domain::int(1, 9).step(2.0),
+                false,
+            ),
+            (
+                Domain::choice(["a", "b"]),
+                Domain::choice(["c", "b", "a"]),
+                true,
+            ),
+            (Domain::choice(["a", "b"]), Domain::choice(["a"]), false),
+            (Domain::int(0, 3), Domain::float(0.0, 3.0), false),
+        ] {
+            assert_eq!(
+                widens(&old, &new),
+                ok,
+                "{} -> {}",
+                old.describe(),
+                new.describe()
+            );
+        }
+    }
+
+    #[test]
     fn a_changed_definition_is_refused_saying_what_changed() {
         let store = MemoryStorage::new();
         let id = store.open(&record(Domain::float(0.0, 1.0))).unwrap();
         assert_eq!(store.open(&record(Domain::float(0.0, 1.0))).unwrap(), id);
+        assert_eq!(
+            store.open(&record(Domain::float(-1.0, 1.0))).unwrap(),
+            id,
+            "wider is fine"
+        );
         let err = store
-            .open(&record(Domain::float(0.0, 2.0)))
+            .open(&record(Domain::float(0.0, 0.5)))
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("parameter `x` was float [0, 1], now float [0, 2]"),
+            err.contains("parameter `x` was float [-1, 1], now float [0, 0.5]"),
             "{err}"
         );
         let mut r = record(Domain::float(0.0, 1.0));

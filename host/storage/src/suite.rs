@@ -66,14 +66,25 @@ fn a_changed_definition_is_refused_saying_what_changed(make: Make<'_>) {
         "retries and definition replace the stored ones"
     );
     let err = store
-        .open(&record("def", Domain::float(0.0, 2.0)))
+        .open(&record("def", Domain::float(0.0, 0.5)))
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("parameter `x` was float [0, 1], now float [0, 2]"),
+        err.contains("parameter `x` was float [0, 1], now float [0, 0.5]"),
         "{err}"
     );
-    let mut r = record("def", Domain::float(0.0, 1.0));
+    let wider = record("def", Domain::float(-1.0, 1.0));
+    assert_eq!(
+        store.open(&wider).unwrap(),
+        id,
+        "a wider range continues the study"
+    );
+    assert_eq!(
+        store.find("def").unwrap().unwrap().record.space,
+        wider.space,
+        "and becomes the stored space"
+    );
+    let mut r = record("def", Domain::float(-1.0, 1.0));
     r.directions = vec![Direction::Maximize];
     assert!(
         store
