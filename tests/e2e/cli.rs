@@ -36,10 +36,12 @@ fn the_quickstart_runs_and_finds_a_good_point() {
         trials.len() as u64,
         r["counts"]["complete"].as_u64().unwrap()
     );
-    assert_eq!(trials.len(), 256);
+    assert_eq!(trials.len(), 100);
+    assert_eq!(r["strategy"], "tpe");
     let best = r["best_trials"][0]["values"][0].as_f64().unwrap();
-    // Hartmann-6 ranges over [-3.32237, 0]; 256 Sobol points reach below -1.5.
-    assert!((-3.32237..-1.5).contains(&best), "best {best}");
+    // Hartmann-6 ranges over [-3.32237, 0]. 100 random trials reach about -2.0 (median of the
+    // reference figures); TPE gets within a few tenths of the optimum.
+    assert!((-3.32237..-2.8).contains(&best), "best {best}");
 }
 
 #[test]
