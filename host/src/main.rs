@@ -265,9 +265,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Plugins {
             command: PluginsCommand::List,
         } => {
-            let mut registry = Registry::bundled();
-            registry.load_plugin_path(&cli.plugin_dirs);
-            list(&registry);
+            list(&registry(&cli.plugin_dirs));
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins {
