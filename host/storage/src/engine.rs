@@ -75,6 +75,14 @@ pub(crate) trait Backend: Send + Sync {
     ) -> Result<(), StorageError>;
 }
 
+/// Version 2 of the schema, the same in both dialects: which machine and process ran a trial (to
+/// fail it at once when that process is gone), and an index for running trials and counts by
+/// state.
+pub(crate) const MIGRATION_2: &str = "
+ALTER TABLE trials ADD COLUMN worker_key TEXT;
+CREATE INDEX trials_by_state ON trials (study_id, state);
+";
+
 /// What differs between the SQL dialects.
 pub(crate) struct Dialect {
     /// The database's clock, in milliseconds since the Unix epoch.

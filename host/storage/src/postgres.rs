@@ -16,7 +16,9 @@ use std::time::Duration;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Config, NoTls, Statement};
 
-use crate::engine::{Arg, Backend, Conn, Db, Dialect, Row, migrate, storage_via_db, write};
+use crate::engine::{
+    Arg, Backend, Conn, Db, Dialect, MIGRATION_2, Row, migrate, storage_via_db, write,
+};
 use crate::error::StorageError;
 use crate::location::Location;
 
@@ -78,12 +80,6 @@ CREATE TABLE queue (
     created_ms BIGINT NOT NULL
 );
 CREATE INDEX queue_by_study ON queue (study_id, id);
-";
-
-/// Version 2: which machine and process ran a trial, and an index by state.
-const MIGRATION_2: &str = "
-ALTER TABLE trials ADD COLUMN worker_key TEXT;
-CREATE INDEX trials_by_state ON trials (study_id, state);
 ";
 
 /// Conflicts are retried this many times, reconnections tried this many times, per call.

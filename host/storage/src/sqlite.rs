@@ -15,7 +15,9 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql};
 
 use crate::Mode;
-use crate::engine::{Arg, Backend, Conn, Db, Dialect, Row, migrate, storage_via_db, write};
+use crate::engine::{
+    Arg, Backend, Conn, Db, Dialect, MIGRATION_2, Row, migrate, storage_via_db, write,
+};
 use crate::error::StorageError;
 
 /// A study store in a SQLite file.
@@ -75,13 +77,6 @@ CREATE TABLE queue (
     created_ms INTEGER NOT NULL
 );
 CREATE INDEX queue_by_study ON queue (study_id, id);
-";
-
-/// Version 2: which machine and process ran a trial (to fail it at once when that process is
-/// gone), and an index for running trials and counts by state.
-const MIGRATION_2: &str = "
-ALTER TABLE trials ADD COLUMN worker_key TEXT;
-CREATE INDEX trials_by_state ON trials (study_id, state);
 ";
 
 /// Writers wait for the lock this long before giving up.
