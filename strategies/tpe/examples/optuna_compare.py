@@ -12,66 +12,15 @@ Optuna's and Rustuna's default TPESampler; the objective's own time is measured 
 """
 
 import argparse
-import math
 import statistics
 import sys
 import time
+from pathlib import Path
 
-PI = math.pi
-
-
-def branin(x):
-    x0, x1 = x
-    b = 5.1 / (4 * PI * PI)
-    c = 5 / PI
-    r, s, t = 6.0, 10.0, 1 / (8 * PI)
-    return (x1 - b * x0 * x0 + c * x0 - r) ** 2 + s * (1 - t) * math.cos(x0) + s
-
-
-H6_ALPHA = [1.0, 1.2, 3.0, 3.2]
-H6_A = [
-    [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
-    [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
-    [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
-    [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
-]
-H6_P = [
-    [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
-    [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
-    [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
-    [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381],
-]
-
-
-def hartmann6(x):
-    return -sum(
-        H6_ALPHA[i] * math.exp(-sum(H6_A[i][j] * (x[j] - H6_P[i][j]) ** 2 for j in range(6)))
-        for i in range(4)
-    )
-
-
-def rosenbrock(x):
-    return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (x[i] - 1) ** 2 for i in range(len(x) - 1))
-
-
-def ackley(x):
-    a, b, c = 20.0, 0.2, 2 * PI
-    d = len(x)
-    sq = sum(v * v for v in x)
-    cs = sum(math.cos(c * v) for v in x)
-    return -a * math.exp(-b * math.sqrt(sq / d)) - math.exp(cs / d) + a + math.e
-
-
-def levy(x):
-    w = [1 + (v - 1) / 4 for v in x]
-    last = w[-1]
-    middle = sum((wi - 1) ** 2 * (1 + 10 * math.sin(PI * wi + 1) ** 2) for wi in w[:-1])
-    return math.sin(PI * w[0]) ** 2 + middle + (last - 1) ** 2 * (1 + math.sin(2 * PI * last) ** 2)
-
-
-def styblinski_tang(x):
-    return 0.5 * sum(v ** 4 - 16 * v * v + 5 * v for v in x)
-
+# The synthetic functions are the harness's own Python definitions (bench/compare/problems.py),
+# which mirror objectives/synthetic exactly.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench" / "compare"))
+from problems import ackley, branin, hartmann6, levy, rosenbrock, styblinski_tang  # noqa: E402
 
 PROBLEMS = [
     ("branin", branin, [(-5.0, 10.0), (0.0, 15.0)]),
