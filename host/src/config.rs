@@ -20,7 +20,7 @@
 //!
 //! [resources]                   # what one trial needs (optional)
 //! cpus = 1
-//! gpus = 0
+//! gpus = 0                      # when left out: what the objective declares (mlp-gpu: 1)
 //!
 //! [space]                       # left out when the objective defines its own
 //! lr = { float = [1e-5, 1e-1], log = true }
@@ -81,8 +81,9 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
 pub struct Resources {
     /// CPU cores one trial keeps busy.
     pub cpus: usize,
-    /// GPUs one trial needs.
-    pub gpus: usize,
+    /// GPUs one trial needs, when the file says; `None` takes what the objective declares
+    /// ([`hyperplug_core::Objective::resources`]).
+    pub gpus: Option<usize>,
     /// The GPU ids the study may use; `None` detects them.
     pub devices: Option<Vec<u32>>,
 }
@@ -91,7 +92,7 @@ impl Default for Resources {
     fn default() -> Self {
         Resources {
             cpus: 1,
-            gpus: 0,
+            gpus: None,
             devices: None,
         }
     }
@@ -559,6 +560,17 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
         let e = parse("[study]\ntrials = 5\nheartbeat_grace = \"0s\"\n[objective]\nname = \"x\"\n")
             .unwrap_err();
         assert!(e.message.contains("at least 200ms"), "{e}");
+    }
+
+    #[test]
+    fn gpus_left_out_is_told_apart_from_gpus_zero() {
+        let base = "[study]\ntrials = 5\n[objective]\nname = \"x\"\n";
+        assert_eq!(parse(base).unwrap().resources, Resources::default());
+        assert_eq!(parse(base).unwrap().resources.gpus, None);
+        let f = parse(&format!("{base}[resources]\ncpus = 2\n")).unwrap();
+        assert_eq!((f.resources.cpus, f.resources.gpus), (2, None));
+        let f = parse(&format!("{base}[resources]\ngpus = 0\n")).unwrap();
+        assert_eq!((f.resources.cpus, f.resources.gpus), (1, Some(0)));
     }
 
     #[test]

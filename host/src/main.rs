@@ -164,6 +164,7 @@ enum PluginsCommand {
 }
 
 fn main() -> ExitCode {
+    limit_candle_threads();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -191,6 +192,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Sets `RAYON_NUM_THREADS=1` unless the user set it. candle (the `mlp` objectives) splits
+/// every matrix product over all cores unless this variable says otherwise, even inside a trial's
+/// own thread pool: that doubled an epoch's time and made parallel trials contend. Trials get
+/// their cores from `parallelism` and the objective's `threads` instead. It is set here, first
+/// thing, because changing the environment is sound only while no other thread can read it.
+fn limit_candle_threads() {
+    const VAR: &str = "RAYON_NUM_THREADS";
+    if std::env::var_os(VAR).is_none() {
+        // SAFETY: no other thread exists yet: nothing has run but the start-up of `main`.
+        unsafe { std::env::set_var(VAR, "1") };
     }
 }
 

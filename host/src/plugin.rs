@@ -16,7 +16,7 @@ use hyperplug_abi::{
 };
 use hyperplug_core::{
     AskContext, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Space, Strategy,
-    StrategyFactory, StudySetup, Trial, TrialContext, TrialOutcome,
+    StrategyFactory, StudySetup, Trial, TrialContext, TrialOutcome, TrialResources,
 };
 
 /// Why a library could not be used as a plugin. The `Display` text is short and says what to
@@ -51,9 +51,11 @@ pub enum LoadError {
         /// The library's.
         found: String,
     },
-    /// Same version, different type layouts: the library was built from a changed interface.
+    /// Same version, different type layouts: the library was built from a changed interface, or
+    /// from this one before methods were added to it.
     #[error(
-        "{path}: its plugin interface has a different layout from this hyperplug's (built from a modified hyperplug-abi?); rebuild it against the released hyperplug-abi\n{summary}"
+        "{path}: its plugin interface has a different layout from this hyperplug's (built against an older or a modified hyperplug-abi?); rebuild it against this hyperplug's hyperplug-abi {}\n{summary}",
+        hyperplug_abi::ABI_VERSION
     )]
     Layout {
         /// The file.
@@ -317,7 +319,8 @@ impl ObjectiveFactory for PluginObjectiveFactory {
             .create(settings.to_json().as_str().into())
             .into_result()
             .map_err(|e| e.into_error(name))?;
-        // The objective's description is read once, here, rather than on every trial.
+        // The objective's description (space, metrics, optimum, resources) is read once, here,
+        // rather than on every trial; a bad answer refuses the objective before any trial.
         let space = match ffi.space().into_result().map_err(|e| e.into_error(name))? {
             abi_stable::std_types::RSome(json) => Some(parse::<Space>(name, &json, "space")?),
             abi_stable::std_types::RNone => None,
@@ -333,11 +336,17 @@ impl ObjectiveFactory for PluginObjectiveFactory {
             .map_err(|e| e.into_error(name))?
             .into_option()
             .map(|v| v.to_vec());
+        let resources = ffi
+            .resources()
+            .into_result()
+            .map_err(|e| e.into_error(name))?;
+        let resources = parse::<TrialResources>(name, &resources, "resources")?;
         Ok(Box::new(PluginObjective {
             ffi,
             space,
             metrics,
             optimum,
+            resources,
         }))
     }
 }
@@ -348,8 +357,11 @@ fn parse<T: serde::de::DeserializeOwned>(
     what: &str,
 ) -> Result<T, Error> {
     serde_json::from_str(json.as_str()).map_err(|e| {
+        // Enough of the answer to recognise it; a space can run to pages.
+        let sent: String = json.chars().take(200).collect();
+        let more = if sent.len() < json.len() { "…" } else { "" };
         Error::Other(format!(
-            "objective `{owner}` described its {what} badly: {e}"
+            "objective `{owner}` described its {what} badly ({e}); it sent `{sent}{more}`. The plugin must be fixed, or rebuilt against this hyperplug's hyperplug-sdk"
         ))
     })
 }
@@ -359,6 +371,7 @@ struct PluginObjective {
     space: Option<Space>,
     metrics: Vec<Metric>,
     optimum: Option<Vec<f64>>,
+    resources: TrialResources,
 }
 
 impl Objective for PluginObjective {
@@ -372,6 +385,10 @@ impl Objective for PluginObjective {
 
     fn optimum(&self) -> Option<Vec<f64>> {
         self.optimum.clone()
+    }
+
+    fn resources(&self) -> TrialResources {
+        self.resources
     }
 
     fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {
@@ -412,5 +429,35 @@ impl FfiTrialContext for HostContext<'_> {
 
     fn study_name(&self) -> RString {
         RString::from(self.0.study_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_description_is_an_error_naming_the_objective_and_what_it_sent() {
+        let ok = parse::<TrialResources>("mlp-gpu", &RString::from(r#"{"gpus": 1}"#), "resources");
+        assert_eq!(ok.unwrap(), TrialResources::default().with_gpus(1));
+        let empty = parse::<TrialResources>("old", &RString::from("{}"), "resources");
+        assert_eq!(
+            empty.unwrap(),
+            TrialResources::default(),
+            "missing keys mean none"
+        );
+        let e = parse::<TrialResources>("mlp-gpu", &RString::from(r#"{"gpus": -1}"#), "resources")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("objective `mlp-gpu` described its resources badly")
+                && e.contains(r#"it sent `{"gpus": -1}`"#),
+            "{e}"
+        );
+        let long = format!("[{}]", "1,".repeat(500));
+        let e = parse::<Vec<Metric>>("x", &RString::from(long), "metrics")
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 500 && e.contains("…`"), "{e}");
     }
 }

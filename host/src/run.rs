@@ -77,8 +77,10 @@ impl Definition {
 /// Builds the study a file describes, in the file's store (the default
 /// [`DEFAULT_URL`] when it names none), refusing before any trial whatever cannot work: an
 /// unknown strategy or objective, bad settings, a space given twice or not at all, directions
-/// that do not match the objective, a strategy lacking a capability the study needs, a stored
-/// study of that name with another space or directions.
+/// that do not match the objective, GPUs the machine cannot give, a strategy lacking a
+/// capability the study needs, a stored study of that name with another space or directions.
+/// Trials get the GPUs the file's `[resources]` asks for, or else those the objective declares
+/// (none, with a warning, on a machine without GPUs: see [`Machine::plan`]).
 pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Result<Prepared> {
     let strategy = registry
         .strategy(&file.strategy.name)
@@ -104,6 +106,13 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         ),
     };
     let directions = directions(file, &*objective)?;
+    // Explicit `[resources]` keys win over what the objective declares it needs per trial.
+    let (parallelism, options) = machine.plan(
+        file.parallelism,
+        &file.resources,
+        objective.resources(),
+        &file.objective.name,
+    )?;
 
     // Only now, with everything else checked, touch the store: a mistake leaves no file.
     let url = file.storage.as_deref().unwrap_or(DEFAULT_URL);
@@ -129,7 +138,6 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
             Some(stored.seed)
         })
         .unwrap_or_else(fresh_seed);
-    let (parallelism, options) = machine.plan(file.parallelism, &file.resources);
     let definition = Definition {
         file: file.path.display().to_string(),
         study_file: file.text.clone(),

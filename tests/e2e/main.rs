@@ -9,6 +9,7 @@ mod command;
 mod conformance;
 mod executor;
 mod plugins;
+mod resources;
 mod storage;
 
 use std::path::{Path, PathBuf};

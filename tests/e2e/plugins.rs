@@ -351,6 +351,29 @@ fn a_panicking_objective_fails_its_trials_and_the_study_goes_on() {
 }
 
 #[test]
+fn an_objective_that_panics_declaring_its_resources_is_refused_before_any_trial() {
+    let dir = plugin_dir(&["hyperplug-fixture-panicking"]);
+    let study = write(
+        dir.path(),
+        "s.toml",
+        "[study]\ntrials = 3\nseed = 0\nstorage = \"memory\"\n[objective]\nname = \"panicking\"\npanic_in = \"resources\"\n",
+    );
+    let out = hyperplug(
+        &["run", &study, "--plugin-dir", dir.path().to_str().unwrap()],
+        dir.path(),
+        &[],
+    );
+    assert_clean_failure(
+        &out,
+        &[
+            "cannot create objective `panicking`",
+            "panicked",
+            "deliberate panic in resources",
+        ],
+    );
+}
+
+#[test]
 fn a_strategy_that_panics_in_tell_loses_no_result() {
     let mut registry = Registry::bundled();
     registry

@@ -4,7 +4,8 @@
 //! every strategy factory and objective factory the library holds. Everything that crosses the
 //! boundary is an FFI-safe mirror of a `hyperplug-core` type, defined here and nowhere else.
 //! Hot-path data (parameters, trials) travel as `#[repr(C)]` values; cold, rich data (spaces,
-//! settings, metric lists) travel as JSON text, so they can grow without breaking layouts.
+//! settings, metric lists, an objective's per-trial resources) travel as JSON text, so they can
+//! grow without breaking layouts.
 //!
 //! Architecture invariant: this is the only crate that defines `#[repr(C)]` / `StableAbi` types
 //! (the fixture libraries that are built to fail are the deliberate exception). It loads nothing:
@@ -13,7 +14,11 @@
 //! Versioning: abi_stable compares this crate's version, then the layouts. While it is 0.y, a
 //! library built against an older 0.y than the host's is refused outright; a newer one loads only
 //! if its layout extends the host's. New trait methods and root-module fields go after the
-//! `last_prefix_field`, so libraries built before them keep loading.
+//! `last_prefix_field`, which never moves (moving it changes the prefix every library shares):
+//! then a library built after an addition still loads into a host built before it, which ignores
+//! what it does not know. Not the reverse: a host refuses a library built before an addition by
+//! its layout (abi_stable's "too many fields": the library lacks what the host may call), and the
+//! library must be rebuilt.
 #![warn(missing_docs)]
 // Each #[sabi_trait] expands to impls that rustc flags as non-local; that is how abi_stable works.
 #![allow(non_local_definitions)]

@@ -228,6 +228,13 @@ pub trait FfiObjective: Send + Sync {
         params: RSlice<'_, FfiParam>,
         ctx: FfiTrialContextRef<'_>,
     ) -> RResult<FfiEvaluation, FfiError>;
+
+    /// What each trial needs of the machine, as JSON (`{"gpus": 1}`; a missing key means none).
+    ///
+    /// Added after `evaluate`, the `last_prefix_field`, which stays where it is: moving it would
+    /// change the prefix every library shares, so a library built with this method would no
+    /// longer load into a host built before it.
+    fn resources(&self) -> RResult<RString, FfiError>;
 }
 
 /// A boxed plugin objective.

@@ -1,6 +1,12 @@
 //! The domain model of hyperplug: search spaces, parameter values, trials, studies, and the
 //! [`Strategy`] and [`Objective`] traits that every algorithm and every workload implements.
 //!
+//! An objective may declare what each of its trials needs of the machine ([`TrialResources`],
+//! through [`Objective::resources`]): a GPU trainer declares a device per trial so that study
+//! files need not. Core only records the declaration; the caller, which knows the machine,
+//! settles it against the user's wishes and hands the executor the devices to lend
+//! ([`RunOptions`]).
+//!
 //! Architecture invariant: this crate does no IO and no FFI. It knows nothing of files,
 //! terminals, databases or dynamic libraries; the host and the ABI crate build on it. Everything
 //! random takes its generator or seed as a parameter: there is no global RNG here.
@@ -54,7 +60,9 @@ mod value;
 
 pub use capability::{Capabilities, Requirements};
 pub use error::{Error, SpaceError};
-pub use objective::{Evaluation, FnObjective, Metric, Objective, ObjectiveFactory, TrialContext};
+pub use objective::{
+    Evaluation, FnObjective, Metric, Objective, ObjectiveFactory, TrialContext, TrialResources,
+};
 pub use pareto::{dominates, pareto_front};
 pub use rng::{SeedRng, trial_rng};
 pub use settings::Settings;

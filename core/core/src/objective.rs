@@ -64,6 +64,34 @@ impl Metric {
     }
 }
 
+/// What each trial of an objective needs of the machine, declared by the objective itself.
+///
+/// The objective knows its workload best: a GPU trainer needs a device per trial, and a study
+/// file should not have to repeat it. The host reads the declaration once, when the objective is
+/// created, and lends each trial that many devices from the machine's pool (see
+/// [`RunOptions`](crate::RunOptions)); what the study file says explicitly wins over it. An
+/// objective that declares GPUs must still run when it is lent none (the machine has none, or the
+/// user asked for none): it should fall back, not fail.
+///
+/// New fields may follow (it is `#[non_exhaustive]`, and crosses the plugin ABI as JSON with a
+/// default for every field), so build it from [`TrialResources::default`] and the `with_*`
+/// methods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct TrialResources {
+    /// GPUs one trial needs; the executor lends their ids through [`TrialContext::devices`].
+    pub gpus: u32,
+}
+
+impl TrialResources {
+    /// The same, needing `gpus` GPUs per trial.
+    pub fn with_gpus(mut self, gpus: u32) -> Self {
+        self.gpus = gpus;
+        self
+    }
+}
+
 /// The link between a running trial and the study: intermediate values go out, pruning decisions
 /// come back.
 pub trait TrialContext {
@@ -102,6 +130,12 @@ pub trait Objective: Send + Sync {
     /// The best value each metric can reach, where known (synthetic functions, tables).
     fn optimum(&self) -> Option<Vec<f64>> {
         None
+    }
+
+    /// What each trial needs of the machine: nothing beyond a CPU thread unless it says so. Read
+    /// once, before the first trial; a study file's `[resources]` overrides it.
+    fn resources(&self) -> TrialResources {
+        TrialResources::default()
     }
 
     /// Evaluates one trial.

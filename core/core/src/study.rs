@@ -168,6 +168,9 @@ impl Observer for () {}
 
 /// How trials run: the devices (GPU ids) the machine offers and how many each trial takes.
 /// Concurrency is `StudyConfig::parallelism`, capped by the devices when trials need some.
+/// The caller settles `devices_per_trial` from the user's request or the objective's own
+/// declaration ([`Objective::resources`](crate::Objective::resources)); core cannot see the
+/// machine.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Device ids available to the study.

@@ -255,6 +255,19 @@ impl FfiObjective for ObjectiveAdapter {
             }
         })
     }
+
+    fn resources(&self) -> RResult<RString, FfiError> {
+        guard(|| {
+            serde_json::to_string(&self.0.resources())
+                .map(RString::from)
+                .map_err(|e| {
+                    FfiError::new(
+                        FfiErrorKind::Failed,
+                        format!("cannot encode the objective's resources as JSON: {e}"),
+                    )
+                })
+        })
+    }
 }
 
 /// The host's trial context, seen from inside the plugin.

@@ -11,9 +11,11 @@
 //! }
 //! ```
 //!
-//! The macro writes the library's root module. Every call from the host goes through an adapter
-//! that catches panics (a panic must never unwind across the FFI boundary: it would end the host)
-//! and turns them, and every error, into an error value the host reports with the trial.
+//! What an objective declares of itself — its space, metrics, optimum, and the resources each
+//! trial needs ([`Objective::resources`], e.g. one GPU) — reaches the host as it would
+//! in-process. The macro writes the library's root module. Every call from the host goes through
+//! an adapter that catches panics (a panic must never unwind across the FFI boundary: it would end
+//! the host) and turns them, and every error, into an error value the host reports with the trial.
 //!
 //! Architecture invariant: this crate defines no `#[repr(C)]` types (those live in
 //! `hyperplug-abi`) and loads no libraries.

@@ -58,7 +58,18 @@ fn table(doc: &Json, key: &str) -> serde_json::Map<String, Json> {
         .unwrap_or_default()
 }
 
+/// Keeps candle's matrix products on one thread, as the `hyperplug` host does: candle otherwise
+/// splits each over every core even inside a trial's pool. Called first thing in `main`, while
+/// no other thread exists to read the environment.
+fn limit_candle_threads() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    limit_candle_threads();
     let path = std::env::args().nth(1).ok_or("usage: tune STUDY.toml")?;
     let doc: Json = toml::from_str(&std::fs::read_to_string(&path)?)?;
     if doc.get("space").is_some() {

@@ -25,7 +25,7 @@
 //! | `folds` | k of k-fold cross-validation | 5 |
 //! | `metrics` | the values returned, in order, from `accuracy`, `log_loss`, `rmse`, `r2`, their `_std` across folds, `train_time` (seconds), `params` | `["accuracy"]` or `["rmse"]` |
 //! | `seed` | fixes the folds, initial weights, batch order and dropout | 0 |
-//! | `threads` | CPU threads per trial: folds train in parallel on a pool of this size; also sets `RAYON_NUM_THREADS` for candle when the environment does not (match it with the study's `[resources] cpus`) | 1 |
+//! | `threads` | CPU threads per trial: folds train in parallel on a pool of this size (match it with the study's `[resources] cpus`) | 1 |
 //! | `max_epochs` | the most epochs a trial may ask for | 500 |
 //! | `space` | `"default"`: the objective offers [`default_space`]; `"study"`: the study file's `[space]` is used instead (parameters it leaves out take their defaults) | `"default"` |
 //!
@@ -44,9 +44,15 @@
 //! [`MlpObjective::evaluate_on`].
 //!
 //! Architecture invariant: this crate depends on `hyperplug-core` and candle's CPU backend only;
-//! no CUDA, no host, no plugin machinery. Its only IO is reading a CSV file the settings name;
-//! its only global effect is setting `RAYON_NUM_THREADS` when unset (candle offers no other way
-//! to keep a matrix product on one thread).
+//! no CUDA, no host, no plugin machinery. Its only IO is reading a CSV file the settings name,
+//! and it changes no global state.
+//!
+//! Speed: candle splits every matrix product over all cores unless `RAYON_NUM_THREADS` says
+//! otherwise, even inside a trial's pool, which roughly doubles an epoch's time and makes
+//! parallel trials contend. The `hyperplug` host sets `RAYON_NUM_THREADS=1` at start-up when the
+//! user has not; a program that runs the objective in-process should do the same before it
+//! starts any thread (as `examples/epoch.rs` and `examples/tune.rs` do): changing the
+//! environment later is not sound, so a library must not.
 //!
 //! ```
 //! use hyperplug_core::{ObjectiveFactory, Settings};
@@ -61,7 +67,7 @@
 //! assert_eq!(names, ["accuracy", "params"]);
 //! assert!(objective.space().unwrap().get("units_3").is_some());
 //! ```
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod candle;
@@ -155,36 +161,6 @@ fn default_threads() -> usize {
 
 fn default_max_epochs() -> usize {
     DEFAULT_MAX_EPOCHS
-}
-
-/// Sets `RAYON_NUM_THREADS` to `threads` unless the environment already sets it.
-///
-/// candle sizes the work split of every matrix product by that variable, read at each product,
-/// and by default splits it over every physical core even inside a one-thread pool: on the
-/// digits network that doubles the time of an epoch (packing buffers are allocated per split)
-/// and lets parallel trials contend. No candle API sets it otherwise. The variable also sizes
-/// candle's own element-wise pool and rayon's global pool if they have not started yet.
-#[allow(unsafe_code)]
-fn limit_candle_threads(threads: usize) {
-    const VAR: &str = "RAYON_NUM_THREADS";
-    match std::env::var(VAR) {
-        Ok(set) => {
-            if set != threads.to_string() {
-                log::debug!(
-                    "{VAR}={set} is set; `threads` = {threads} sizes only the trial's pool"
-                );
-            }
-        }
-        Err(_) => {
-            log::info!(
-                "setting {VAR}={threads} (the mlp's `threads`) so candle's matrix products stay on each trial's threads"
-            );
-            // SAFETY: set_var races only with C code reading the environment on another thread
-            // (std's own readers take its lock). Objectives are created before trials run, when
-            // the host's other threads (progress display, logging) do not read it.
-            unsafe { std::env::set_var(VAR, threads.to_string()) };
-        }
-    }
 }
 
 /// A configured MLP objective: the data, its folds (standardized once), the selected metrics.
@@ -325,7 +301,6 @@ impl MlpObjective {
             Targets::Values(v) => kfold(v.len(), raw.folds, &mut rng).map_err(bad)?,
         };
         let folds = folds.iter().map(|f| prepare_fold(&dataset, f)).collect();
-        limit_candle_threads(raw.threads);
         Ok(MlpObjective {
             dataset,
             folds,

@@ -3,12 +3,17 @@
 //! It is the `mlp` objective of `hyperplug-nn` — the same settings, space, cross-validation,
 //! metrics, reports and attributes — with the networks trained on a GPU: matrix products in
 //! cuBLAS, the rest in a dozen small kernels compiled with NVRTC when a device is first used.
-//! It wants one GPU per trial (`gpus = 1` in the study's `[resources]`) and trains on the first
-//! device the host assigns (`TrialContext::devices`), device 0 when none is assigned.
+//! It declares one GPU per trial (`Objective::resources`), so a study file needs no
+//! `[resources]` table: the host lends each trial a device of its own and runs as many trials at
+//! once as there are devices (within `parallelism`). It trains on the first device the host
+//! assigns (`TrialContext::devices`), device 0 when none is assigned. A study file's
+//! `[resources] gpus` still wins over the declaration.
 //!
-//! When no CUDA driver, NVRTC, cuBLAS or device can be found, it trains on the CPU with candle
-//! instead, says why once in the log, and records it in each trial's `backend` attribute
-//! (`candle-cpu (no CUDA: …)`); on a GPU the attribute reads `cuda:0 (NVIDIA H200)`.
+//! When no CUDA driver, NVRTC, cuBLAS or device can be found — on a machine without GPUs the host
+//! says so and lends none — it trains on the CPU with candle instead, says why once per device on
+//! stderr (`mlp-gpu: cannot use GPU 0: …; training on the CPU with candle`), and records it in
+//! each trial's `backend` attribute (`candle-cpu (no CUDA: …)`); on a GPU the attribute reads
+//! `cuda:0 (NVIDIA H200)`. A trial that was lent a device also records its id as `device`.
 //!
 //! Its own name, rather than `mlp`: a study says which it means, and loading this library never
 //! silently changes the numbers of a CPU study (GPU arithmetic differs in the last bits, and
@@ -38,12 +43,12 @@ use hyperplug_nn::{
 };
 use hyperplug_sdk::{
     Capabilities, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Settings, Space,
-    TrialContext, TrialOutcome,
+    TrialContext, TrialOutcome, TrialResources, Value,
 };
 
 use crate::trainer::OpsBackend;
 
-/// GPUs each trial of `mlp-gpu` wants; the study's `[resources] gpus` should say as much.
+/// GPUs each trial of `mlp-gpu` wants: what it declares to the host.
 pub const GPUS_PER_TRIAL: u32 = 1;
 
 /// The `mlp-gpu` objective's factory. Its settings are those of `mlp` (see `hyperplug-nn`).
@@ -118,19 +123,32 @@ impl Objective for GpuObjective {
         self.inner.metrics()
     }
 
+    fn resources(&self) -> TrialResources {
+        TrialResources::default().with_gpus(GPUS_PER_TRIAL)
+    }
+
     fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {
-        let ordinal = ctx.devices().first().copied().unwrap_or(0);
+        let lent = ctx.devices().first().copied();
+        let ordinal = lent.unwrap_or(0);
         let gpu = cuda::device(ordinal).and_then(|gpu| {
             let ops = gpu.ops().map_err(|e| e.to_string())?;
             Ok(OpsBackend::new(Arc::new(ops), gpu.describe()))
         });
-        match gpu {
+        let mut evaluation = match gpu {
             Ok(backend) => self.inner.evaluate_on(&backend, params, ctx),
             Err(reason) => {
                 warn_once(ordinal, &reason);
                 self.inner.evaluate_on(&Fallback(reason), params, ctx)
             }
+        }?;
+        // Which device the host lent, even when the trial fell back to the CPU: the record shows
+        // how trials were spread over the GPUs.
+        if let Some(device) = lent {
+            evaluation
+                .attrs
+                .insert("device".into(), Value::Int(i64::from(device)));
         }
+        Ok(evaluation)
     }
 }
 
@@ -139,7 +157,6 @@ hyperplug_sdk::export_plugin!(objectives: [GpuMlp]);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyperplug_sdk::Value;
 
     use crate::host_ops::sgemm_col_major;
     use crate::ops::{col_major_gemm, dropout_keeps};
@@ -290,6 +307,12 @@ mod tests {
         }
         assert!(e.values[0] > 0.85, "accuracy {}", e.values[0]);
         assert_eq!(e.values[1], 131.0);
+        assert_eq!(e.attrs["device"], Value::Int(3));
         assert_eq!(GpuMlp.info().name, "mlp-gpu");
+        assert_eq!(
+            objective.resources().gpus,
+            1,
+            "it declares one GPU per trial"
+        );
     }
 }
