@@ -27,6 +27,9 @@ pub struct Bandwidth {
     pub min_bandwidth: f64,
     /// Multiplies every observation's bandwidth before clipping.
     pub scale: f64,
+    /// What a categorical kernel spreads over the choices besides its own: `smoothing / (n + 1)`
+    /// each, before normalizing (Optuna uses the prior weight).
+    pub categorical_smoothing: f64,
 }
 
 impl Bandwidth {
@@ -136,8 +139,8 @@ impl Mixture {
             match *kind {
                 Kind::Categorical(c) => {
                     // Optuna's categorical kernel: the observed choice gets 1, every choice
-                    // gets prior_weight / (n + 1) more, then normalize.
-                    let fill = prior_weight.max(0.0) / (n as f64 + 1.0);
+                    // gets smoothing / (n + 1) more, then normalize.
+                    let fill = bandwidth.categorical_smoothing.max(0.0) / (n as f64 + 1.0);
                     let observed = (1.0 + fill).ln() - (1.0 + c as f64 * fill).ln();
                     let other = if fill > 0.0 {
                         fill.ln() - (1.0 + c as f64 * fill).ln()
@@ -366,13 +369,19 @@ mod tests {
             magic_exponent: 1.0,
             min_bandwidth: 0.01,
             scale: 1.0,
+            categorical_smoothing: 1.0,
         }
     }
 
     fn mixture(kinds: &[Kind], obs: &[f64], prior: f64) -> Mixture {
         let mut m = Mixture::default();
         let w = vec![1.0; obs.len() / kinds.len()];
-        m.build(kinds, obs, &w, prior, &optuna_bw(), None);
+        // Optuna's categorical kernel smooths by the prior weight.
+        let bw = Bandwidth {
+            categorical_smoothing: prior,
+            ..optuna_bw()
+        };
+        m.build(kinds, obs, &w, prior, &bw, None);
         m
     }
 
@@ -465,6 +474,26 @@ mod tests {
     }
 
     #[test]
+    fn categorical_smoothing_is_set_apart_from_the_prior_weight() {
+        let kinds = [Kind::Categorical(4)];
+        let bw = Bandwidth {
+            categorical_smoothing: 0.5,
+            ..optuna_bw()
+        };
+        // One observation of choice 1 and the prior kernel, of weights 1 and 2.
+        let mut m = Mixture::default();
+        m.build(&kinds, &[1.0], &[1.0], 2.0, &bw, None);
+        let mut out = Vec::new();
+        m.log_pdf(&[0.0, 1.0], &mut out);
+        // The observed kernel: 1 + 0.5/2 on choice 1 and 0.5/2 on each other, over 1 + 4 · 0.25.
+        let (own, other) = (1.25 / 2.0, 0.25 / 2.0);
+        let expect = [(other + 2.0 * 0.25) / 3.0, (own + 2.0 * 0.25) / 3.0];
+        for (a, b) in out.iter().map(|l| l.exp()).zip(expect) {
+            assert!((a - b).abs() < 1e-12, "{out:?} vs {expect:?}");
+        }
+    }
+
+    #[test]
     fn bandwidths_follow_the_neighbours_and_the_magic_clip() {
         let mut order = Vec::new();
         let mut s = Vec::new();
@@ -521,7 +550,10 @@ mod tests {
             &[0.2, 0.0, 0.8, 2.0],
             &[1.0, 3.0],
             0.0,
-            &optuna_bw(),
+            &Bandwidth {
+                categorical_smoothing: 0.0,
+                ..optuna_bw()
+            },
             None,
         );
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);

@@ -17,6 +17,7 @@ pub struct TpeSettings {
     pub gamma: f64,
     pub gamma_max: usize,
     pub prior_weight: f64,
+    pub categorical_smoothing: f64,
     pub consider_endpoints: bool,
     pub magic_clip: bool,
     pub magic_exponent: f64,
@@ -49,6 +50,7 @@ impl Default for TpeSettings {
             gamma: 0.1,
             gamma_max: 25,
             prior_weight: 1.0,
+            categorical_smoothing: 0.7,
             consider_endpoints: false,
             magic_clip: true,
             magic_exponent: 1.5,
@@ -84,6 +86,15 @@ impl TpeSettings {
             return bad(
                 "prior_weight",
                 format!("must be a finite number >= 0, got {}", s.prior_weight),
+            );
+        }
+        if !(s.categorical_smoothing.is_finite() && s.categorical_smoothing >= 0.0) {
+            return bad(
+                "categorical_smoothing",
+                format!(
+                    "must be a finite number >= 0, got {}",
+                    s.categorical_smoothing
+                ),
             );
         }
         if !(s.magic_exponent.is_finite() && s.magic_exponent > 0.0) {
@@ -142,6 +153,7 @@ impl TpeSettings {
             magic_exponent: self.magic_exponent,
             min_bandwidth: self.min_bandwidth,
             scale: self.bandwidth_scale,
+            categorical_smoothing: self.categorical_smoothing,
         }
     }
 
@@ -179,6 +191,7 @@ mod tests {
             ("gamma", serde_json::json!(1.5), "(0, 1]"),
             ("candidates", serde_json::json!(0), "between 1"),
             ("prior_weight", serde_json::json!(-1.0), ">= 0"),
+            ("categorical_smoothing", serde_json::json!(-0.5), ">= 0"),
             ("min_bandwidth", serde_json::json!(0.0), "(0, 1]"),
             ("max_kernels", serde_json::json!(1), "at least 2"),
             ("constraints", serde_json::json!(["c", "c"]), "twice"),
