@@ -2,17 +2,20 @@
 //!
 //! Libraries are loaded one by one from their path (never through abi_stable's per-type cache,
 //! which would hand back the first library for every later one) and never unloaded: objects from
-//! them may live until the process ends.
+//! them may live until the process ends. Each is lent the host's logger as soon as it is loaded,
+//! so that its `log` records reach the host's log.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use abi_stable::library::{LibraryError, lib_header_from_path};
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RSlice, RString, RVec};
+use abi_stable::std_types::{RSlice, RStr, RString, RVec};
 use hyperplug_abi::{
-    FfiObjectiveBox, FfiStrategyBox, FfiTrial, FfiTrialContext, FfiTrialContext_TO, PluginModRef,
-    SetupJson, from_ffi_params, to_ffi_params, to_ffi_trial,
+    FfiLogSink, FfiLogSink_TO, FfiObjectiveBox, FfiStrategyBox, FfiTrial, FfiTrialContext,
+    FfiTrialContext_TO, PluginModRef, SetupJson, ffi_level_filter, from_ffi_params, level_from_ffi,
+    to_ffi_params, to_ffi_trial,
 };
 use hyperplug_core::{
     AskContext, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Space, Strategy,
@@ -103,6 +106,17 @@ pub fn load(path: &Path) -> Result<Library, LoadError> {
     let module = header
         .init_root_module::<PluginModRef>()
         .map_err(|e| library_error(&owned, e))?;
+    // Before anything else in the library runs, so that all of its log records reach the host.
+    // `None`: a library without the field, which does without the host's log.
+    if let Some(set_log_sink) = module.set_log_sink()
+        && let Err(e) = set_log_sink(FfiLogSink_TO::from_value(HostLog, TD_Opaque)).into_result()
+    {
+        log::warn!(
+            "{}: cannot lend it the host's logger, so its log records are lost: {}",
+            path.display(),
+            e.message
+        );
+    }
     let init = |message: String| LoadError::Init {
         path: owned.clone(),
         message,
@@ -140,6 +154,52 @@ pub fn load(path: &Path) -> Result<Library, LoadError> {
         }));
     }
     Ok(lib)
+}
+
+/// The host's logger as a plugin library's log sink: records go through the host's `log`
+/// facade, so its level, `RUST_LOG` targets and format apply to them as to the host's own.
+struct HostLog;
+
+impl FfiLogSink for HostLog {
+    fn max_level(&self) -> u8 {
+        ffi_level_filter(log::max_level())
+    }
+
+    fn enabled(&self, level: u8, target: RStr<'_>) -> bool {
+        let Some(level) = level_from_ffi(level) else {
+            return false;
+        };
+        // A panic must not unwind into the plugin (it would end the process): a logger that
+        // panics is taken to log nothing.
+        catch_unwind(AssertUnwindSafe(|| {
+            level <= log::max_level()
+                && log::logger().enabled(
+                    &log::Metadata::builder()
+                        .level(level)
+                        .target(target.as_str())
+                        .build(),
+                )
+        }))
+        .unwrap_or(false)
+    }
+
+    fn log(&self, level: u8, target: RStr<'_>, message: RStr<'_>) {
+        let Some(level) = level_from_ffi(level) else {
+            return;
+        };
+        // As in `enabled`: the record is lost rather than the process.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            if level <= log::max_level() {
+                log::logger().log(
+                    &log::Record::builder()
+                        .level(level)
+                        .target(target.as_str())
+                        .args(format_args!("{message}"))
+                        .build(),
+                );
+            }
+        }));
+    }
 }
 
 fn library_error(path: &Path, e: LibraryError) -> LoadError {
@@ -459,5 +519,57 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.len() < 500 && e.contains("…`"), "{e}");
+    }
+
+    /// Keeps the records with a target under `sink_test`; panics on target `sink_test::panic`.
+    struct Recorder(std::sync::Mutex<Vec<(log::Level, String, String)>>);
+
+    impl log::Log for Recorder {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            assert_ne!(metadata.target(), "sink_test::panic", "a panicking logger");
+            metadata.target().starts_with("sink_test")
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            if self.enabled(record.metadata()) {
+                self.0.lock().unwrap().push((
+                    record.level(),
+                    record.target().to_owned(),
+                    record.args().to_string(),
+                ));
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    // The only test here that sets the process's logger.
+    #[test]
+    fn the_sink_lent_to_plugins_logs_through_the_hosts_logger_and_never_panics() {
+        static RECORDER: Recorder = Recorder(std::sync::Mutex::new(Vec::new()));
+        log::set_logger(&RECORDER).unwrap();
+        log::set_max_level(log::LevelFilter::Debug);
+        let sink = HostLog;
+        assert_eq!(sink.max_level(), 4);
+        assert!(sink.enabled(4, "sink_test".into()));
+        assert!(!sink.enabled(5, "sink_test".into()), "above the maximum");
+        assert!(!sink.enabled(3, "other".into()), "filtered by target");
+        for invalid in [0, 6, u8::MAX] {
+            assert!(!sink.enabled(invalid, "sink_test".into()));
+            sink.log(invalid, "sink_test".into(), "dropped".into());
+        }
+        sink.log(2, "sink_test::a".into(), "warned".into());
+        sink.log(5, "sink_test".into(), "too verbose".into());
+        // The panic stays in the host.
+        assert!(!sink.enabled(1, "sink_test::panic".into()));
+        sink.log(1, "sink_test::panic".into(), "lost".into());
+        assert_eq!(
+            *RECORDER.0.lock().unwrap(),
+            [(
+                log::Level::Warn,
+                "sink_test::a".to_owned(),
+                "warned".to_owned()
+            )]
+        );
     }
 }

@@ -423,3 +423,39 @@ fn a_strategy_that_panics_when_created_refuses_the_study_cleanly() {
         &["`panicking` panicked", "deliberate panic in create"],
     );
 }
+
+#[test]
+fn a_plugins_log_records_reach_the_hosts_log_filtered_by_the_hosts_level() {
+    let dir = plugin_dir(&["hyperplug-example-sampler"]);
+    let plugins = dir.path().to_str().unwrap();
+    let study = write(
+        dir.path(),
+        "s.toml",
+        "[study]\ntrials = 2\nseed = 1\nstorage = \"memory\"\n[strategy]\nname = \"local-search\"\nsigma = 0.25\n[objective]\nname = \"branin\"\n",
+    );
+    let run = |verbose: &[&str], env: &[(&str, &str)]| {
+        let mut args = verbose.to_vec();
+        args.extend(["run", &study, "--plugin-dir", plugins]);
+        let out = hyperplug(&args, dir.path(), env);
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        stderr
+    };
+    // The sampler's debug line, written by the host's logger in the host's format.
+    let line = "[DEBUG] local-search: sigma 0.25, explore 0.2, startup 10";
+
+    let stderr = run(&["-v"], &[]);
+    assert!(stderr.lines().any(|l| l == line), "{stderr}");
+    assert!(stderr.contains("[INFO ] trial 1 complete"), "{stderr}");
+
+    // At the default level (info, stderr being no terminal) the plugin's debug line stays in the
+    // plugin, while the host's info lines are written.
+    let stderr = run(&[], &[]);
+    assert!(stderr.contains("[INFO ] trial 1 complete"), "{stderr}");
+    assert!(!stderr.contains("local-search: sigma"), "{stderr}");
+
+    // RUST_LOG filters plugin records by their module path as it does the host's.
+    let stderr = run(&[], &[("RUST_LOG", "hyperplug_example_sampler=debug")]);
+    assert!(stderr.lines().any(|l| l == line), "{stderr}");
+    assert!(!stderr.contains("[INFO ]"), "{stderr}");
+}

@@ -1,11 +1,11 @@
 //! The stable plugin ABI of hyperplug.
 //!
 //! A plugin library exports one root module, [`PluginModRef`], through which the host reaches
-//! every strategy factory and objective factory the library holds. Everything that crosses the
-//! boundary is an FFI-safe mirror of a `hyperplug-core` type, defined here and nowhere else.
-//! Hot-path data (parameters, trials) travel as `#[repr(C)]` values; cold, rich data (spaces,
-//! settings, metric lists, an objective's per-trial resources) travel as JSON text, so they can
-//! grow without breaking layouts.
+//! every strategy factory and objective factory the library holds, and lends the library its
+//! logger ([`FfiLogSink`]). Everything that crosses the boundary is an FFI-safe mirror of a
+//! `hyperplug-core` type, defined here and nowhere else. Hot-path data (parameters, trials)
+//! travel as `#[repr(C)]` values; cold, rich data (spaces, settings, metric lists, an objective's
+//! per-trial resources) travel as JSON text, so they can grow without breaking layouts.
 //!
 //! Architecture invariant: this is the only crate that defines `#[repr(C)]` / `StableAbi` types
 //! (the fixture libraries that are built to fail are the deliberate exception). It loads nothing:
@@ -24,9 +24,11 @@
 #![allow(non_local_definitions)]
 
 mod convert;
+mod level;
 mod types;
 
 pub use convert::{from_ffi_params, from_ffi_trial, to_ffi_params, to_ffi_trial};
+pub use level::{ffi_level, ffi_level_filter, level_filter_from_ffi, level_from_ffi};
 pub use types::*;
 
 pub use abi_stable;

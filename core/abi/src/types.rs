@@ -253,6 +253,33 @@ pub trait FfiObjectiveFactory: Send + Sync {
 /// A boxed plugin objective factory.
 pub type FfiObjectiveFactoryBox = FfiObjectiveFactory_TO<'static, RBox<()>>;
 
+/// The host's logger, lent to a plugin library so that the library's `log` records reach the
+/// host's log: a library carries its own copy of the `log` crate, with no logger in it unless the
+/// host lends one. The host implements it; its methods never panic.
+///
+/// Levels travel as `u8`, as `log` numbers them: 1 error, 2 warn, 3 info, 4 debug, 5 trace; a
+/// maximum level may also be 0, off. A level outside these is ignored. See
+/// [`ffi_level`](crate::ffi_level), [`level_from_ffi`](crate::level_from_ffi),
+/// [`ffi_level_filter`](crate::ffi_level_filter) and
+/// [`level_filter_from_ffi`](crate::level_filter_from_ffi).
+#[sabi_trait]
+pub trait FfiLogSink: Send + Sync {
+    /// The most verbose level the host logs anything at, 0 when it logs nothing: the plugin
+    /// drops more verbose records without crossing the boundary.
+    fn max_level(&self) -> u8;
+
+    /// Whether the host logs a record of `level` from `target` (by default the module path of
+    /// the code that logs it), so that the plugin formats only records that will be written.
+    fn enabled(&self, level: u8, target: RStr<'_>) -> bool;
+
+    /// Logs `message`, already formatted by the plugin, at `level` from `target`.
+    #[sabi(last_prefix_field)]
+    fn log(&self, level: u8, target: RStr<'_>, message: RStr<'_>);
+}
+
+/// A boxed host log sink.
+pub type FfiLogSinkBox = FfiLogSink_TO<'static, RBox<()>>;
+
 /// The root module of a plugin library: the one symbol the host looks up.
 #[repr(C)]
 #[derive(StableAbi)]
@@ -264,4 +291,14 @@ pub struct PluginMod {
     /// The objective factories in this library.
     #[sabi(last_prefix_field)]
     pub objectives: extern "C" fn() -> RResult<RVec<FfiObjectiveFactoryBox>, FfiError>,
+    /// Lends the library the host's logger: its `log` records go to `sink` from then on, at the
+    /// sink's maximum level. The host calls it once, right after loading the library; a later
+    /// call replaces the sink.
+    ///
+    /// Added after `objectives`, the `last_prefix_field`, which stays where it is. Its accessor
+    /// returns an `Option` (`missing_field(option)`, against the module's `panic`): the layout
+    /// check already refuses a library built before this field, but should one without it ever
+    /// reach the accessor, the host does without its log rather than panic.
+    #[sabi(missing_field(option))]
+    pub set_log_sink: extern "C" fn(FfiLogSinkBox) -> RResult<(), FfiError>,
 }

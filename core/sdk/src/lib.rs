@@ -17,15 +17,26 @@
 //! an adapter that catches panics (a panic must never unwind across the FFI boundary: it would end
 //! the host) and turns them, and every error, into an error value the host reports with the trial.
 //!
+//! Log with the `log` crate (a dependency of your own, or [`log`] re-exported here): records go to
+//! the host's log, filtered by the host's level and `RUST_LOG` targets (a record's target is its
+//! module path unless it names another) and written in the host's format. A library has its own
+//! copy of `log`, with no logger of its own: the root module the macro writes lets the host lend
+//! it the host's logger ([`set_log_sink`]) as soon as it loads the library, before it asks for
+//! the factories.
+//!
 //! Architecture invariant: this crate defines no `#[repr(C)]` types (those live in
 //! `hyperplug-abi`) and loads no libraries.
 #![warn(missing_docs)]
 
 mod adapter;
+mod logging;
 
 pub use adapter::{export_objectives, export_strategies, guard};
 /// The domain model, so that a plugin needs no other hyperplug dependency.
 pub use hyperplug_core::*;
+/// The `log` crate, whose records a plugin library sends to the host's log.
+pub use log;
+pub use logging::set_log_sink;
 
 #[doc(hidden)]
 pub mod __private {
@@ -93,11 +104,18 @@ macro_rules! export_plugin {
                 $crate::export_objectives(|| $o)
             }
 
+            extern "C" fn set_log_sink(
+                sink: hyperplug_abi::FfiLogSinkBox,
+            ) -> abi_stable::std_types::RResult<(), hyperplug_abi::FfiError> {
+                $crate::set_log_sink(sink)
+            }
+
             fn root_module() -> hyperplug_abi::PluginModRef {
                 use abi_stable::prefix_type::PrefixTypeTrait;
                 hyperplug_abi::PluginMod {
                     strategies,
                     objectives,
+                    set_log_sink,
                 }
                 .leak_into_prefix()
             }

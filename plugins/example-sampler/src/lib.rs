@@ -4,10 +4,13 @@
 //!
 //! Each parameter is perturbed in the unit cube that `Domain::to_unit` / `from_unit` define, so
 //! log scales, steps and categorical choices need no special cases here.
+//!
+//! It logs its settings at `debug` with the `log` crate the SDK re-exports: the host writes the
+//! line in its own log (`hyperplug -v run ...`).
 
 use hyperplug_sdk::{
     AskContext, Capabilities, Error, Params, PluginInfo, Strategy, StrategyFactory, StudySetup,
-    TrialState, trial_rng,
+    TrialState, log, trial_rng,
 };
 use rand::Rng;
 use serde::Deserialize;
@@ -66,6 +69,12 @@ impl StrategyFactory for LocalSearch {
                 format!("`explore` must be in [0, 1], got {}", s.explore),
             ));
         }
+        log::debug!(
+            "local-search: sigma {}, explore {}, startup {}",
+            s.sigma,
+            s.explore,
+            s.startup
+        );
         Ok(Box::new(Search { s }))
     }
 }

@@ -10,10 +10,11 @@
 //! `[resources] gpus` still wins over the declaration.
 //!
 //! When no CUDA driver, NVRTC, cuBLAS or device can be found — on a machine without GPUs the host
-//! says so and lends none — it trains on the CPU with candle instead, says why once per device on
-//! stderr (`mlp-gpu: cannot use GPU 0: …; training on the CPU with candle`), and records it in
-//! each trial's `backend` attribute (`candle-cpu (no CUDA: …)`); on a GPU the attribute reads
-//! `cuda:0 (NVIDIA H200)`. A trial that was lent a device also records its id as `device`.
+//! says so and lends none — it trains on the CPU with candle instead, warns why once per device
+//! in the host's log (`mlp-gpu: cannot use GPU 0: …; training on the CPU with candle`), and
+//! records it in each trial's `backend` attribute (`candle-cpu (no CUDA: …)`); on a GPU the
+//! attribute reads `cuda:0 (NVIDIA H200)`. A trial that was lent a device also records its id as
+//! `device`.
 //!
 //! Its own name, rather than `mlp`: a study says which it means, and loading this library never
 //! silently changes the numbers of a CPU study (GPU arithmetic differs in the last bits, and
@@ -102,15 +103,7 @@ fn warn_once(ordinal: u32, reason: &str) {
     static WARNED: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
     let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
     if warned.insert(ordinal) {
-        let message =
-            format!("mlp-gpu: cannot use GPU {ordinal}: {reason}; training on the CPU with candle");
-        if log::max_level() == log::LevelFilter::Off {
-            // A plugin library has its own copy of `log`, with no logger unless the host lends
-            // it one (the SDK does not yet): then stderr, in the host's format.
-            eprintln!("[WARN ] {message}");
-        } else {
-            log::warn!("{message}");
-        }
+        log::warn!("mlp-gpu: cannot use GPU {ordinal}: {reason}; training on the CPU with candle");
     }
 }
 
