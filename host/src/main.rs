@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use hyperplug::config::StudyFile;
 use hyperplug::format::{params_text, values_text};
-use hyperplug::progress::Progress;
+use hyperplug::progress::{BarAwareLogger, Progress};
 use hyperplug::registry::{PLUGIN_PATH_VAR, Registry};
 use hyperplug::resources::Machine;
 use hyperplug::run::{Prepared, Report, join, prepare, run};
@@ -217,10 +217,15 @@ fn init_logging(cli: &Cli) {
         (false, 1) => "debug",
         _ => "trace",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
-        .format_timestamp(None)
-        .format_target(false)
-        .init();
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+            .format_timestamp(None)
+            .format_target(false)
+            .build();
+    let max = logger.filter();
+    if log::set_boxed_logger(Box::new(BarAwareLogger::new(logger))).is_ok() {
+        log::set_max_level(max);
+    }
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {

@@ -1,8 +1,9 @@
-//! Progress for people: a bar on a terminal, log lines elsewhere.
+//! Progress for people: a bar on a terminal, log lines elsewhere, and a logger that keeps the
+//! two from drawing over each other.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use hyperplug_core::{Budget, Error, Observer, Study, Trial, TrialState};
@@ -43,6 +44,7 @@ impl Progress {
             bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(200));
+        *BAR.write().unwrap_or_else(PoisonError::into_inner) = Some(bar.clone());
         Progress {
             bar: Some(bar),
             interrupts,
@@ -74,6 +76,7 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish();
+            BAR.write().unwrap_or_else(PoisonError::into_inner).take();
         }
     }
 
@@ -128,11 +131,99 @@ impl Observer for Progress {
     }
 }
 
+/// The bar on screen now, if any: log lines are written around it.
+static BAR: RwLock<Option<ProgressBar>> = RwLock::new(None);
+
+/// A logger that writes each record with the progress bar taken off the screen and redrawn
+/// after, so that warnings (the host's, and plugins' through the host) and the bar never share a
+/// line. Without a bar it is `inner` alone.
+pub struct BarAwareLogger<L> {
+    inner: L,
+}
+
+impl<L: log::Log> BarAwareLogger<L> {
+    /// Wraps `inner`.
+    pub fn new(inner: L) -> Self {
+        BarAwareLogger { inner }
+    }
+}
+
+impl<L: log::Log> log::Log for BarAwareLogger<L> {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.inner.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.inner.enabled(record.metadata()) {
+            return;
+        }
+        // Clone out of the lock: the bar's own drawing must not wait on a logger's lock.
+        let bar = BAR.read().unwrap_or_else(PoisonError::into_inner).clone();
+        match bar {
+            Some(bar) => bar.suspend(|| self.inner.log(record)),
+            None => self.inner.log(record),
+        }
+    }
+
+    fn flush(&self) {
+        self.inner.flush();
+    }
+}
+
 fn state_word(state: TrialState) -> &'static str {
     match state {
         TrialState::Running => "running",
         TrialState::Complete => "complete",
         TrialState::Pruned => "pruned",
         TrialState::Failed => "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use log::Log;
+
+    use super::*;
+
+    /// Keeps the messages of records at `Info` or more severe.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Log for Recorder {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            metadata.level() <= log::Level::Info
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            self.0.lock().unwrap().push(record.args().to_string());
+        }
+        fn flush(&self) {}
+    }
+
+    fn record(logger: &impl Log, level: log::Level, message: &str) {
+        logger.log(
+            &log::Record::builder()
+                .level(level)
+                .args(format_args!("{message}"))
+                .build(),
+        );
+    }
+
+    #[test]
+    fn records_pass_through_with_and_without_a_bar_filtered_by_the_inner_logger() {
+        let logger = BarAwareLogger::new(Recorder::default());
+        record(&logger, log::Level::Warn, "before the bar");
+        let bar = ProgressBar::hidden();
+        *BAR.write().unwrap() = Some(bar.clone());
+        record(&logger, log::Level::Warn, "with the bar");
+        record(&logger, log::Level::Debug, "too verbose");
+        bar.finish();
+        BAR.write().unwrap().take();
+        record(&logger, log::Level::Info, "after the bar");
+        assert_eq!(
+            *logger.inner.0.lock().unwrap(),
+            ["before the bar", "with the bar", "after the bar"]
+        );
     }
 }
