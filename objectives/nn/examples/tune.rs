@@ -1,5 +1,6 @@
-//! Runs a study file of the `mlp` objective in-process and prints each trial and the best: for
-//! machines whose `hyperplug` host does not bundle the objective yet. It reads the keys the host
+//! Runs a study file of the `mlp` objective in-process and prints each trial and the best, without
+//! the host, its store or its plugins: the runner behind docs/benchmarks/nn.md's figures and the
+//! CPU side of `examples/nn/gpu-check.sh`. It reads the keys the host
 //! reads — `[study]` name, direction(s), trials, seed; `[strategy]` name (`random`, `qmc` or
 //! `tpe`) and settings; `[objective]` settings — and refuses a `[space]` (the objective's own is
 //! used) or any other objective.
