@@ -284,24 +284,21 @@ fn a_strategy_that_lacks_a_capability_is_refused_before_the_first_trial() {
     assert!(!err.contains("trial 0"), "{err}");
 }
 
+/// Runs the study `text` with the panicking fixture library on the plugin path.
+fn run_with_panicking_fixture(text: &str, args: &[&str]) -> std::process::Output {
+    let dir = plugin_dir(&["hyperplug-fixture-panicking"]);
+    let study = write(dir.path(), "s.toml", text);
+    let plugins = dir.path().to_str().expect("a UTF-8 temporary path");
+    let mut all = vec!["run", study.as_str(), "--plugin-dir", plugins];
+    all.extend_from_slice(args);
+    hyperplug(&all, dir.path(), &[])
+}
+
 #[test]
 fn a_panicking_strategy_fails_its_trials_and_the_study_goes_on() {
-    let dir = plugin_dir(&["hyperplug-fixture-panicking"]);
-    let study = write(
-        dir.path(),
-        "s.toml",
+    let out = run_with_panicking_fixture(
         "[study]\ntrials = 10\nseed = 0\n[strategy]\nname = \"panicking\"\npanic_in = \"ask\"\nevery = 2\n[objective]\nname = \"branin\"\n",
-    );
-    let out = hyperplug(
-        &[
-            "run",
-            &study,
-            "--json",
-            "--plugin-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        dir.path(),
-        &[],
+        &["--json"],
     );
     let r = report(&out);
     assert_eq!(r["counts"]["failed"], 5);
@@ -324,22 +321,9 @@ fn a_panicking_strategy_fails_its_trials_and_the_study_goes_on() {
 
 #[test]
 fn a_panicking_objective_fails_its_trials_and_the_study_goes_on() {
-    let dir = plugin_dir(&["hyperplug-fixture-panicking"]);
-    let study = write(
-        dir.path(),
-        "s.toml",
+    let r = report(&run_with_panicking_fixture(
         "[study]\ntrials = 9\nseed = 0\n[objective]\nname = \"panicking\"\npanic_in = \"evaluate\"\nevery = 3\n",
-    );
-    let r = report(&hyperplug(
-        &[
-            "run",
-            &study,
-            "--json",
-            "--plugin-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        dir.path(),
-        &[],
+        &["--json"],
     ));
     assert_eq!(r["counts"]["failed"], 3);
     assert_eq!(r["counts"]["complete"], 6);
@@ -352,15 +336,8 @@ fn a_panicking_objective_fails_its_trials_and_the_study_goes_on() {
 
 #[test]
 fn an_objective_that_panics_declaring_its_resources_is_refused_before_any_trial() {
-    let dir = plugin_dir(&["hyperplug-fixture-panicking"]);
-    let study = write(
-        dir.path(),
-        "s.toml",
+    let out = run_with_panicking_fixture(
         "[study]\ntrials = 3\nseed = 0\nstorage = \"memory\"\n[objective]\nname = \"panicking\"\npanic_in = \"resources\"\n",
-    );
-    let out = hyperplug(
-        &["run", &study, "--plugin-dir", dir.path().to_str().unwrap()],
-        dir.path(),
         &[],
     );
     assert_clean_failure(
@@ -407,15 +384,8 @@ fn a_strategy_that_panics_in_tell_loses_no_result() {
 
 #[test]
 fn a_strategy_that_panics_when_created_refuses_the_study_cleanly() {
-    let dir = plugin_dir(&["hyperplug-fixture-panicking"]);
-    let study = write(
-        dir.path(),
-        "s.toml",
+    let out = run_with_panicking_fixture(
         "[study]\ntrials = 3\n[strategy]\nname = \"panicking\"\npanic_in = \"create\"\n[objective]\nname = \"branin\"\n",
-    );
-    let out = hyperplug(
-        &["run", &study, "--plugin-dir", dir.path().to_str().unwrap()],
-        dir.path(),
         &[],
     );
     assert_clean_failure(
