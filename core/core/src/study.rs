@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::capability::Requirements;
 use crate::error::Error;
 use crate::objective::{FnObjective, Objective, TrialContext};
-use crate::pareto::pareto_front;
+use crate::pareto::dominates;
 use crate::settings::Settings;
 use crate::space::Space;
 use crate::storage::{MemoryStorage, Storage, StudyId, StudyRecord};
@@ -192,9 +192,11 @@ pub struct Study {
     storage: Arc<dyn Storage>,
     id: StudyId,
     finished: Vec<Trial>,
-    /// Where in `finished` the best complete trial is (one objective), kept as trials arrive so
-    /// that observers asking after every trial do not rescan the study.
-    best: Option<usize>,
+    /// Where in `finished` the best complete trials are: for one objective the best (the
+    /// earliest among equals), for several the Pareto front. Kept as trials arrive, so that
+    /// observers asking after every trial do not rescan the study (the front's scan is
+    /// quadratic in the trials).
+    best: Vec<usize>,
     cursor: u64,
     running: Vec<Trial>,
     /// Numbers of the running trials this study started (the others are other workers').
@@ -257,7 +259,7 @@ impl Study {
             storage,
             id,
             finished: Vec::new(),
-            best: None,
+            best: Vec::new(),
             cursor: 0,
             running: Vec::new(),
             own: Vec::new(),
@@ -472,45 +474,47 @@ impl Study {
         if self.config.directions.len() != 1 {
             return None;
         }
-        self.best.map(|i| &self.finished[i])
+        self.best.first().map(|&i| &self.finished[i])
     }
 
-    /// Takes the finished trial at `at` as the best if it is complete and strictly better: of
-    /// equal values, the one that finished first stays.
+    /// Updates the best trials with the finished trial at `at`. One objective: it becomes the
+    /// best if it is complete and strictly better (of equal values, the one that finished first
+    /// stays). Several: it joins the front unless a member dominates it, and displaces the
+    /// members it dominates; by transitivity no trial outside the front can dominate it.
     fn note_best(&mut self, at: usize) {
-        let [direction] = self.config.directions[..] else {
-            return;
-        };
         let t = &self.finished[at];
         if t.state != TrialState::Complete {
             return;
         }
-        let replace = match self.best.map(|i| &self.finished[i]) {
-            None => true,
-            Some(b) => direction.better(t.values[0], b.values[0]),
-        };
-        if replace {
-            self.best = Some(at);
+        let directions = &self.config.directions;
+        if let [direction] = directions[..] {
+            let better = self
+                .best
+                .first()
+                .is_none_or(|&b| direction.better(t.values[0], self.finished[b].values[0]));
+            if better {
+                self.best = vec![at];
+            }
+            return;
         }
+        let finished = &self.finished;
+        if self
+            .best
+            .iter()
+            .any(|&b| dominates(&finished[b].values, &t.values, directions))
+        {
+            return;
+        }
+        self.best
+            .retain(|&b| !dominates(&t.values, &finished[b].values, directions));
+        self.best.push(at);
     }
 
     /// The complete trials on the Pareto front, by number. For one objective: the best trial.
     pub fn best_trials(&self) -> Vec<&Trial> {
-        if self.config.directions.len() == 1 {
-            return self.best_trial().into_iter().collect();
-        }
-        let complete: Vec<&Trial> = self
-            .finished
-            .iter()
-            .filter(|t| t.state == TrialState::Complete)
-            .collect();
-        let points: Vec<&[f64]> = complete.iter().map(|t| t.values.as_slice()).collect();
-        let mut front: Vec<&Trial> = pareto_front(&points, &self.config.directions)
-            .into_iter()
-            .map(|i| complete[i])
-            .collect();
-        front.sort_by_key(|t| t.number);
-        front
+        let mut best: Vec<&Trial> = self.best.iter().map(|&i| &self.finished[i]).collect();
+        best.sort_by_key(|t| t.number);
+        best
     }
 
     /// Runs trials until the budget is spent or the strategy has nothing left to suggest, one
@@ -677,6 +681,58 @@ mod tests {
                 .contains("does not support several objectives")
         );
         assert!(study(&scripted(), vec![]).is_err());
+    }
+
+    #[test]
+    fn the_pareto_front_kept_as_trials_arrive_is_the_front_of_all_complete_trials() {
+        use rand::{Rng, SeedableRng};
+        let caps = Capabilities {
+            multi_objective: true,
+            ..Capabilities::default()
+        };
+        let factory = Scripted { caps, ..scripted() };
+        let directions = vec![Direction::Minimize, Direction::Maximize];
+        // Wide enough for the scripted x = 0.1 · number of 400 trials.
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 100.0))]).unwrap();
+        let config = StudyConfig::new("t", space, directions.clone());
+        let mut s = Study::new(config, &factory, &Settings::default()).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // Coarse values, so that ties and duplicates of front points occur; every 7th fails.
+        let values: Vec<[f64; 2]> = (0..400)
+            .map(|_| {
+                [
+                    rng.random_range(0..20) as f64,
+                    rng.random_range(0..20) as f64,
+                ]
+            })
+            .collect();
+        let mut fronts_checked = 0;
+        for (i, v) in values.iter().enumerate() {
+            let outcome: TrialOutcome = if i % 7 == 6 {
+                Err(TrialError::Failed("deliberate".into()))
+            } else {
+                Ok(Evaluation::from(v.to_vec()))
+            };
+            let number = s.ask().unwrap().number;
+            s.tell(number, outcome).unwrap();
+            if i % 50 == 49 || i < 10 {
+                let complete: Vec<&Trial> = s
+                    .finished()
+                    .iter()
+                    .filter(|t| t.state == TrialState::Complete)
+                    .collect();
+                let points: Vec<&[f64]> = complete.iter().map(|t| t.values.as_slice()).collect();
+                let scanned: Vec<u64> = crate::pareto_front(&points, &directions)
+                    .into_iter()
+                    .map(|k| complete[k].number)
+                    .collect();
+                let kept: Vec<u64> = s.best_trials().iter().map(|t| t.number).collect();
+                assert_eq!(kept, scanned, "after {} trials", i + 1);
+                fronts_checked += 1;
+            }
+        }
+        assert_eq!(fronts_checked, 18);
+        assert!(s.best_trials().len() > 1);
     }
 
     #[test]
