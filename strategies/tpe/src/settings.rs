@@ -17,7 +17,7 @@ pub struct TpeSettings {
     pub gamma: f64,
     pub gamma_max: usize,
     pub prior_weight: f64,
-    pub categorical_smoothing: f64,
+    pub categorical_smoothing: Option<f64>,
     pub consider_endpoints: bool,
     pub magic_clip: bool,
     pub magic_exponent: f64,
@@ -50,7 +50,7 @@ impl Default for TpeSettings {
             gamma: 0.1,
             gamma_max: 25,
             prior_weight: 1.0,
-            categorical_smoothing: 0.7,
+            categorical_smoothing: None,
             consider_endpoints: false,
             magic_clip: true,
             magic_exponent: 1.5,
@@ -88,13 +88,13 @@ impl TpeSettings {
                 format!("must be a finite number >= 0, got {}", s.prior_weight),
             );
         }
-        if !(s.categorical_smoothing.is_finite() && s.categorical_smoothing >= 0.0) {
+        if let Some(x) = s
+            .categorical_smoothing
+            .filter(|x| !(x.is_finite() && *x >= 0.0))
+        {
             return bad(
                 "categorical_smoothing",
-                format!(
-                    "must be a finite number >= 0, got {}",
-                    s.categorical_smoothing
-                ),
+                format!("must be a finite number >= 0, got {x}"),
             );
         }
         if !(s.magic_exponent.is_finite() && s.magic_exponent > 0.0) {
@@ -145,16 +145,26 @@ impl TpeSettings {
         self.group.unwrap_or(self.multivariate)
     }
 
-    /// The bandwidth rule these settings describe.
-    pub fn bandwidth(&self) -> Bandwidth {
+    /// The bandwidth rule these settings describe, for a group of discrete coordinates only or
+    /// not (see [`TpeSettings::categorical_smoothing`]).
+    pub fn bandwidth(&self, discrete: bool) -> Bandwidth {
         Bandwidth {
             consider_endpoints: self.consider_endpoints,
             magic_clip: self.magic_clip,
             magic_exponent: self.magic_exponent,
             min_bandwidth: self.min_bandwidth,
             scale: self.bandwidth_scale,
-            categorical_smoothing: self.categorical_smoothing,
+            categorical_smoothing: self.categorical_smoothing(discrete),
         }
+    }
+
+    /// What a categorical kernel spreads over the other choices: as set, or 0.7 in a group of
+    /// discrete coordinates only (measured on the all-categorical tabular benchmarks, where it
+    /// beats Optuna's 1.0) and `prior_weight` (Optuna's) in a group with a continuous one, where
+    /// the lighter smoothing has not shown a gain.
+    pub fn categorical_smoothing(&self, discrete: bool) -> f64 {
+        self.categorical_smoothing
+            .unwrap_or(if discrete { 0.7 } else { self.prior_weight })
     }
 
     /// Candidates drawn from `l(x)` for a group: as set, or 24 (Optuna's) when the group has a
@@ -182,6 +192,18 @@ mod tests {
             .map(|n| s.n_below(n))
             .collect();
         assert_eq!(sizes, [0, 1, 1, 2, 10, 25, 25, 25, 25]);
+    }
+
+    #[test]
+    fn categorical_smoothing_defaults_by_group_kind_unless_set() {
+        let s = TpeSettings::parse(&Settings::default().with("prior_weight", 2.0)).unwrap();
+        assert_eq!(s.categorical_smoothing(true), 0.7);
+        assert_eq!(s.categorical_smoothing(false), 2.0);
+        assert_eq!(s.bandwidth(false).categorical_smoothing, 2.0);
+        let set = TpeSettings::parse(&Settings::default().with("categorical_smoothing", 0.4));
+        let set = set.unwrap();
+        assert_eq!(set.categorical_smoothing(true), 0.4);
+        assert_eq!(set.categorical_smoothing(false), 0.4);
     }
 
     #[test]

@@ -15,7 +15,6 @@ const NONE: u32 = u32::MAX;
 
 pub struct TpeStrategy {
     s: TpeSettings,
-    bw: Bandwidth,
     coords: Vec<Coord>,
     names: Vec<String>,
     hist: History,
@@ -56,7 +55,6 @@ impl TpeStrategy {
         let coords: Vec<Coord> = space.params().iter().map(Coord::new).collect();
         let names = space.params().iter().map(|p| p.name.clone()).collect();
         TpeStrategy {
-            bw: s.bandwidth(),
             hist: History::new(&coords, n_objectives),
             coords,
             names,
@@ -118,6 +116,8 @@ impl TpeStrategy {
         ws.kinds.clear();
         ws.kinds
             .extend(group.iter().map(|&j| self.coords[j].kind.clone()));
+        let discrete = ws.kinds.iter().all(|k| !matches!(k, Kind::Continuous));
+        let bw = s.bandwidth(discrete);
 
         // The good density: the good rows that have the group, weighted as set.
         ws.obs.clear();
@@ -141,7 +141,7 @@ impl TpeStrategy {
             });
         }
         ws.good
-            .build(&ws.kinds, &ws.obs, &ws.w, s.prior_weight, &self.bw, None);
+            .build(&ws.kinds, &ws.obs, &ws.w, s.prior_weight, &bw, None);
 
         // The bad density: the other rows (and running trials under the constant liar) in
         // trial-number order, so that Optuna's weights can fade out the oldest. Rows of the
@@ -220,16 +220,15 @@ impl TpeStrategy {
         }
         let dropped_w = (total_optuna_weight(n_above) - ws.w.iter().sum::<f64>()).max(0.0);
         let extra = if merged {
-            merged_kernel(hist, ws, group, dropped_w, &self.bw);
+            merged_kernel(hist, ws, group, dropped_w, &bw);
             Some(&ws.extra)
         } else {
             None
         };
         ws.bad
-            .build(&ws.kinds, &ws.obs, &ws.w, s.prior_weight, &self.bw, extra);
+            .build(&ws.kinds, &ws.obs, &ws.w, s.prior_weight, &bw, extra);
 
         // Candidates from l; the best ratio l / g wins (the first among ties).
-        let discrete = ws.kinds.iter().all(|k| !matches!(k, Kind::Continuous));
         ws.good.sample(rng, s.candidates(discrete), &mut ws.cands);
         ws.good.log_pdf(&ws.cands, &mut ws.ll);
         ws.bad.log_pdf(&ws.cands, &mut ws.lg);
