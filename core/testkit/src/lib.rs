@@ -38,6 +38,9 @@
 //! key is refused by name and that every capability the strategy does not declare is refused by
 //! [`Study::new`]. A strategy that runs out of points ([`Error::Exhausted`]) simply ends its run.
 //!
+//! For objective authors, [`RecordingContext`] runs an objective's `evaluate` outside a study and
+//! keeps what it reports.
+//!
 //! Architecture invariant: this crate depends on `hyperplug-core` only, does no IO and no FFI,
 //! and uses no randomness of its own: its objectives are cheap deterministic functions, so a
 //! failure always reproduces.
@@ -48,6 +51,56 @@ use hyperplug_core::{
     StrategyFactory, Study, StudyConfig, StudySetup, Trial, TrialContext, TrialError, TrialOutcome,
     TrialState, Value,
 };
+
+/// A trial context for unit-testing an objective without a study: it records the values the
+/// objective reports and asks it to stop once `prune_after` of them have been reported.
+///
+/// ```
+/// use hyperplug_testkit::RecordingContext;
+/// let ctx = RecordingContext { prune_after: Some(3), ..RecordingContext::new(7) };
+/// assert_eq!((ctx.number, ctx.reports.len()), (7, 0));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct RecordingContext {
+    /// The trial's number.
+    pub number: u64,
+    /// The study's name.
+    pub study: String,
+    /// The devices lent to the trial.
+    pub devices: Vec<u32>,
+    /// What the objective reported, in order: `(step, value)`.
+    pub reports: Vec<(u64, f64)>,
+    /// Ask to prune once this many values have been reported.
+    pub prune_after: Option<usize>,
+}
+
+impl RecordingContext {
+    /// The context of trial `number`, with nothing reported yet and no pruning.
+    pub fn new(number: u64) -> Self {
+        RecordingContext {
+            number,
+            ..RecordingContext::default()
+        }
+    }
+}
+
+impl TrialContext for RecordingContext {
+    fn number(&self) -> u64 {
+        self.number
+    }
+    fn report(&mut self, step: u64, value: f64) {
+        self.reports.push((step, value));
+    }
+    fn should_prune(&mut self) -> bool {
+        self.prune_after.is_some_and(|k| self.reports.len() >= k)
+    }
+    fn devices(&self) -> Vec<u32> {
+        self.devices.clone()
+    }
+    fn study_name(&self) -> String {
+        self.study.clone()
+    }
+}
 
 /// Trials per run: enough for model-based strategies to leave their start-up phase, few enough
 /// that the suite stays fast.

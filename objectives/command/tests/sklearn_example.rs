@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use hyperplug_command::Command;
-use hyperplug_core::{Metric, ObjectiveFactory, Params, Settings, TrialContext, TrialError, Value};
+use hyperplug_core::{Metric, ObjectiveFactory, Params, Settings, TrialError, Value};
+use hyperplug_testkit::RecordingContext;
 use serde_json::Value as Json;
 
 fn repo_root() -> PathBuf {
@@ -81,24 +82,11 @@ fn study_objective(overrides: &[(&str, Json)]) -> (Settings, Vec<String>) {
     (Settings::new(table), space)
 }
 
-#[derive(Default)]
-struct Ctx {
-    reports: Vec<(u64, f64)>,
-    prune_after: Option<usize>,
-}
-
-impl TrialContext for Ctx {
-    fn number(&self) -> u64 {
-        0
-    }
-    fn report(&mut self, step: u64, value: f64) {
-        self.reports.push((step, value));
-    }
-    fn should_prune(&mut self) -> bool {
-        self.prune_after.is_some_and(|k| self.reports.len() >= k)
-    }
-    fn study_name(&self) -> String {
-        "sklearn-svc-digits".into()
+/// Trial 0 of the example's study.
+fn trial_context() -> RecordingContext {
+    RecordingContext {
+        study: "sklearn-svc-digits".into(),
+        ..RecordingContext::new(0)
     }
 }
 
@@ -157,7 +145,7 @@ fn the_sklearn_example_tunes_a_real_model() {
     );
 
     // A good RBF kernel: near-perfect accuracy, five folds reported live, extras kept.
-    let mut ctx = Ctx::default();
+    let mut ctx = trial_context();
     let eval = objective
         .evaluate(&params("rbf", 10.0, 1e-3, None), &mut ctx)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -186,7 +174,7 @@ fn the_sklearn_example_tunes_a_real_model() {
 
     // Too large a gamma: every test digit looks alike, accuracy near chance.
     let eval = objective
-        .evaluate(&params("rbf", 10.0, 0.1, None), &mut Ctx::default())
+        .evaluate(&params("rbf", 10.0, 0.1, None), &mut trial_context())
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         eval.values[0] < 0.2,
@@ -196,7 +184,7 @@ fn the_sklearn_example_tunes_a_real_model() {
 
     // The conditional parameter reaches the program when active.
     let eval = objective
-        .evaluate(&params("poly", 1.0, 1e-3, Some(3)), &mut Ctx::default())
+        .evaluate(&params("poly", 1.0, 1e-3, Some(3)), &mut trial_context())
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         eval.values[0] > 0.98,
@@ -212,16 +200,16 @@ fn the_sklearn_example_tunes_a_real_model() {
     );
 
     // Pruned after the first fold: Python is stopped, the trial says so.
-    let mut ctx = Ctx {
+    let mut ctx = RecordingContext {
         prune_after: Some(1),
-        ..Ctx::default()
+        ..trial_context()
     };
     let outcome = objective.evaluate(&params("sigmoid", 1.0, 1e-3, None), &mut ctx);
     assert_eq!(outcome, Err(TrialError::Pruned));
     assert_eq!(ctx.reports.len(), 1);
 
     // A value the script refuses: its stderr explains the failure.
-    match objective.evaluate(&params("rbf", -1.0, 1e-3, None), &mut Ctx::default()) {
+    match objective.evaluate(&params("rbf", -1.0, 1e-3, None), &mut trial_context()) {
         Err(TrialError::Failed(m)) => assert!(
             m.contains("exited with status 2") && m.contains("C and gamma must be positive"),
             "{m}"
@@ -246,7 +234,7 @@ fn the_sklearn_example_tunes_a_real_model() {
         vec![Metric::maximize("accuracy"), Metric::minimize("train_time")]
     );
     let eval = objective
-        .evaluate(&params("poly", 1.0, 1e-3, Some(2)), &mut Ctx::default())
+        .evaluate(&params("poly", 1.0, 1e-3, Some(2)), &mut trial_context())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(eval.values.len(), 2);
     assert!(

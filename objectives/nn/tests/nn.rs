@@ -1,29 +1,11 @@
 //! The `mlp` objective end to end: learning, determinism, pruning, settings and data errors.
 
 use hyperplug_core::{
-    Evaluation, Objective, ObjectiveFactory, Params, Settings, TrialContext, TrialError, Value,
+    Evaluation, Objective, ObjectiveFactory, Params, Settings, TrialError, Value,
 };
 use hyperplug_nn::Mlp;
+use hyperplug_testkit::RecordingContext;
 use serde_json::json;
-
-/// Records reports; asks to prune once `prune_after` epochs have been reported.
-#[derive(Default)]
-struct Ctx {
-    reports: Vec<(u64, f64)>,
-    prune_after: Option<usize>,
-}
-
-impl TrialContext for Ctx {
-    fn number(&self) -> u64 {
-        7
-    }
-    fn report(&mut self, step: u64, value: f64) {
-        self.reports.push((step, value));
-    }
-    fn should_prune(&mut self) -> bool {
-        self.prune_after.is_some_and(|n| self.reports.len() >= n)
-    }
-}
 
 fn params(pairs: &[(&str, Value)]) -> Params {
     pairs
@@ -46,8 +28,11 @@ fn small_net(epochs: i64) -> Params {
     ])
 }
 
-fn run(objective: &dyn Objective, p: &Params) -> (Result<Evaluation, TrialError>, Ctx) {
-    let mut ctx = Ctx::default();
+fn run(
+    objective: &dyn Objective,
+    p: &Params,
+) -> (Result<Evaluation, TrialError>, RecordingContext) {
+    let mut ctx = RecordingContext::new(7);
     let out = objective.evaluate(p, &mut ctx);
     (out, ctx)
 }
@@ -127,9 +112,9 @@ fn the_same_seed_and_parameters_give_the_same_result() {
 #[test]
 fn pruning_stops_training_after_the_epoch_it_is_asked() {
     let obj = objective(Settings::default().with("dataset", "iris").with("folds", 2));
-    let mut ctx = Ctx {
+    let mut ctx = RecordingContext {
         prune_after: Some(2),
-        ..Ctx::default()
+        ..RecordingContext::new(7)
     };
     let out = obj.evaluate(&small_net(50), &mut ctx);
     assert_eq!(out, Err(TrialError::Pruned));

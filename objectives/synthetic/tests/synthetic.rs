@@ -4,24 +4,12 @@
 use std::f64::consts::PI;
 
 use hyperplug_core::{
-    Direction, Domain, Error, Objective, ObjectiveFactory, Params, SeedRng, Settings, TrialContext,
-    TrialError, Value, dominates,
+    Direction, Domain, Error, Objective, ObjectiveFactory, Params, SeedRng, Settings, TrialError,
+    Value, dominates,
 };
 use hyperplug_synthetic::*;
+use hyperplug_testkit::RecordingContext;
 use rand::{Rng, SeedableRng};
-
-/// A trial context that only knows its number.
-struct Ctx(u64);
-
-impl TrialContext for Ctx {
-    fn number(&self) -> u64 {
-        self.0
-    }
-    fn report(&mut self, _step: u64, _value: f64) {}
-    fn should_prune(&mut self) -> bool {
-        false
-    }
-}
 
 fn close(actual: f64, expected: f64, tol: f64) {
     assert!(
@@ -489,7 +477,7 @@ fn the_objective_matches_the_pure_function() {
             for trial in 0..20 {
                 let x = uniform_point(f, dim, &mut rng);
                 let got = objective
-                    .evaluate(&params_of(&x), &mut Ctx(trial))
+                    .evaluate(&params_of(&x), &mut RecordingContext::new(trial))
                     .expect("in-domain points evaluate");
                 assert_eq!(got.values, f.evaluate(&x));
                 assert!(got.attrs.is_empty());
@@ -636,7 +624,8 @@ fn settings_errors_name_the_key() {
 #[test]
 fn bad_parameters_fail_the_trial() {
     let objective = create(Function::Rosenbrock, &Settings::default().with("dim", 3));
-    let failure = |params: Params| match objective.evaluate(&params, &mut Ctx(0)) {
+    let failure = |params: Params| match objective.evaluate(&params, &mut RecordingContext::new(0))
+    {
         Err(TrialError::Failed(message)) => message,
         other => panic!("expected a failure, got {other:?}"),
     };
@@ -668,7 +657,7 @@ fn bad_parameters_fail_the_trial() {
     params.insert("x2".into(), Value::Int(1));
     params.insert("other".into(), Value::Str("ignored".into()));
     let got = objective
-        .evaluate(&params, &mut Ctx(0))
+        .evaluate(&params, &mut RecordingContext::new(0))
         .expect("valid point");
     assert_eq!(got.values, vec![rosenbrock(&[0.0, 0.0, 1.0])]);
 }
@@ -678,7 +667,7 @@ fn noise_reproduces_per_trial_and_seed() {
     let clean = params_of(&[PI, 2.275]);
     let eval = |settings: &Settings, trial: u64| {
         create(Function::Branin, settings)
-            .evaluate(&clean, &mut Ctx(trial))
+            .evaluate(&clean, &mut RecordingContext::new(trial))
             .expect("valid point")
     };
     let noisy = Settings::default()
@@ -722,7 +711,7 @@ fn noise_has_the_requested_spread() {
     let mut cross = 0.0;
     for trial in 0..n {
         let got = objective
-            .evaluate(&params_of(&x), &mut Ctx(trial))
+            .evaluate(&params_of(&x), &mut RecordingContext::new(trial))
             .expect("valid point");
         assert_eq!(got.attrs.get("noiseless_f1"), Some(&Value::Float(clean[0])));
         assert_eq!(got.attrs.get("noiseless_f2"), Some(&Value::Float(clean[1])));

@@ -44,23 +44,11 @@ mod tests {
     use std::sync::Arc;
 
     use hyperplug_core::{
-        Direction, Domain, Objective, ObjectiveFactory, Params, Settings, TrialContext, TrialError,
-        Value,
+        Direction, Domain, Objective, ObjectiveFactory, Params, Settings, TrialError, Value,
     };
 
     use super::*;
-
-    struct Ctx(u64);
-
-    impl TrialContext for Ctx {
-        fn number(&self) -> u64 {
-            self.0
-        }
-        fn report(&mut self, _: u64, _: f64) {}
-        fn should_prune(&mut self) -> bool {
-            false
-        }
-    }
+    use hyperplug_testkit::RecordingContext;
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -134,10 +122,14 @@ mod tests {
     #[test]
     fn mean_mode_averages_the_seeds() {
         let o = objective(Settings::default().with("mode", "mean"));
-        let e = o.evaluate(&params("a", 8, 0.01), &mut Ctx(0)).unwrap();
+        let e = o
+            .evaluate(&params("a", 8, 0.01), &mut RecordingContext::new(0))
+            .unwrap();
         assert_eq!(e.values, [55.0]);
         assert_eq!(e.attrs["mean_acc"], Value::Float(55.0));
-        let e = o.evaluate(&params("c", 16, 0.01), &mut Ctx(5)).unwrap();
+        let e = o
+            .evaluate(&params("c", 16, 0.01), &mut RecordingContext::new(5))
+            .unwrap();
         assert_eq!(e.values, [90.0]);
         assert_eq!(o.optimum(), Some(vec![92.0]));
         assert!(!e.attrs.contains_key("table_seed"));
@@ -149,7 +141,7 @@ mod tests {
         let p = params("c", 16, 0.01); // 85, 86, 99
         let draws: Vec<(f64, Value)> = (0..40)
             .map(|n| {
-                let e = o.evaluate(&p, &mut Ctx(n)).unwrap();
+                let e = o.evaluate(&p, &mut RecordingContext::new(n)).unwrap();
                 assert_eq!(e.attrs["mean_acc"], Value::Float(90.0));
                 (e.values[0], e.attrs["table_seed"].clone())
             })
@@ -175,27 +167,35 @@ mod tests {
         let other = objective(Settings::default().with("noise_seed", 8));
         let seq = |o: &dyn Objective| -> Vec<f64> {
             (0..40)
-                .map(|n| o.evaluate(&p, &mut Ctx(n)).unwrap().values[0])
+                .map(|n| {
+                    o.evaluate(&p, &mut RecordingContext::new(n))
+                        .unwrap()
+                        .values[0]
+                })
                 .collect()
         };
         assert_eq!(seq(&*again), draws.iter().map(|d| d.0).collect::<Vec<_>>());
         assert_ne!(seq(&*other), seq(&*again));
         // The other metrics of the drawn row travel as attributes.
-        let e = o.evaluate(&p, &mut Ctx(0)).unwrap();
+        let e = o.evaluate(&p, &mut RecordingContext::new(0)).unwrap();
         assert_eq!(e.attrs["time"], Value::Float(40.0));
     }
 
     #[test]
     fn unknown_configurations_and_values_fail_the_trial_with_a_message() {
         let o = objective(Settings::default());
-        let Err(TrialError::Failed(m)) = o.evaluate(&params("c", 16, 0.1), &mut Ctx(0)) else {
+        let Err(TrialError::Failed(m)) =
+            o.evaluate(&params("c", 16, 0.1), &mut RecordingContext::new(0))
+        else {
             panic!("the missing configuration must fail")
         };
         assert!(
             m.contains("op=c width=16 lr=0.1 is not in the table"),
             "{m}"
         );
-        let Err(TrialError::Failed(m)) = o.evaluate(&params("d", 16, 0.1), &mut Ctx(0)) else {
+        let Err(TrialError::Failed(m)) =
+            o.evaluate(&params("d", 16, 0.1), &mut RecordingContext::new(0))
+        else {
             panic!("an unknown value must fail")
         };
         assert!(
@@ -204,7 +204,7 @@ mod tests {
         );
         let mut p = params("a", 8, 0.1);
         p.shift_remove("lr");
-        let Err(TrialError::Failed(m)) = o.evaluate(&p, &mut Ctx(0)) else {
+        let Err(TrialError::Failed(m)) = o.evaluate(&p, &mut RecordingContext::new(0)) else {
             panic!("a missing parameter must fail")
         };
         assert!(m.contains("`lr` is missing"), "{m}");
@@ -235,7 +235,12 @@ mod tests {
         p.insert("op".into(), Value::from("b"));
         p.insert("width".into(), Value::Int(1));
         p.insert("lr".into(), Value::Int(1));
-        assert_eq!(o.evaluate(&p, &mut Ctx(0)).unwrap().values, [92.0]);
+        assert_eq!(
+            o.evaluate(&p, &mut RecordingContext::new(0))
+                .unwrap()
+                .values,
+            [92.0]
+        );
     }
 
     #[test]

@@ -150,26 +150,10 @@ hyperplug_sdk::export_plugin!(objectives: [GpuMlp]);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyperplug_testkit::RecordingContext;
 
     use crate::host_ops::sgemm_col_major;
     use crate::ops::{col_major_gemm, dropout_keeps};
-
-    struct Ctx(Vec<u32>, Vec<(u64, f64)>);
-
-    impl TrialContext for Ctx {
-        fn number(&self) -> u64 {
-            0
-        }
-        fn report(&mut self, step: u64, value: f64) {
-            self.1.push((step, value));
-        }
-        fn should_prune(&mut self) -> bool {
-            false
-        }
-        fn devices(&self) -> Vec<u32> {
-            self.0.clone()
-        }
-    }
 
     #[test]
     fn the_cublas_argument_mapping_computes_row_major_products() {
@@ -277,9 +261,12 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        let mut ctx = Ctx(vec![3], Vec::new());
+        let mut ctx = RecordingContext {
+            devices: vec![3],
+            ..RecordingContext::default()
+        };
         let e = objective.evaluate(&params, &mut ctx).unwrap();
-        assert_eq!(ctx.1.len(), 15);
+        assert_eq!(ctx.reports.len(), 15);
         let backend = e.attrs["backend"].to_string();
         let missing = cuda::missing_libraries();
         if missing.is_empty() {
