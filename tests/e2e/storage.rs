@@ -7,12 +7,12 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
 use crate::{assert_clean_failure, bin, hyperplug, report, text, write};
+use hyperplug_storage::testing::PgTestSchema;
 
 /// A process of the binary under test, its output collected when it ends.
 fn spawn(args: &[&str], cwd: &Path) -> Child {
@@ -175,7 +175,7 @@ fn eight_workers_share_one_sqlite_file() {
 
 #[test]
 fn sixteen_workers_share_one_postgres_database() {
-    let Some(pg) = Pg::new("sixteen") else {
+    let Some(pg) = PgTestSchema::new("sixteen") else {
         return;
     };
     many_workers_run_one_study_to_its_budget(&pg.url, 16, 480);
@@ -245,7 +245,7 @@ fn a_killed_worker_s_trial_is_failed_and_retried_in_sqlite() {
 
 #[test]
 fn a_killed_worker_s_trial_is_failed_and_retried_in_postgres() {
-    let Some(pg) = Pg::new("killed") else {
+    let Some(pg) = PgTestSchema::new("killed") else {
         return;
     };
     a_killed_worker_s_trial_is_failed_and_retried(&pg.url);
@@ -315,7 +315,7 @@ fn a_silent_worker_s_trial_is_failed_after_the_grace_period_in_sqlite() {
 
 #[test]
 fn a_silent_worker_s_trial_is_failed_after_the_grace_period_in_postgres() {
-    let Some(pg) = Pg::new("silent") else {
+    let Some(pg) = PgTestSchema::new("silent") else {
         return;
     };
     a_silent_worker_s_trial_is_failed_after_the_grace_period(&pg.url);
@@ -719,67 +719,4 @@ fn bad_urls_unreachable_servers_and_newer_schemas_get_clear_errors() {
             &["schema version 7", "newer hyperplug", "Upgrade hyperplug"],
         );
     }
-}
-
-/// A PostgreSQL schema of its own for one test, dropped afterwards.
-struct Pg {
-    url: String,
-}
-
-impl Pg {
-    fn new(tag: &str) -> Option<Pg> {
-        let base = postgres_server()?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let sep = if base.contains('?') { '&' } else { '?' };
-        Some(Pg {
-            url: format!(
-                "{base}{sep}schema=hp_e2e_{tag}_{}_{nanos}",
-                std::process::id()
-            ),
-        })
-    }
-}
-
-impl Drop for Pg {
-    fn drop(&mut self) {
-        if let Err(e) = hyperplug_storage::PostgresStorage::drop_schema(&self.url) {
-            eprintln!("cannot drop the test schema: {e}");
-        }
-    }
-}
-
-/// A PostgreSQL server that answers, if any (see the module documentation).
-fn postgres_server() -> Option<String> {
-    static SERVER: OnceLock<Option<String>> = OnceLock::new();
-    SERVER
-        .get_or_init(|| {
-            let candidates: Vec<String> = match std::env::var("HYPERPLUG_TEST_POSTGRES") {
-                Ok(url) => vec![url],
-                Err(_) => ["postgres", "root"]
-                    .iter()
-                    .map(|u| format!("postgres://{u}@127.0.0.1:5432/test?connect_timeout=5"))
-                    .collect(),
-            };
-            let mut errors = Vec::new();
-            for url in candidates {
-                // Dropping a schema that does not exist: a harmless way to ask for an answer.
-                let sep = if url.contains('?') { '&' } else { '?' };
-                let probe = format!("{url}{sep}schema=hp_probe_absent");
-                match hyperplug_storage::PostgresStorage::drop_schema(&probe) {
-                    Ok(()) => return Some(url),
-                    Err(e) => errors.push(e.to_string()),
-                }
-            }
-            let why = errors.join("; ");
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true and no PostgreSQL server answers: {why}");
-            }
-            eprintln!(
-                "skipping a PostgreSQL test: no server answers ({why}); set HYPERPLUG_TEST_POSTGRES"
-            );
-            None
-        })
-        .clone()
 }

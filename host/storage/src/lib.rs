@@ -35,6 +35,7 @@ mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod suite;
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -427,11 +427,11 @@ mod tests {
 
     use super::*;
     use crate::Store;
-    use crate::suite::PgSchema;
+    use crate::testing::PgTestSchema;
 
     #[test]
     fn the_contract_holds() {
-        let Some(schema) = PgSchema::new("contract") else {
+        let Some(schema) = PgTestSchema::new("contract") else {
             return;
         };
         let url = schema.url.clone();
@@ -445,10 +445,10 @@ mod tests {
 
     #[test]
     fn a_newer_schema_is_refused_and_an_older_one_migrated() {
-        let Some(schema) = PgSchema::new("migrate") else {
+        let Some(schema) = PgTestSchema::new("migrate") else {
             return;
         };
-        let mut client = schema.client();
+        let mut client = Client::connect(&schema.base, NoTls).unwrap();
         client
             .batch_execute(&format!(
                 "CREATE SCHEMA \"{s}\"; SET search_path TO \"{s}\";

@@ -4,7 +4,7 @@
 //! fresh database, as another process would.
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyperplug_core::{
@@ -462,70 +462,4 @@ pub(crate) fn migrated(store: &dyn Store) {
         .finish(s.id, &finished(running[0].clone(), 0.5))
         .unwrap();
     assert_eq!(store.start(s.id, &x(0.1), None).unwrap().unwrap().number, 1);
-}
-
-/// A PostgreSQL schema of its own for one test, dropped afterwards. `None` (with the reason
-/// printed) when no server answers, except under CI, where that fails the test.
-pub(crate) struct PgSchema {
-    pub name: String,
-    pub url: String,
-    base: String,
-}
-
-impl PgSchema {
-    pub fn new(tag: &str) -> Option<Self> {
-        let base = server()?.clone();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!("hp_test_{tag}_{}_{nanos}", std::process::id());
-        let sep = if base.contains('?') { '&' } else { '?' };
-        Some(PgSchema {
-            url: format!("{base}{sep}schema={name}"),
-            name,
-            base,
-        })
-    }
-
-    pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.base, postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        if let Err(e) = crate::PostgresStorage::drop_schema(&self.url) {
-            eprintln!("cannot drop test schema {}: {e}", self.name);
-        }
-    }
-}
-
-/// The URL of a PostgreSQL server that answers: `HYPERPLUG_TEST_POSTGRES`, or the local
-/// server as user `postgres` or `root`.
-fn server() -> Option<&'static String> {
-    static SERVER: OnceLock<Option<String>> = OnceLock::new();
-    SERVER
-        .get_or_init(|| {
-            let candidates: Vec<String> = match std::env::var("HYPERPLUG_TEST_POSTGRES") {
-                Ok(url) => vec![url],
-                Err(_) => ["postgres", "root"]
-                    .iter()
-                    .map(|u| format!("postgres://{u}@127.0.0.1:5432/test?connect_timeout=5"))
-                    .collect(),
-            };
-            let mut errors = Vec::new();
-            for url in candidates {
-                match postgres::Client::connect(&url, postgres::NoTls) {
-                    Ok(_) => return Some(url),
-                    Err(e) => errors.push(format!("{url}: {e}")),
-                }
-            }
-            let why = errors.join("; ");
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true and no PostgreSQL server answers, so the PostgreSQL tests cannot run: {why}");
-            }
-            eprintln!("skipping the PostgreSQL tests: no server answers ({why}); set HYPERPLUG_TEST_POSTGRES to a server's URL");
-            None
-        })
-        .as_ref()
 }
