@@ -48,7 +48,8 @@
 //! Architecture invariant: this crate depends on `hyperplug-core` and on the operating system
 //! (processes, files, signals) only — never on the host, the ABI or a strategy. Everything a trial
 //! needs from the study comes through its [`TrialContext`].
-#![forbid(unsafe_code)]
+// One `unsafe` block, in `process::group`, sets the parent-death signal between fork and exec.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod output;

@@ -1,12 +1,14 @@
 //! Running one trial: the program is started in its own process group with the parameters in its
-//! arguments and environment; its output is read live by two threads, logged, and parsed; the
-//! pruner, the timeout and the program's exit decide how the trial ends.
+//! arguments and environment; two threads read its output as fast as it comes, log it and parse
+//! it, and hand intermediate values to the trial's thread, which reports them at the study's pace;
+//! the pruner, the timeout and the program's exit decide how the trial ends.
 
-use std::fs::{self, File};
+use std::collections::{HashMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, LineWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,20 +31,17 @@ const DRAIN: Duration = Duration::from_secs(1);
 const FINAL_DRAIN: Duration = Duration::from_secs(2);
 /// Lines longer than this are cut (a program that never prints a newline must not exhaust memory).
 const MAX_LINE: usize = 1 << 20;
-/// Lines in flight between the reader threads and the trial; a faster program waits for the
-/// trial to catch up rather than filling memory.
-const CHANNEL: usize = 1024;
+/// Intermediate values waiting for the study. A program that prints them faster than the study
+/// stores them is never held back: past this many, the oldest waiting ones are dropped, so the
+/// study hears the latest and the trial's end is never delayed by more than this many reports.
+const PENDING: usize = 100;
+/// The first placeholder value (`$0`) of a `shell = true` script, named in the shell's messages.
+const SCRIPT_NAME: &str = "hyperplug";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stream {
     Out,
     Err,
-}
-
-#[derive(Debug)]
-enum Event {
-    Line(Stream, String),
-    Closed(Stream),
 }
 
 /// Why the main loop stopped.
@@ -68,10 +67,11 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
     let study = ctx.study_name();
     let devices = ctx.devices();
 
+    check_variable_names(params)?;
     let argv = command_line(config, params)?;
     let mut extra_env = Vec::with_capacity(config.env.len());
     for (key, template) in &config.env {
-        match template.render(params, false) {
+        match template.render(params) {
             Ok(Some(value)) => extra_env.push((key, value)),
             Ok(None) => {}
             Err(missing) => {
@@ -79,18 +79,14 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
             }
         }
     }
-    let log_dir = log_dir(config, &study)?;
-    let log_path = log_dir.join(format!("trial-{number}.log"));
-    let params_path = log_dir.join(format!("trial-{number}.params.json"));
-    let params_json = serde_json::to_string_pretty(params)
+    let params_json = serde_json::to_string(params)
         .map_err(|e| TrialError::failed(format!("cannot write the parameters as JSON: {e}")))?;
-    fs::write(&params_path, params_json + "\n").map_err(|e| {
-        TrialError::failed(format!(
-            "cannot write the parameters to {}: {e}",
-            params_path.display()
-        ))
-    })?;
-    let mut log = Log::create(&log_path)?;
+    let log_dir = log_dir(config, &study)?;
+    let mut log = Log::create(&log_dir, number, config.log_limit)?;
+    // The parameter file lives in a directory of its own, made for this trial alone (a fresh
+    // name, mode 0700) and removed with it: no other trial, of this study or of one with the
+    // same name in another store, can write or replace it.
+    let params_file = write_params(&params_json)?;
 
     let shown = argv
         .iter()
@@ -101,6 +97,7 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
     log.note(&format!(
         "hyperplug trial {number} of study `{study}`: {shown}"
     ));
+    log.note(&format!("parameters: {}", clip(&params_json)));
 
     let mut command = std::process::Command::new(&argv[0]);
     command
@@ -121,11 +118,12 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
     for (name, value) in params {
         command.env(param_var(name), render_value(value));
     }
+    let params_path = params_file.path().join("params.json");
     command
         .env("HYPERPLUG_PARAMS", &params_path)
         .env("HYPERPLUG_TRIAL", number.to_string())
         .env("HYPERPLUG_STUDY", &study)
-        .env("HYPERPLUG_LOG", &log_path);
+        .env("HYPERPLUG_LOG", &log.path);
     let device_list = devices
         .iter()
         .map(u32::to_string)
@@ -135,38 +133,102 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
     if !devices.is_empty() {
         command.env("CUDA_VISIBLE_DEVICES", &device_list);
     }
-    // Its own process group, so that stopping the trial stops whatever it started (data loader
-    // workers, a shell's children), and a Ctrl-C at the terminal reaches the host alone, which
-    // decides what happens to running trials.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    group::prepare(&mut command);
 
     let started = Instant::now();
     let child = command.spawn().map_err(|e| {
         let message = format!("cannot start `{}`: {e}", argv[0]);
         log.note(&message);
-        TrialError::failed(format!("{message} (log: {})", log_path.display()))
+        TrialError::failed(format!("{message} (log: {})", log.path.display()))
     })?;
     log.note(&format!("pid {}", child.id()));
+    let watchdog = match group::Watchdog::start(&child) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log.note(&format!(
+                "cannot start the watchdog that stops the program should this process be killed: {e}"
+            ));
+            None
+        }
+    };
 
-    let mut trial = Running::start(child, config, log, shown, started)?;
+    let mut trial = Running::start(child, watchdog, config, log, shown, started)?;
     let ending = trial.watch(ctx, config.timeout);
-    trial.finish(ending, config, ctx)
+    let outcome = trial.finish(ending, config, ctx);
+    drop(params_file);
+    outcome
 }
 
-/// The program and its arguments for `params`: placeholders filled, optional ones dropped, and
-/// with `shell`, the whole as one `sh -c` script with the values quoted.
+/// Refuses parameters whose environment variables would be one and the same (`a-b` and `a_b`
+/// are both `HYPERPLUG_PARAM_A_B`): the program would read one of them for the other.
+fn check_variable_names(params: &Params) -> Result<(), TrialError> {
+    let mut seen: HashMap<String, &str> = HashMap::with_capacity(params.len());
+    for name in params.keys() {
+        let var = param_var(name);
+        if let Some(other) = seen.insert(var.clone(), name) {
+            return Err(TrialError::failed(format!(
+                "parameters `{other}` and `{name}` would both be passed as the environment variable `{var}` (names are upper-cased, with anything but ASCII letters and digits as `_`); rename one of them in [space]"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The parameters as JSON, in a new private directory (removed when it is dropped).
+fn write_params(json: &str) -> Result<tempfile::TempDir, TrialError> {
+    let cannot = |e: io::Error| {
+        TrialError::failed(format!(
+            "cannot write the trial's parameter file in {}: {e}",
+            std::env::temp_dir().display()
+        ))
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("hyperplug-trial-")
+        .tempdir()
+        .map_err(cannot)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.path().join("params.json"))
+        .map_err(cannot)?;
+    file.write_all(json.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .map_err(cannot)?;
+    Ok(dir)
+}
+
+/// The program and its arguments for `params`: placeholders filled, optional ones dropped. With
+/// `shell`, `sh -c SCRIPT hyperplug VALUE…`: the script refers to the values as its positional
+/// parameters, so that no value is ever read as shell code.
 fn command_line(config: &Config, params: &Params) -> Result<Vec<String>, TrialError> {
+    if config.shell {
+        let mut values = Vec::new();
+        let mut parts = Vec::with_capacity(config.cmd.len());
+        for (i, template) in config.cmd.iter().enumerate() {
+            match template.render_script(params, &mut values) {
+                Ok(Some(part)) => parts.push(part),
+                Ok(None) => {}
+                Err(missing) => {
+                    return Err(missing_param(&format!("cmd[{i}]"), &missing.name, params));
+                }
+            }
+        }
+        let mut argv = vec![
+            "sh".into(),
+            "-c".into(),
+            parts.join(" "),
+            SCRIPT_NAME.into(),
+        ];
+        argv.extend(values);
+        return Ok(argv);
+    }
     let mut argv = Vec::with_capacity(config.cmd.len());
     for (i, template) in config.cmd.iter().enumerate() {
-        match template.render(params, config.shell) {
+        match template.render(params) {
             Ok(Some(arg)) => argv.push(arg),
             Ok(None) => {}
             Err(missing) => return Err(missing_param(&format!("cmd[{i}]"), &missing.name, params)),
         }
-    }
-    if config.shell {
-        return Ok(vec!["sh".into(), "-c".into(), argv.join(" ")]);
     }
     if argv.first().is_none_or(|p| p.is_empty()) {
         return Err(TrialError::failed(format!(
@@ -236,25 +298,113 @@ fn log_dir(config: &Config, study: &str) -> Result<PathBuf, TrialError> {
     Ok(dir)
 }
 
+/// How many names a trial's log tries (`trial-3.log`, `trial-3-2.log`, …) before giving up.
+const LOG_NAMES: u32 = 1000;
+
 /// The trial's log: stdout and stderr interleaved as they arrive, each line tagged `out|` or
-/// `err|`, and hyperplug's own notes as `#` lines.
+/// `err|`, and hyperplug's own notes as `#` lines. It keeps at most `limit` bytes: the first half
+/// is written as it comes; past it, the last half is kept in memory and written, after a line
+/// saying how much was cut, when the trial ends.
 struct Log {
     path: PathBuf,
     file: Option<LineWriter<File>>,
+    /// Bytes still allowed before the log starts keeping only its tail.
+    head_left: u64,
+    /// The kept tail, once the head is full.
+    tail: VecDeque<String>,
+    tail_bytes: u64,
+    tail_max: u64,
+    cut_lines: u64,
+    cut_bytes: u64,
+    cutting: bool,
 }
 
 impl Log {
-    fn create(path: &Path) -> Result<Self, TrialError> {
-        let file = File::create(path).map_err(|e| {
-            TrialError::failed(format!("cannot create the log {}: {e}", path.display()))
-        })?;
-        Ok(Log {
-            path: path.to_owned(),
-            file: Some(LineWriter::new(file)),
-        })
+    /// A new log for trial `number` in `dir`: a file that did not exist, never a link's target.
+    /// A name already taken (a study of the same name in another store, an earlier study the
+    /// store no longer has) is left alone and the next one tried.
+    fn create(dir: &Path, number: u64, limit: u64) -> Result<Self, TrialError> {
+        for k in 1..=LOG_NAMES {
+            let name = match k {
+                1 => format!("trial-{number}.log"),
+                k => format!("trial-{number}-{k}.log"),
+            };
+            let path = dir.join(name);
+            // `create_new` is O_CREAT|O_EXCL: it creates a file or fails, and never follows a
+            // link, even a dangling one.
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => {
+                    return Ok(Log {
+                        path,
+                        file: Some(LineWriter::new(file)),
+                        head_left: limit / 2,
+                        tail: VecDeque::new(),
+                        tail_bytes: 0,
+                        tail_max: limit - limit / 2,
+                        cut_lines: 0,
+                        cut_bytes: 0,
+                        cutting: false,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                        let target = fs::read_link(&path)
+                            .map(|t| format!(" (to {})", t.display()))
+                            .unwrap_or_default();
+                        return Err(TrialError::failed(format!(
+                            "the trial's log {} is a symbolic link{target}; hyperplug never writes a log through a link: remove it, and keep `log_dir` writable by you alone",
+                            path.display()
+                        )));
+                    }
+                }
+                Err(e) => {
+                    return Err(TrialError::failed(format!(
+                        "cannot create the log {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        Err(TrialError::failed(format!(
+            "trial-{number}.log and {} other names for it are taken in {}; clear the directory or set `log_dir`",
+            LOG_NAMES - 1,
+            dir.display()
+        )))
     }
 
     fn write(&mut self, prefix: &str, text: &str) {
+        if self.file.is_none() {
+            return;
+        }
+        let len = (prefix.len() + text.len() + 1) as u64;
+        if !self.cutting && len <= self.head_left {
+            self.head_left -= len;
+            self.put(prefix, text);
+            return;
+        }
+        self.cutting = true;
+        let mut line = format!("{prefix}{text}");
+        if line.len() as u64 > self.tail_max {
+            let mut end = usize::try_from(self.tail_max).unwrap_or(usize::MAX) - 1;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.cut_bytes += (line.len() - end) as u64;
+            line.truncate(end);
+        }
+        self.tail_bytes += line.len() as u64 + 1;
+        self.tail.push_back(line);
+        while self.tail_bytes > self.tail_max {
+            let Some(old) = self.tail.pop_front() else {
+                break;
+            };
+            self.tail_bytes -= old.len() as u64 + 1;
+            self.cut_lines += 1;
+            self.cut_bytes += old.len() as u64 + 1;
+        }
+    }
+
+    fn put(&mut self, prefix: &str, text: &str) {
         if let Some(f) = &mut self.file
             && let Err(e) = writeln!(f, "{prefix}{text}")
         {
@@ -275,18 +425,72 @@ impl Log {
     fn note(&mut self, text: &str) {
         self.write("# ", text);
     }
+
+    /// Writes the kept tail, after a line saying what was cut; later lines are written as they
+    /// come (the few notes that end a trial).
+    fn close(&mut self) {
+        if !self.cutting {
+            return;
+        }
+        self.cutting = false;
+        self.head_left = u64::MAX;
+        if self.cut_bytes > 0 {
+            let note = format!(
+                "… {} line(s), {} bytes, cut here: the log keeps its first and last {} (`log_limit`)",
+                self.cut_lines,
+                self.cut_bytes,
+                bytesize::ByteSize(self.tail_max).display().iec()
+            );
+            self.put("# ", &note);
+        }
+        for line in std::mem::take(&mut self.tail) {
+            self.put("", &line);
+        }
+        self.tail_bytes = 0;
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// What the reader threads and the trial's thread share.
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when an intermediate value waits or a stream closes.
+    wake: Condvar,
+}
+
+struct State {
+    log: Log,
+    tail: Tail,
+    output: Output,
+    /// Intermediate values read but not yet reported, oldest first.
+    pending: VecDeque<(u64, f64)>,
+    /// Intermediate values dropped because the study was slower than the program.
+    dropped: u64,
+    open: [bool; 2],
+    /// Whether the readers still log and parse; once the trial has ended they only empty the
+    /// pipes, so that whatever still writes to them does not block.
+    listening: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A reader that panicked leaves consistent state: each change is one statement.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A started program and everything read from it so far.
 struct Running {
     /// `None` once it has been waited for and its group is gone.
     child: Option<Child>,
-    rx: Receiver<Event>,
-    open: [bool; 2],
+    watchdog: Option<group::Watchdog>,
+    shared: Arc<Shared>,
     exit: Option<(ExitStatus, Instant)>,
-    log: Log,
-    tail: Tail,
-    output: Output,
     shown: String,
     started: Instant,
     grace: Duration,
@@ -295,35 +499,44 @@ struct Running {
 impl Running {
     fn start(
         mut child: Child,
+        watchdog: Option<group::Watchdog>,
         config: &Config,
         log: Log,
         shown: String,
         started: Instant,
     ) -> Result<Self, TrialError> {
-        let (tx, rx) = mpsc::sync_channel(CHANNEL);
         let out = child.stdout.take();
         let err = child.stderr.take();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                log,
+                tail: Tail::default(),
+                output: Output::new(
+                    config.metrics.iter().map(|m| m.name.clone()).collect(),
+                    config.intermediate.clone(),
+                ),
+                pending: VecDeque::new(),
+                dropped: 0,
+                open: [out.is_some(), err.is_some()],
+                listening: true,
+            }),
+            wake: Condvar::new(),
+        });
         let mut trial = Running {
             child: Some(child),
-            rx,
-            open: [out.is_some(), err.is_some()],
+            watchdog,
+            shared,
             exit: None,
-            log,
-            tail: Tail::default(),
-            output: Output::new(
-                config.metrics.iter().map(|m| m.name.clone()).collect(),
-                config.intermediate.clone(),
-            ),
             shown,
             started,
             grace: config.grace,
         };
         // On error `trial` is dropped here, which kills the program.
         if let Some(out) = out {
-            spawn_reader(out, Stream::Out, tx.clone()).map_err(|e| trial.cannot(e))?;
+            spawn_reader(out, Stream::Out, trial.shared.clone()).map_err(|e| trial.cannot(e))?;
         }
         if let Some(err) = err {
-            spawn_reader(err, Stream::Err, tx).map_err(|e| trial.cannot(e))?;
+            spawn_reader(err, Stream::Err, trial.shared.clone()).map_err(|e| trial.cannot(e))?;
         }
         Ok(trial)
     }
@@ -332,16 +545,24 @@ impl Running {
         TrialError::failed(format!("cannot read the output of `{}`: {e}", self.shown))
     }
 
+    fn note(&self, text: &str) {
+        self.shared.lock().log.note(text);
+    }
+
     /// Follows the program until it exits, the pruner stops it, or it runs out of time.
     fn watch(&mut self, ctx: &mut dyn TrialContext, timeout: Option<Duration>) -> Ending {
-        let deadline = timeout.map(|t| self.started + t);
+        // A deadline past what the clock can hold is no deadline.
+        let deadline = timeout.and_then(|t| self.started.checked_add(t));
         let mut last_poll = Instant::now();
         loop {
             let wait = deadline.map_or(TICK, |d| {
                 d.saturating_duration_since(Instant::now()).min(TICK)
             });
-            if let Some((step, value)) = self.next_event(wait) {
-                ctx.report(step, value);
+            let (values, closed) = self.next_values(wait);
+            if !values.is_empty() {
+                for (step, value) in values {
+                    ctx.report(step, value);
+                }
                 last_poll = Instant::now();
                 if self.exit.is_none() && ctx.should_prune() {
                     return Ending::Pruned;
@@ -356,7 +577,7 @@ impl Running {
             }
             if let Some((status, at)) = self.exit {
                 // Its output may still be in the pipes: read to the end first.
-                if self.open == [false, false] || at.elapsed() >= DRAIN {
+                if closed || at.elapsed() >= DRAIN {
                     return Ending::Exited(status);
                 }
                 continue;
@@ -373,53 +594,47 @@ impl Running {
         }
     }
 
-    /// Waits up to `wait` for one line and handles it; returns an intermediate value to report.
-    fn next_event(&mut self, wait: Duration) -> Option<(u64, f64)> {
-        if self.open == [false, false] {
+    /// Waits up to `wait` for intermediate values or the end of the output; returns the values
+    /// waiting (oldest first) and whether both pipes have closed.
+    fn next_values(&self, wait: Duration) -> (Vec<(u64, f64)>, bool) {
+        let mut state = self.shared.lock();
+        if state.pending.is_empty() && state.open != [false, false] {
+            state = self
+                .shared
+                .wake
+                .wait_timeout_while(state, wait, |s| {
+                    s.pending.is_empty() && s.open != [false, false]
+                })
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        } else if state.pending.is_empty() {
             // Both pipes closed but the program still runs: nothing to wait on but the clock.
+            drop(state);
             thread::sleep(wait);
-            return None;
+            return (Vec::new(), true);
         }
-        match self.rx.recv_timeout(wait) {
-            Ok(Event::Line(Stream::Out, text)) => {
-                self.log.line(Stream::Out, &text);
-                match self.output.line(&text) {
-                    Line::Step { step, value } => Some((step, value)),
-                    Line::Other => None,
-                }
-            }
-            Ok(Event::Line(Stream::Err, text)) => {
-                self.log.line(Stream::Err, &text);
-                self.tail.push(&text);
-                None
-            }
-            Ok(Event::Closed(stream)) => {
-                self.open[stream as usize] = false;
-                None
-            }
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => {
-                self.open = [false, false];
-                None
-            }
-        }
+        let values = state.pending.drain(..).collect();
+        (values, state.open == [false, false])
     }
 
     /// Reads what is left in the pipes for up to `limit`, reporting intermediate values when a
     /// context is given.
     fn drain(&mut self, limit: Duration, mut ctx: Option<&mut dyn TrialContext>) {
         let until = Instant::now() + limit;
-        while self.open != [false, false] {
+        loop {
             let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                self.log
-                    .note("output still open after the program ended; the rest is not read");
+            let (values, closed) = self.next_values(left.min(TICK));
+            if let Some(ctx) = ctx.as_deref_mut() {
+                for (step, value) in values {
+                    ctx.report(step, value);
+                }
+            }
+            if closed {
                 return;
             }
-            if let Some((step, value)) = self.next_event(left)
-                && let Some(ctx) = ctx.as_deref_mut()
-            {
-                ctx.report(step, value);
+            if left.is_zero() {
+                self.note("output still open after the program ended; the rest is not read");
+                return;
             }
         }
     }
@@ -428,13 +643,13 @@ impl Running {
     fn stop(&mut self) -> Stopped {
         let grace = self.grace;
         let stopped = match self.child.as_mut() {
-            Some(child) => stop_group(child, grace),
+            Some(child) => group::stop(child, grace),
             None => Stopped::Terminated,
         };
         self.child = None;
         match stopped {
-            Stopped::Terminated => self.log.note("stopped with SIGTERM"),
-            Stopped::Killed => self.log.note(&format!(
+            Stopped::Terminated => self.note("stopped with SIGTERM"),
+            Stopped::Killed => self.note(&format!(
                 "still running {} after SIGTERM: sent SIGKILL",
                 humantime::format_duration(grace)
             )),
@@ -448,9 +663,9 @@ impl Running {
         config: &Config,
         ctx: &mut dyn TrialContext,
     ) -> TrialOutcome {
-        match ending {
+        let outcome = match ending {
             Ending::Pruned => {
-                self.log.note("pruned");
+                self.note("pruned");
                 self.stop();
                 self.drain(FINAL_DRAIN, None);
                 Err(TrialError::Pruned)
@@ -459,7 +674,7 @@ impl Running {
                 let after = config
                     .timeout
                     .map_or_else(String::new, |t| humantime::format_duration(t).to_string());
-                self.log.note(&format!("timed out after {after}"));
+                self.note(&format!("timed out after {after}"));
                 let how = match self.stop() {
                     Stopped::Terminated => "stopped with SIGTERM".to_owned(),
                     Stopped::Killed => format!(
@@ -483,7 +698,20 @@ impl Running {
                 self.drain(FINAL_DRAIN, Some(ctx));
                 self.exited(status, duration)
             }
+        };
+        if let Some(w) = self.watchdog.take() {
+            w.dismiss();
         }
+        let mut state = self.shared.lock();
+        state.listening = false;
+        if state.dropped > 0 {
+            let dropped = state.dropped;
+            state.log.note(&format!(
+                "{dropped} intermediate value(s) were not reported: the program printed them faster than the study took them, and the latest were kept"
+            ));
+        }
+        state.log.close();
+        outcome
     }
 
     /// The program has exited; anything it left running in its process group (and holding the
@@ -492,9 +720,8 @@ impl Running {
         let Some(child) = self.child.as_mut() else {
             return;
         };
-        if group_alive(child) {
-            self.log
-                .note("the program exited but left processes running; stopping them");
+        if group::alive(child) {
+            self.note("the program exited but left processes running; stopping them");
             self.stop();
         } else {
             self.child = None;
@@ -502,29 +729,30 @@ impl Running {
     }
 
     fn exited(&mut self, status: ExitStatus, duration: Duration) -> TrialOutcome {
-        self.log.note(&format!(
+        self.note(&format!(
             "{} after {:.3} s",
             describe(status),
             duration.as_secs_f64()
         ));
-        if self.output.unreadable_steps > 0 {
-            self.log.note(&format!(
-                "{} step line(s) had no readable intermediate value",
-                self.output.unreadable_steps
+        let unreadable = self.shared.lock().output.unreadable_steps;
+        if unreadable > 0 {
+            self.note(&format!(
+                "{unreadable} step line(s) had no readable intermediate value"
             ));
         }
         if !status.success() {
             return Err(self.failure(format!("`{}` {}", self.shown, describe(status))));
         }
-        let Some(found) = self.output.result() else {
-            let hint = self.output.no_result_hint();
+        let (found, log_path) = {
+            let state = self.shared.lock();
+            (state.output.result().cloned(), state.log.path.clone())
+        };
+        let Some(found) = found else {
+            let hint = self.shared.lock().output.no_result_hint();
             return Err(self.failure(format!("`{}` printed no result: {hint}", self.shown)));
         };
         let mut attrs = IndexMap::new();
-        attrs.insert(
-            "log".to_owned(),
-            Value::Str(self.log.path.display().to_string()),
-        );
+        attrs.insert("log".to_owned(), Value::Str(log_path.display().to_string()));
         if let Some(code) = status.code() {
             attrs.insert("exit_code".to_owned(), Value::Int(i64::from(code)));
         }
@@ -542,16 +770,17 @@ impl Running {
             attrs.insert("result_line".to_owned(), Value::Str(clip(&found.raw)));
         }
         Ok(Evaluation {
-            values: found.values.clone(),
+            values: found.values,
             attrs,
         })
     }
 
     /// A failure message: what happened, where the log is, and how stderr ended.
     fn failure(&mut self, what: String) -> TrialError {
-        self.log.note(&what);
-        let log = self.log.path.display();
-        TrialError::Failed(match self.tail.text() {
+        let mut state = self.shared.lock();
+        state.log.note(&what);
+        let log = state.log.path.display();
+        TrialError::Failed(match state.tail.text() {
             Some(tail) => format!("{what} (log: {log}); stderr ends with:\n{tail}"),
             None => format!("{what} (log: {log}); stderr was empty"),
         })
@@ -563,8 +792,12 @@ impl Drop for Running {
         // Only reached with a child still held when the trial is abandoned (a panic, a failed
         // thread start): never leave the program running.
         if let Some(child) = self.child.as_mut() {
-            kill_now(child);
+            group::kill_now(child);
         }
+        if let Some(w) = self.watchdog.take() {
+            w.dismiss();
+        }
+        self.shared.lock().listening = false;
     }
 }
 
@@ -589,11 +822,12 @@ fn describe(status: ExitStatus) -> String {
     format!("ended ({status})")
 }
 
-/// Reads `stream` line by line into `tx` until it closes.
+/// Reads `stream` line by line until it closes: logs and parses each line itself, so that the
+/// program never waits for the study, and queues intermediate values for the trial's thread.
 fn spawn_reader<R: Read + Send + 'static>(
     stream: R,
     which: Stream,
-    tx: SyncSender<Event>,
+    shared: Arc<Shared>,
 ) -> io::Result<()> {
     let name = match which {
         Stream::Out => "command-stdout",
@@ -602,20 +836,32 @@ fn spawn_reader<R: Read + Send + 'static>(
     thread::Builder::new().name(name.into()).spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut buf = Vec::new();
-        let mut forward = true;
         while let Ok(true) = read_line(&mut reader, &mut buf) {
-            // Once the trial has stopped listening, keep emptying the pipe so that whatever still
-            // writes to it does not block.
-            if forward {
-                let text = String::from_utf8_lossy(trim_newline(&buf)).into_owned();
-                forward = tx.send(Event::Line(which, text)).is_ok();
+            let text = String::from_utf8_lossy(trim_newline(&buf));
+            let mut state = shared.lock();
+            if !state.listening {
+                continue;
+            }
+            state.log.line(which, &text);
+            match which {
+                Stream::Out => {
+                    if let Line::Step { step, value } = state.output.line(&text) {
+                        if state.pending.len() >= PENDING {
+                            state.pending.pop_front();
+                            state.dropped += 1;
+                        }
+                        state.pending.push_back((step, value));
+                        shared.wake.notify_all();
+                    }
+                }
+                Stream::Err => state.tail.push(&text),
             }
         }
-        let _ = tx.send(Event::Closed(which));
+        shared.lock().open[which as usize] = false;
+        shared.wake.notify_all();
     })?;
     Ok(())
 }
-
 /// One line into `buf` (without keeping more than [`MAX_LINE`] bytes of it); `false` at the end.
 fn read_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<bool> {
     buf.clear();
@@ -652,8 +898,16 @@ fn trim_newline(line: &[u8]) -> &[u8] {
 mod group {
     //! The program's process group: its id is the program's pid (it was started with
     //! `process_group(0)`), and it lives while any process in it does, whoever reaps the leader.
+    //!
+    //! Should this process die without stopping the trial (SIGKILL, the OOM killer), the group
+    //! goes with it twice over: on Linux the program itself gets SIGKILL from the kernel (its
+    //! parent-death signal), and a watchdog, a `sh` outside the group waiting on a pipe only this
+    //! process holds, sends SIGKILL to the whole group when that pipe closes. A retry of the trial
+    //! therefore never runs beside the orphan of an earlier attempt.
 
-    use std::process::Child;
+    use std::io;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command, Stdio};
     use std::thread;
     use std::time::{Duration, Instant};
 
@@ -663,12 +917,82 @@ mod group {
 
     use super::Stopped;
 
+    /// Starts the program in a process group of its own, so that stopping the trial stops
+    /// whatever it started (data loader workers, a shell's children), and a Ctrl-C at the
+    /// terminal reaches the host alone, which decides what happens to running trials. On Linux
+    /// the program also dies with this process.
+    pub(super) fn prepare(command: &mut Command) {
+        command.process_group(0);
+        #[cfg(target_os = "linux")]
+        die_with_parent(command);
+    }
+
+    /// PR_SET_PDEATHSIG: SIGKILL to the program when the thread that started it ends. That
+    /// thread is the trial's own: it waits for the program (or kills it) before it returns from
+    /// `evaluate`, so it ends before the program only when the whole process dies.
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    fn die_with_parent(command: &mut Command) {
+        let parent = nix::unistd::getpid();
+        let hook = move || -> io::Result<()> {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            // The parent may have died between the fork and the line above, too early for the
+            // signal: then the program must not start at all.
+            if nix::unistd::getppid() != parent {
+                return Err(io::Error::from(Errno::ESRCH));
+            }
+            Ok(())
+        };
+        // SAFETY: the hook runs in the child between fork and exec, where only async-signal-safe
+        // calls are allowed: it makes two system calls (prctl, getppid) and builds an
+        // `io::Error` from an errno, which does not allocate; it touches no lock or shared state.
+        unsafe {
+            command.pre_exec(hook);
+        }
+    }
+
     fn pgid(child: &Child) -> Option<Pid> {
         // Never 0 or 1: those would signal our own group or every process.
         i32::try_from(child.id())
             .ok()
             .filter(|&p| p > 1)
             .map(Pid::from_raw)
+    }
+
+    /// Sends SIGKILL to the program's group if this process dies first; dismissed once the
+    /// trial is over.
+    pub(super) struct Watchdog {
+        sh: Child,
+    }
+
+    impl Watchdog {
+        pub(super) fn start(child: &Child) -> io::Result<Watchdog> {
+            let Some(g) = pgid(child) else {
+                return Err(io::Error::other("the program has no process id to watch"));
+            };
+            // `read` returns at the end of its input: when this process closes the pipe, by
+            // dying. Its own group, so that a terminal's signals do not end it early.
+            let sh = Command::new("sh")
+                .args([
+                    "-c",
+                    "read _line; kill -s KILL -- \"-$1\" 2>/dev/null",
+                    "hyperplug-watchdog",
+                ])
+                .arg(g.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()?;
+            Ok(Watchdog { sh })
+        }
+
+        /// Ends the watchdog without letting it signal: the group is gone or being stopped, and
+        /// its id may soon belong to someone else.
+        pub(super) fn dismiss(mut self) {
+            let _ = self.sh.kill();
+            let _ = self.sh.wait();
+        }
     }
 
     pub(super) fn alive(child: &mut Child) -> bool {
@@ -718,10 +1042,24 @@ mod group {
 mod group {
     //! Without process groups and signals, the program alone is stopped, at once.
 
-    use std::process::Child;
+    use std::io;
+    use std::process::{Child, Command};
     use std::time::Duration;
 
     use super::Stopped;
+
+    pub(super) fn prepare(_command: &mut Command) {}
+
+    /// Nothing watches the program should this process die.
+    pub(super) struct Watchdog;
+
+    impl Watchdog {
+        pub(super) fn start(_child: &Child) -> io::Result<Watchdog> {
+            Ok(Watchdog)
+        }
+
+        pub(super) fn dismiss(self) {}
+    }
 
     pub(super) fn alive(child: &mut Child) -> bool {
         matches!(child.try_wait(), Ok(None))
@@ -737,8 +1075,6 @@ mod group {
         let _ = child.wait();
     }
 }
-
-use group::{alive as group_alive, kill_now, stop as stop_group};
 
 #[cfg(test)]
 mod tests {

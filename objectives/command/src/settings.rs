@@ -11,13 +11,22 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
 
 use crate::output::STEP_KEY;
-use crate::template::Template;
+use crate::template::{Template, parse_script};
 
 /// The name of the objective, as study files write it.
 pub(crate) const NAME: &str = "command";
 
 /// The default time between SIGTERM and SIGKILL.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// The longest `timeout` taken: a year (365.25 days). Longer ones are typos (`"500000000000y"`) that would
+/// overflow the clock; leaving `timeout` out means no limit.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(31_557_600);
+/// The longest `grace` taken: a day.
+pub(crate) const MAX_GRACE: Duration = Duration::from_secs(24 * 3600);
+/// The default cap on one trial's log: its first and last 5 MiB are kept.
+pub(crate) const DEFAULT_LOG_LIMIT: u64 = 10 << 20;
+/// The smallest `log_limit` taken, so that the kept head and tail hold a few lines each.
+pub(crate) const MIN_LOG_LIMIT: u64 = 4 << 10;
 
 /// The keys as written.
 #[derive(Debug, Deserialize)]
@@ -43,6 +52,8 @@ struct Raw {
     env: IndexMap<String, String>,
     #[serde(default)]
     log_dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "de_size")]
+    log_limit: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -77,6 +88,8 @@ pub(crate) struct Config {
     pub env: Vec<(String, Template)>,
     /// Absolute; `None` means `hyperplug-logs/<study>` under the directory hyperplug runs in.
     pub log_dir: Option<PathBuf>,
+    /// The most bytes a trial's log keeps: the first and last half of that.
+    pub log_limit: u64,
 }
 
 impl Config {
@@ -114,11 +127,14 @@ impl Config {
                 "`cmd` is empty; give the program to run and its arguments, e.g. `cmd = [\"python3\", \"train.py\", \"--lr\", \"{lr}\"]`".into(),
             ));
         }
-        let cmd = args
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Template::parse(a).map_err(|e| fail(format!("`cmd[{i}]`: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
+        let cmd = if raw.shell {
+            parse_script(&args).map_err(fail)?
+        } else {
+            args.iter()
+                .enumerate()
+                .map(|(i, a)| Template::parse(a).map_err(|e| fail(format!("`cmd[{i}]`: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?
+        };
 
         let metric_key = if raw.metric.is_some() {
             "metric"
@@ -163,6 +179,35 @@ impl Config {
                 "`timeout` is zero; give a positive duration such as \"10m\", or leave it out for no limit".into(),
             ));
         }
+        for (key, value, max, none) in [
+            (
+                "timeout",
+                raw.timeout,
+                MAX_TIMEOUT,
+                "leave it out for no limit",
+            ),
+            (
+                "grace",
+                raw.grace,
+                MAX_GRACE,
+                "a few seconds let most programs save and exit",
+            ),
+        ] {
+            if let Some(d) = value.filter(|d| *d > max) {
+                return Err(fail(format!(
+                    "`{key}` is {}, longer than the {} it may be; {none}",
+                    humantime::format_duration(d),
+                    humantime::format_duration(max)
+                )));
+            }
+        }
+        let log_limit = raw.log_limit.unwrap_or(DEFAULT_LOG_LIMIT);
+        if log_limit < MIN_LOG_LIMIT {
+            return Err(fail(format!(
+                "`log_limit` is {log_limit} bytes, below the {} it must be at least; write a size such as \"10MiB\"",
+                bytesize::ByteSize(MIN_LOG_LIMIT).display().iec()
+            )));
+        }
 
         let here = std::env::current_dir().map_err(|e| {
             fail(format!(
@@ -197,7 +242,7 @@ impl Config {
         }
 
         // A program named by a placeholder can only be checked per trial, when it starts.
-        if let (false, Ok(Some(program))) = (raw.shell, cmd[0].render(&Params::new(), false)) {
+        if let (false, Ok(Some(program))) = (raw.shell, cmd[0].render(&Params::new())) {
             let path = env
                 .iter()
                 .find(|(k, _)| k == "PATH")
@@ -217,6 +262,7 @@ impl Config {
             cwd,
             env,
             log_dir,
+            log_limit,
         })
     }
 }
@@ -390,5 +436,22 @@ fn de_env<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, String>, D
         other => Err(D::Error::custom(format!(
             "expected a table of variables such as {{ OMP_NUM_THREADS = \"1\" }}, got {other}"
         ))),
+    }
+}
+
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let wrong = |what: &str| {
+        D::Error::custom(format!(
+            "{what} is not a size; write it like \"10MiB\", \"500kB\" or a number of bytes"
+        ))
+    };
+    match Json::deserialize(d)? {
+        Json::Number(n) => n.as_u64().map(Some).ok_or_else(|| wrong(&format!("`{n}`"))),
+        Json::String(s) => s
+            .trim()
+            .parse::<bytesize::ByteSize>()
+            .map(|b| Some(b.as_u64()))
+            .map_err(|_| wrong(&format!("`{s}`"))),
+        other => Err(wrong(&other.to_string())),
     }
 }

@@ -28,6 +28,11 @@ struct Ctx {
     polls: usize,
     /// Created at the first report, so that the program can wait for it.
     touch_on_report: Option<PathBuf>,
+    /// The first report waits until this file exists (60 s at most), as a study that has fallen
+    /// behind would.
+    first_report_waits_for: Option<PathBuf>,
+    /// How long each report takes, as a slow store would.
+    report_delay: Duration,
 }
 
 impl TrialContext for Ctx {
@@ -35,6 +40,17 @@ impl TrialContext for Ctx {
         self.number
     }
     fn report(&mut self, step: u64, value: f64) {
+        if let Some(gate) = self.first_report_waits_for.take() {
+            let since = Instant::now();
+            while !gate.exists() {
+                assert!(
+                    since.elapsed() < Duration::from_secs(60),
+                    "the program never got past its intermediate values while the study was busy"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        std::thread::sleep(self.report_delay);
         self.reports.push((step, value));
         if let Some(p) = &self.touch_on_report {
             std::fs::write(p, b"go").expect("touch");
@@ -202,11 +218,25 @@ fn parameters_reach_the_program_in_arguments_environment_and_file() {
         env["HYPERPLUG_LOG"],
         eval.attrs["log"].as_str().expect("log")
     );
-    let params_file = PathBuf::from(env["HYPERPLUG_PARAMS"].as_str().expect("params path"));
-    assert_eq!(params_file, dir.path().join("logs/trial-7.params.json"));
     assert_eq!(
         dump["params"],
         json!({ "lr": 0.001, "layers": 3, "act": "it's relu", "batch-size": 64 })
+    );
+    // The parameter file was the trial's alone, in a private directory removed with the trial.
+    let params_file = PathBuf::from(env["HYPERPLUG_PARAMS"].as_str().expect("params path"));
+    let private = params_file.parent().expect("its directory");
+    assert!(
+        private
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("hyperplug-trial-")),
+        "{}",
+        params_file.display()
+    );
+    assert!(!private.exists(), "{} was left behind", private.display());
+    assert!(
+        log_of(&eval)
+            .contains(r#"# parameters: {"lr":0.001,"layers":3,"act":"it's relu","batch-size":64}"#),
+        "the log names the parameters"
     );
     if std::env::var_os("PYTHONUNBUFFERED").is_none() {
         assert_eq!(env["PYTHONUNBUFFERED"], "1");
@@ -741,6 +771,38 @@ fn bad_settings_are_refused_naming_the_key() {
             json!({ "cmd": [prog], "env": { "A": "{x" } }),
             "`env.A`: `{x` has a `{`",
         ),
+        (
+            json!({ "cmd": [prog], "timeout": "500000000000y" }),
+            "`timeout` is 500000000000years, longer than the 1year it may be; leave it out for no limit",
+        ),
+        (
+            json!({ "cmd": [prog], "timeout": "2y" }),
+            "`timeout` is 2years, longer than the 1year",
+        ),
+        (
+            json!({ "cmd": [prog], "grace": "2d" }),
+            "`grace` is 2days, longer than the 1day it may be",
+        ),
+        (
+            json!({ "cmd": [prog], "log_limit": "1kB" }),
+            "`log_limit` is 1000 bytes, below the 4.0 KiB it must be at least",
+        ),
+        (
+            json!({ "cmd": [prog], "log_limit": "lots" }),
+            "`log_limit`: `lots` is not a size",
+        ),
+        (
+            json!({ "cmd": [prog], "log_limit": -1 }),
+            "`log_limit`: `-1` is not a size",
+        ),
+        (
+            json!({ "cmd": "echo '{c}'", "shell": true }),
+            "`cmd[0]`: the placeholder `{c}` in `echo '{c}'` is between single quotes",
+        ),
+        (
+            json!({ "cmd": "echo \"`echo {c}`\"", "shell": true }),
+            "is inside backquotes",
+        ),
     ];
     for (s, expected) in cases {
         let m = refused(s.clone());
@@ -803,4 +865,355 @@ fn environment_placeholders_follow_the_same_rules() {
     );
     let m = failed(run(&*obj, &mut Ctx::default()));
     assert!(m.starts_with("`env.UNITS` refers to `{units}`"), "{m}");
+}
+
+/// Two studies of the same name in one directory (each in its own store) run trial 0 at once:
+/// each program reads its own parameters, and each trial keeps a log of its own.
+#[test]
+fn same_named_studies_never_share_parameter_files_or_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let go = dir.path().join("go");
+    let (dump_a, dump_b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    // `a` starts first and reads its parameters only after `b` has started and written its own.
+    let a = testprog(
+        dir.path(),
+        &[
+            &format!("wait-file:{}", go.display()),
+            &format!("dump:{}", dump_a.display()),
+            "out:1",
+        ],
+        json!({}),
+    );
+    let b = testprog(
+        dir.path(),
+        &[
+            &format!("dump:{}", dump_b.display()),
+            &format!("pid:{}", go.display()),
+            "out:2",
+        ],
+        json!({}),
+    );
+    let with = |x: &str| -> Params {
+        [("x".to_owned(), Value::Str(x.into()))]
+            .into_iter()
+            .collect()
+    };
+    let study = |n| Ctx {
+        study: "same".into(),
+        number: n,
+        ..Ctx::default()
+    };
+    let (eval_a, eval_b) = std::thread::scope(|s| {
+        let a = s.spawn(|| a.evaluate(&with("from a"), &mut study(0)));
+        let since = Instant::now();
+        while std::fs::read_dir(dir.path().join("logs")).map_or(0, Iterator::count) == 0 {
+            assert!(since.elapsed() < Duration::from_secs(30), "a never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let b = b.evaluate(&with("from b"), &mut study(0));
+        (a.join().expect("a"), b)
+    });
+    let (eval_a, eval_b) = (ok(eval_a), ok(eval_b));
+    assert_eq!((eval_a.values[0], eval_b.values[0]), (1.0, 2.0));
+    let read = |p: &Path| -> Json {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("dump")).expect("json")
+    };
+    let (dump_a, dump_b) = (read(&dump_a), read(&dump_b));
+    assert_eq!(dump_a["params"], json!({ "x": "from a" }));
+    assert_eq!(dump_b["params"], json!({ "x": "from b" }));
+    assert_ne!(
+        dump_a["env"]["HYPERPLUG_PARAMS"],
+        dump_b["env"]["HYPERPLUG_PARAMS"]
+    );
+
+    let (log_a, log_b) = (log_of(&eval_a), log_of(&eval_b));
+    assert_ne!(eval_a.attrs["log"], eval_b.attrs["log"]);
+    assert!(
+        log_a.contains(r#"{"x":"from a"}"#) && log_a.contains("out| 1"),
+        "{log_a}"
+    );
+    assert!(
+        log_b.contains(r#"{"x":"from b"}"#) && log_b.contains("out| 2"),
+        "{log_b}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("logs"))
+        .expect("logs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["trial-0-2.log", "trial-0.log"]);
+}
+
+/// 25,000 intermediate lines, then the result, while the study takes each value slowly and is
+/// busy for as long as the program runs: the program is never held back, the result is read, and
+/// the study hears the latest values.
+#[test]
+fn a_flood_of_intermediate_values_neither_holds_the_program_back_nor_loses_the_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let done = dir.path().join("done");
+    const STEPS: u64 = 25_000;
+    let obj = testprog(
+        dir.path(),
+        &[
+            &format!("steps:{STEPS}:acc:0"),
+            &format!("pid:{}", done.display()),
+            "out:0.5",
+        ],
+        json!({ "metric": "acc" }),
+    );
+    // The first report returns only once the program has printed every step: a reader that
+    // waited for the study would hold the program back forever, and this would fail after 60 s.
+    let mut ctx = Ctx {
+        first_report_waits_for: Some(done),
+        report_delay: Duration::from_millis(2),
+        ..Ctx::default()
+    };
+    let eval = ok(run(&*obj, &mut ctx));
+    assert_eq!(eval.values, vec![0.5]);
+    let reported = ctx.reports.len() as u64;
+    assert!(
+        (1..=101 + 100).contains(&reported),
+        "{reported} values reported"
+    );
+    assert!(
+        ctx.reports.windows(2).all(|w| w[0].0 < w[1].0),
+        "steps in order"
+    );
+    assert_eq!(
+        ctx.reports.last(),
+        Some(&(STEPS - 1, 1.0)),
+        "the last value"
+    );
+    let log = log_of(&eval);
+    assert!(
+        log.contains(&format!(
+            "# {} intermediate value(s) were not reported",
+            STEPS - reported
+        )),
+        "{}",
+        &log[log.len().saturating_sub(2000)..]
+    );
+    assert!(
+        log.contains(r#"out| {"acc":1.0,"step":24999}"#)
+            || log.contains(r#"out| {"step":24999,"acc":1.0}"#)
+    );
+    assert!(log.contains("\nout| 0.5\n"));
+}
+
+#[test]
+fn parameters_whose_variables_would_clash_fail_the_trial() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(dir.path(), &["out:1"], json!({}));
+    let params: Params = [
+        ("a-b".to_owned(), Value::Int(1)),
+        ("a_b".to_owned(), Value::Int(2)),
+    ]
+    .into_iter()
+    .collect();
+    let m = failed(obj.evaluate(&params, &mut Ctx::default()));
+    assert_eq!(
+        m,
+        "parameters `a-b` and `a_b` would both be passed as the environment variable `HYPERPLUG_PARAM_A_B` (names are upper-cased, with anything but ASCII letters and digits as `_`); rename one of them in [space]"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_planted_link_is_never_written_through_and_old_logs_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").expect("victim");
+    std::os::unix::fs::symlink(&victim, logs.join("trial-0.log")).expect("symlink");
+    let obj = testprog(dir.path(), &["out:1"], json!({}));
+    let m = failed(run(&*obj, &mut Ctx::default()));
+    assert!(
+        m.contains("trial-0.log is a symbolic link (to ")
+            && m.contains("hyperplug never writes a log through a link"),
+        "{m}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "precious"
+    );
+    // A dangling link is refused too (create-exclusive never follows it).
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), logs.join("trial-1.log"))
+        .expect("symlink");
+    let m = failed(run(
+        &*obj,
+        &mut Ctx {
+            number: 1,
+            ..Ctx::default()
+        },
+    ));
+    assert!(m.contains("trial-1.log is a symbolic link"), "{m}");
+    assert!(!dir.path().join("nowhere").exists());
+
+    // A log already there (an earlier study of that name) is kept, and the trial writes beside it.
+    std::fs::write(logs.join("trial-2.log"), "old").expect("old log");
+    let eval = ok(run(
+        &*obj,
+        &mut Ctx {
+            number: 2,
+            ..Ctx::default()
+        },
+    ));
+    assert_eq!(
+        Path::new(eval.attrs["log"].as_str().expect("log")),
+        logs.join("trial-2-2.log")
+    );
+    assert_eq!(
+        std::fs::read_to_string(logs.join("trial-2.log")).expect("old"),
+        "old"
+    );
+}
+
+#[test]
+fn a_long_log_keeps_its_first_and_last_part_and_says_what_was_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 3,000 stderr lines of about 20 bytes: 60 kB into a log that keeps 8 KiB.
+    let obj = testprog(
+        dir.path(),
+        &["err-lines:3000", "out:0.25"],
+        json!({ "log_limit": "8KiB" }),
+    );
+    let eval = ok(run(&*obj, &mut Ctx::default()));
+    assert_eq!(eval.values, vec![0.25]);
+    let log = log_of(&eval);
+    // stdout and stderr are read by two threads: their lines interleave as the scheduler says.
+    assert!(log.contains("err| stderr line 1\n"), "the head is kept");
+    assert!(log.contains("err| stderr line 3000\n"), "the tail is kept");
+    assert!(log.contains("out| 0.25\n"), "the result line is kept");
+    let cut = log
+        .lines()
+        .find(|l| l.contains("cut here"))
+        .expect("a line saying what was cut");
+    let exit = log
+        .lines()
+        .find(|l| l.starts_with("# exited"))
+        .expect("the closing note");
+    // Only the two notes written after the cut go beyond the limit.
+    assert!(
+        log.len() - cut.len() - exit.len() - 2 <= 8 << 10,
+        "{} bytes",
+        log.len()
+    );
+    let lines: u64 = cut
+        .trim_start_matches("# … ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    let kept = log.lines().filter(|l| l.starts_with("err| ")).count() as u64;
+    assert_eq!(kept + lines, 3000, "{cut}");
+    assert!(
+        cut.ends_with("the log keeps its first and last 4.0 KiB (`log_limit`)"),
+        "{cut}"
+    );
+}
+
+/// The attacks of issue 11 with `shell = true`: none of them runs anything, each value reaches
+/// the program as one argument, exactly.
+#[test]
+fn shell_values_are_data_never_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let obj = objective(
+        dir.path(),
+        json!({
+            "cmd": "printf '[%s]' {c} > bare; printf '[%s]' \"<{c}>\" > quoted; printf '[%s]' \"$(printf '%s' {c})\" > sub; echo 1",
+            "shell": true,
+            "cwd": work.display().to_string(),
+        }),
+    );
+    for attack in [
+        "'; touch pwned; '",
+        "\"; touch pwned; \"",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "a b  *  ?",
+        "x\ny; touch pwned",
+        "\\",
+        "${IFS}$(touch${IFS}pwned)",
+        "",
+        "-n",
+    ] {
+        let params: Params = [("c".to_owned(), Value::Str(attack.into()))]
+            .into_iter()
+            .collect();
+        let eval = ok(obj.evaluate(&params, &mut Ctx::default()));
+        assert_eq!(eval.values, vec![1.0]);
+        let read = |f: &str| std::fs::read_to_string(work.join(f)).expect("output");
+        assert_eq!(read("bare"), format!("[{attack}]"), "{attack:?}");
+        assert_eq!(read("quoted"), format!("[<{attack}>]"), "{attack:?}");
+        // `$(…)` drops trailing newlines, as it does for any command's output.
+        assert_eq!(
+            read("sub"),
+            format!("[{}]", attack.trim_end_matches('\n')),
+            "{attack:?}"
+        );
+        assert!(!work.join("pwned").exists(), "{attack:?} ran a command");
+    }
+}
+
+mod shell_property {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Strings rich in what a shell treats specially, and any other character but NUL (which
+    /// no argument can hold).
+    fn nasty() -> impl Strategy<Value = String> {
+        let special = prop::sample::select(
+            "'\"`$(){}[];&|<>*?~!#\\\n\t =%-"
+                .chars()
+                .collect::<Vec<_>>(),
+        );
+        let any = any::<char>().prop_filter("no NUL", |c| *c != '\0');
+        prop::collection::vec(prop_oneof![3 => special, 1 => any], 0..24)
+            .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(48)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+        /// For any string, the shell receives exactly that string as one argument (bare and
+        /// between double quotes) and runs nothing else: the working directory ends up holding
+        /// only the two files the script writes.
+        #[test]
+        fn the_shell_receives_any_value_as_exactly_one_argument(value in nasty()) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let work = dir.path().join("work");
+            std::fs::create_dir(&work).expect("mkdir");
+            let obj = objective(
+                dir.path(),
+                json!({
+                    "cmd": ["printf", "'<%s>'", "{v}", ">", "bare;", "printf", "'<%s>'", "\"={v}=\"", ">", "quoted;", "echo", "1"],
+                    "shell": true,
+                    "cwd": work.display().to_string(),
+                }),
+            );
+            let params: Params = [("v".to_owned(), Value::Str(value.clone()))].into_iter().collect();
+            let eval = ok(obj.evaluate(&params, &mut Ctx::default()));
+            prop_assert_eq!(eval.values, vec![1.0]);
+            let read = |f: &str| std::fs::read_to_string(work.join(f)).expect("output");
+            prop_assert_eq!(read("bare"), format!("<{value}>"));
+            prop_assert_eq!(read("quoted"), format!("<={value}=>"));
+            let mut names: Vec<String> = std::fs::read_dir(&work)
+                .expect("work")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            prop_assert_eq!(names, vec!["bare".to_owned(), "quoted".to_owned()]);
+        }
+    }
 }
