@@ -1,8 +1,10 @@
 //! The command objective end to end: the sklearn example (`examples/sklearn`) tuned by the built
-//! binary, each trial a real Python process.
+//! binary, each trial a real Python process; same-named studies in two stores at once; a killed
+//! `hyperplug` taking its trial's processes with it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -119,4 +121,146 @@ fn the_sklearn_example_tunes_a_real_model_end_to_end() {
         .as_f64()
         .expect("best");
     assert!(best > 0.97, "the best of 8 trials scored {best}");
+}
+
+/// A study file named `same` whose trials print the `x` they read from the parameter file, after
+/// a pause that leaves another process time to write its own file in between.
+fn echo_x_study(low: f64, high: f64) -> String {
+    format!(
+        r#"[study]
+name = "same"
+direction = "minimize"
+trials = 15
+seed = 3
+
+[objective]
+name = "command"
+cmd = "sleep 0.05; sed -n 's/.*\"x\": *\\([-+0-9.eE]*\\).*/\\1/p' \"$HYPERPLUG_PARAMS\""
+shell = true
+
+[space]
+x = {{ float = [{low}, {high}] }}
+"#
+    )
+}
+
+/// Issue 11, item 2: two studies of the same name in one directory, in the stores `a.db` and
+/// `b.db`, run at once; every stored result is computed from that trial's own parameters.
+#[test]
+fn same_named_studies_in_two_stores_at_once_read_only_their_own_parameters() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "a.toml", &echo_x_study(0.0, 1.0));
+    write(dir.path(), "b.toml", &echo_x_study(10.0, 11.0));
+    let start = |file: &str, db: &str| {
+        Command::new(crate::bin())
+            .args([
+                "run",
+                file,
+                "--json",
+                "--storage",
+                &format!("sqlite://{db}"),
+            ])
+            .current_dir(dir.path())
+            .env_remove("HYPERPLUG_PLUGIN_PATH")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start hyperplug")
+    };
+    let (a, b) = (start("a.toml", "a.db"), start("b.toml", "b.db"));
+    let mut logs = Vec::new();
+    for (run, range) in [(a, 0.0..1.0), (b, 10.0..11.0)] {
+        let out = run.wait_with_output().expect("wait");
+        let r = crate::report(&out);
+        assert_eq!(r["counts"]["complete"], 15, "{r}");
+        for t in r["trials"].as_array().expect("trials") {
+            let x = t["params"]["x"].as_f64().expect("x");
+            assert!(range.contains(&x), "{t}");
+            assert_eq!(t["values"][0].as_f64(), Some(x), "another study's x: {t}");
+            logs.push(t["user_attrs"]["log"].as_str().expect("log").to_owned());
+        }
+    }
+    logs.sort();
+    logs.dedup();
+    assert_eq!(logs.len(), 30, "every trial has a log of its own");
+}
+
+/// Whether `pid` still runs: its /proc entry exists and it is not a zombie.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+fn wait_for_pid(path: &Path) -> u32 {
+    let since = Instant::now();
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 11, item 5: `hyperplug` killed with SIGKILL mid-trial takes the trial's program and
+/// everything in its process group with it, so that a retry never runs beside an orphan.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_hyperplug_leaves_no_trial_process_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = write(
+        dir.path(),
+        "s.toml",
+        r#"[study]
+name = "orphans"
+direction = "minimize"
+trials = 1
+
+[objective]
+name = "command"
+cmd = "echo $$ > program.tmp && mv program.tmp program.pid; sleep 300 & echo $! > child.tmp && mv child.tmp child.pid; wait"
+shell = true
+
+[space]
+x = { float = [0, 1] }
+"#,
+    );
+    let mut worker = Command::new(crate::bin())
+        .args(["run", &study, "--storage", "memory"])
+        .current_dir(dir.path())
+        .env_remove("HYPERPLUG_PLUGIN_PATH")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hyperplug");
+    let program = wait_for_pid(&dir.path().join("program.pid"));
+    let child = wait_for_pid(&dir.path().join("child.pid"));
+    assert!(running(program) && running(child));
+    worker.kill().expect("SIGKILL"); // SIGKILL
+    worker.wait().expect("wait");
+    let since = Instant::now();
+    while running(program) || running(child) {
+        if since.elapsed() > Duration::from_secs(10) {
+            // Leave nothing behind even when the test fails.
+            for pid in [program, child] {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+            panic!(
+                "10 s after hyperplug was killed, its trial's program ({}) and child ({}) still run",
+                if running(program) { "alive" } else { "gone" },
+                if running(child) { "alive" } else { "gone" },
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

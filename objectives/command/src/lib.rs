@@ -14,21 +14,37 @@
 //! **Parameters in.** `{name}` in an argument becomes the parameter's value (`{name?}` drops the
 //! argument when a conditional parameter is inactive; `{{` and `}}` are literal braces). Every
 //! parameter is also in the environment as `HYPERPLUG_PARAM_<NAME>` (upper-cased, anything but
-//! letters and digits as `_`), and all of them as a JSON file whose path is in `HYPERPLUG_PARAMS`.
+//! letters and digits as `_`; two names that give one variable, like `a-b` and `a_b`, fail the
+//! trial), and all of them as a JSON file whose path is in `HYPERPLUG_PARAMS`: created for that
+//! trial alone in a private temporary directory, and removed when it ends.
 //! `HYPERPLUG_TRIAL`, `HYPERPLUG_STUDY`, `HYPERPLUG_LOG` and `HYPERPLUG_DEVICES` (the assigned
 //! GPU ids, comma-separated; also as `CUDA_VISIBLE_DEVICES` when there are any) complete it, and
 //! `PYTHONUNBUFFERED=1` keeps Python's output live unless the environment says otherwise.
 //!
+//! **Shell.** With `shell = true`, `cmd` runs as `sh -c SCRIPT hyperplug VALUE…`: each
+//! placeholder becomes a positional parameter (`"${1}"`, or `${1}` between double quotes) and its
+//! value an argument of `sh`, so no value is ever read as shell code, whatever quotes, `$(…)` or
+//! backquotes it holds (so the script should not use `$1`… for anything else). A placeholder
+//! where the shell would not expand that as one word (between single quotes, in backquotes,
+//! `$((…))` or `${…}`, after `\` or `$`) is refused with the settings.
+//!
 //! **Results out.** The result is the last stdout line that is a JSON object holding every
 //! metric (`{"accuracy": 0.93, "train_time": 12.1}`; its other scalar keys become trial
 //! attributes), or a bare number on the last line when there is one value. Lines such as
-//! `{"step": 3, "accuracy": 0.81}` are intermediate values, reported as they are printed so the
-//! pruner decides while the program runs. Python's `NaN` and `Infinity` are understood.
+//! `{"step": 3, "accuracy": 0.81}` are intermediate values, reported while the program runs so the
+//! pruner decides as it goes. Python's `NaN` and `Infinity` are understood. Output is read as
+//! fast as the program prints it, however slowly the study stores intermediate values: when the
+//! study falls more than 100 values behind, the oldest waiting ones are dropped (the log says how
+//! many), and the last line is always read.
 //!
 //! **Ending.** A pruned (or interrupted) trial's process group gets SIGTERM, then SIGKILL after
 //! `grace`; so does one that runs past `timeout`, or anything the program leaves running when it
-//! exits. A non-zero exit, a timeout, or no result fails the trial with the tail of stderr in its
-//! message. Stdout and stderr go, interleaved and tagged, to `trial-<number>.log` in `log_dir`,
+//! exits. Should the hyperplug process itself be killed, the group is killed too (on Linux the
+//! program by its parent-death signal, and everywhere the group by a watchdog `sh` waiting on a
+//! pipe). A non-zero exit, a timeout, or no result fails the trial with the tail of stderr in its
+//! message. Stdout and stderr go, interleaved and tagged, to `trial-<number>.log` in `log_dir`
+//! (a new file: when that name is taken, by a study of the same name in another store, say,
+//! `trial-<number>-2.log` and so on; never through a symbolic link), at most `log_limit` of it,
 //! and the trial's `log` attribute holds its path, beside `exit_code` and `duration_s`.
 //!
 //! Settings (unknown keys are refused by name):
@@ -36,14 +52,15 @@
 //! | key | meaning | default |
 //! |---|---|---|
 //! | `cmd` | the program and its arguments, with placeholders | required |
-//! | `shell` | run `cmd` (an array joined by spaces, or a string) with `sh -c`, values shell-quoted | `false` |
+//! | `shell` | run `cmd` (an array joined by spaces, or a string) with `sh -c`, values as positional parameters | `false` |
 //! | `metric` / `metrics` | the value(s) printed: `"accuracy"` or `{ name = "accuracy", direction = "maximize" }`; without directions the study's decide | one unnamed value: a bare number or a one-key object |
 //! | `intermediate` | the key read from step lines | the first metric |
-//! | `timeout` | per trial, like `"10m"` | none |
-//! | `grace` | from SIGTERM to SIGKILL | `"5s"` |
+//! | `timeout` | per trial, like `"10m"`; at most a year | none |
+//! | `grace` | from SIGTERM to SIGKILL; at most a day | `"5s"` |
 //! | `cwd` | where the program runs | where hyperplug runs |
 //! | `env` | extra variables; values may hold placeholders | none |
-//! | `log_dir` | where logs and parameter files go | `hyperplug-logs/<study>` |
+//! | `log_dir` | where trial logs go | `hyperplug-logs/<study>` |
+//! | `log_limit` | the most a trial's log keeps (its first and last half, with a line saying what was cut), like `"10MiB"`; at least 4 KiB | `"10MiB"` |
 //!
 //! Architecture invariant: this crate depends on `hyperplug-core` and on the operating system
 //! (processes, files, signals) only — never on the host, the ABI or a strategy. Everything a trial

@@ -497,3 +497,173 @@ mod tests {
         assert_eq!(t.text().as_deref(), Some("100%"));
     }
 }
+
+/// The parser fuzzed: arbitrary lines never panic, and generated programs' output is read as a
+/// reference interpretation of the rules says. Runs briefly with `cargo test`; longer with
+/// `PROPTEST_CASES=100000 cargo test --release -p hyperplug-command fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One line a program may print, with what it means.
+    #[derive(Clone, Debug)]
+    enum Spec {
+        Step { step: u64, value: f64 },
+        Result(Vec<f64>),
+        Number(f64),
+        Text(String),
+        Blank(String),
+        Broken(String),
+    }
+
+    /// Python's spelling of a float, NaN and infinities included.
+    fn py(x: f64) -> String {
+        if x.is_nan() {
+            "NaN".into()
+        } else if x.is_infinite() {
+            if x > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        } else {
+            format!("{x:?}")
+        }
+    }
+
+    fn names(metrics: usize) -> Vec<String> {
+        (0..metrics).map(|i| format!("m{i}")).collect()
+    }
+
+    fn render(spec: &Spec, metrics: usize) -> String {
+        let keys = match metrics {
+            0 => vec!["value".to_owned()],
+            n => names(n),
+        };
+        match spec {
+            Spec::Step { step, value } => {
+                format!(r#"{{"step": {step}, "{}": {value:?}}}"#, keys[0])
+            }
+            Spec::Result(values) => {
+                let body: Vec<String> = keys
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| format!(r#""{k}": {}"#, py(*v)))
+                    .collect();
+                format!("{{{}}}", body.join(", "))
+            }
+            Spec::Number(x) => format!("  {x:e} "),
+            Spec::Text(t) | Spec::Blank(t) | Spec::Broken(t) => t.clone(),
+        }
+    }
+
+    fn float() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            8 => any::<f64>().prop_filter("finite", |x| x.is_finite()),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+        ]
+    }
+
+    fn finite() -> impl Strategy<Value = f64> {
+        any::<f64>().prop_filter("finite", |x| x.is_finite())
+    }
+
+    fn spec(metrics: usize) -> impl Strategy<Value = Spec> {
+        let width = metrics.max(1);
+        prop_oneof![
+            (any::<u64>(), finite()).prop_map(|(step, value)| Spec::Step { step, value }),
+            prop::collection::vec(float(), width).prop_map(Spec::Result),
+            finite().prop_map(Spec::Number),
+            "[^\n\r]{0,40}"
+                .prop_filter("neither JSON nor a number", |t| {
+                    let t = t.trim();
+                    !t.is_empty() && !t.starts_with('{') && t.parse::<f64>().is_err()
+                })
+                .prop_map(Spec::Text),
+            "[ \t]{0,3}".prop_map(Spec::Blank),
+            "\\{[^\n\r}]{0,30}".prop_map(Spec::Broken),
+        ]
+    }
+
+    /// The rules, read off the whole output at once: the result is a bare number when it is on
+    /// the last non-blank line (and there is at most one metric), else the last object holding
+    /// every metric; step lines are reported in order.
+    fn reference(specs: &[Spec], metrics: usize) -> (Option<Vec<f64>>, Vec<(u64, f64)>) {
+        let last = specs.iter().rev().find(|s| !matches!(s, Spec::Blank(_)));
+        let result = match last {
+            Some(Spec::Number(x)) if metrics <= 1 => Some(vec![*x]),
+            _ => specs.iter().rev().find_map(|s| match s {
+                Spec::Result(v) => Some(v.clone()),
+                _ => None,
+            }),
+        };
+        let steps = specs
+            .iter()
+            .filter_map(|s| match s {
+                Spec::Step { step, value } => Some((*step, *value)),
+                _ => None,
+            })
+            .collect();
+        (result, steps)
+    }
+
+    fn same(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    }
+
+    fn specs() -> impl Strategy<Value = (usize, Vec<Spec>)> {
+        (0usize..=3).prop_flat_map(|m| (Just(m), prop::collection::vec(spec(m), 0..30)))
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_lines_never_panic(
+            metrics in 0usize..=3,
+            lines in prop::collection::vec(
+                prop_oneof![
+                    any::<String>(),
+                    "\\{[ -~]{0,40}\\}",
+                    "[ -~]{0,40}",
+                    "\\{\"step\": ?-?[0-9.eE+]{0,12}, \"(m0|value)\": ?[-0-9.eENaInfity]{0,12}\\}",
+                ],
+                0..20,
+            ),
+        ) {
+            let mut o = Output::new(names(metrics), None);
+            for line in &lines {
+                if let Line::Step { value, .. } = o.line(line) {
+                    prop_assert!(value.is_finite());
+                }
+            }
+            if let Some(found) = o.result() {
+                prop_assert_eq!(found.values.len(), metrics.max(1));
+                prop_assert!(lines.iter().any(|l| l.trim() == found.raw));
+            } else {
+                prop_assert!(!o.no_result_hint().is_empty());
+            }
+        }
+
+        #[test]
+        fn generated_output_is_read_as_the_rules_say((metrics, specs) in specs()) {
+            let mut o = Output::new(names(metrics), None);
+            let mut steps = Vec::new();
+            for s in &specs {
+                match o.line(&render(s, metrics)) {
+                    Line::Step { step, value } => steps.push((step, value)),
+                    Line::Other => {}
+                }
+            }
+            let (result, expected_steps) = reference(&specs, metrics);
+            prop_assert_eq!(steps, expected_steps);
+            let got = o.result().map(|f| f.values.clone());
+            match (&got, &result) {
+                (Some(g), Some(r)) => prop_assert!(same(g, r), "{:?} != {:?}", got, result),
+                (None, None) => {}
+                _ => prop_assert!(false, "{:?} != {:?}", got, result),
+            }
+        }
+    }
+}

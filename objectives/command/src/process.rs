@@ -1087,6 +1087,33 @@ mod tests {
         assert_eq!(param_var("λ"), "HYPERPLUG_PARAM__");
     }
 
+    proptest::proptest! {
+        /// Any bytes, read through any buffer size, come out as the lines between newlines.
+        #[test]
+        fn any_bytes_split_into_their_lines(
+            data in proptest::collection::vec(
+                proptest::prop_oneof![proptest::prelude::any::<u8>(), proptest::prelude::Just(b'\n'), proptest::prelude::Just(b'\r')],
+                0..400,
+            ),
+            capacity in 1usize..64,
+        ) {
+            let mut r = BufReader::with_capacity(capacity, &data[..]);
+            let mut buf = Vec::new();
+            let mut lines = Vec::new();
+            while read_line(&mut r, &mut buf).expect("in memory") {
+                lines.push(trim_newline(&buf).to_vec());
+            }
+            let mut expected: Vec<Vec<u8>> = data
+                .split(|&b| b == b'\n')
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+                .collect();
+            if data.last().is_none_or(|&b| b == b'\n') {
+                expected.pop();
+            }
+            proptest::prop_assert_eq!(lines, expected);
+        }
+    }
+
     #[test]
     fn long_lines_are_cut_and_the_rest_still_read() {
         let mut data = vec![b'x'; MAX_LINE + 10];
