@@ -722,3 +722,144 @@ fn plugins_check_conformance_runs_the_suite_through_the_library() {
         "the suite's panics stay quiet:\n{stderr}"
     );
 }
+
+/// The repository's root.
+fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host lives in the repository")
+        .to_path_buf()
+}
+
+/// Copies `templates/<template>` out of the workspace, as an author would, pointing its
+/// hyperplug dependencies at this checkout through `[patch.crates-io]` (the template itself asks
+/// for the published versions), with this workspace's lock file so that nothing is fetched.
+fn copy_template(template: &str, into: &Path) -> std::path::PathBuf {
+    let from = repo().join("templates").join(template);
+    let to = into.join(template);
+    for entry in ["Cargo.toml", "src/lib.rs", "tests/library.rs"] {
+        let dest = to.join(entry);
+        std::fs::create_dir_all(dest.parent().expect("a folder")).expect("mkdir");
+        std::fs::copy(from.join(entry), &dest).expect("copy the template");
+    }
+    let mut manifest = std::fs::read_to_string(to.join("Cargo.toml")).expect("manifest");
+    manifest.push_str("\n[patch.crates-io]\n");
+    for (krate, dir) in [
+        ("hyperplug-sdk", "core/sdk"),
+        ("hyperplug-testkit", "core/testkit"),
+        ("hyperplug-abi", "core/abi"),
+        ("hyperplug-core", "core/core"),
+        ("hyperplug-loader", "host/loader"),
+    ] {
+        manifest.push_str(&format!(
+            "{krate} = {{ path = {:?} }}\n",
+            repo().join(dir).to_string_lossy()
+        ));
+    }
+    std::fs::write(to.join("Cargo.toml"), manifest).expect("write manifest");
+    std::fs::copy(repo().join("Cargo.lock"), to.join("Cargo.lock")).expect("copy the lock file");
+    to
+}
+
+/// The templates build outside the workspace, test themselves through their own built library,
+/// and load into the host, which runs the conformance suite on them and a study with them.
+///
+/// They build into this workspace's target folder, with its profile, so that only the template
+/// crates and the five hyperplug crates they patch in are compiled (seconds); the dependencies
+/// are already built.
+#[test]
+fn the_plugin_templates_build_from_a_copy_test_themselves_and_load_into_the_host() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = crate::bin()
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/hyperplug")
+        .to_path_buf();
+    let outside = tempfile::tempdir().expect("temp dir");
+    for (template, package, name, kind) in [
+        (
+            "strategy-plugin",
+            "my_strategy_plugin",
+            "my-org/perturb",
+            "strategy",
+        ),
+        (
+            "objective-plugin",
+            "my_objective_plugin",
+            "my-org/valley",
+            "objective",
+        ),
+    ] {
+        let crate_dir = copy_template(template, outside.path());
+        let out = std::process::Command::new(&cargo)
+            .args(["test", "--offline", "--quiet"])
+            .args(["--config", "profile.dev.debug=1"])
+            .args(["--config", "profile.dev.package.\"*\".debug=false"])
+            .current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("cargo runs");
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{template}:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("test the_built_library_passes_the_conformance_suite ... ok")
+                || stdout.contains("test result: ok. 1 passed"),
+            "{template}:\n{stdout}"
+        );
+
+        // `cargo test` leaves the library it built for the tests in deps/.
+        let lib = target.join("debug").join("deps").join(format!(
+            "{}{package}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+        let out = hyperplug(
+            &[
+                "plugins",
+                "check",
+                "--conformance",
+                lib.to_str().expect("utf-8"),
+            ],
+            Path::new("."),
+            &[],
+        );
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{template}:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!("conformance: {kind} `{name}`: passed"))
+                && stdout.contains(&format!(
+                    "{} 0.1.0, built against plugin ABI {} with hyperplug-sdk 0.2.0",
+                    package.replace('_', "-"),
+                    hyperplug_abi::ABI_VERSION
+                )),
+            "{template}:\n{stdout}"
+        );
+
+        // A study names the vendor-qualified plugin like any bundled one.
+        let plugins = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(&lib, plugins.path().join(lib.file_name().expect("file"))).expect("copy");
+        let study_dir = tempfile::tempdir().expect("temp dir");
+        let (strategy, objective) = match kind {
+            "strategy" => (name, "branin"),
+            _ => ("random", name),
+        };
+        let study = write(
+            study_dir.path(),
+            "s.toml",
+            &format!(
+                "[study]\ntrials = 12\nseed = 2\n[strategy]\nname = \"{strategy}\"\n[objective]\nname = \"{objective}\"\n"
+            ),
+        );
+        let out = hyperplug(
+            &["run", &study, "--json", "--storage", "memory"],
+            study_dir.path(),
+            &[(
+                "HYPERPLUG_PLUGIN_PATH",
+                plugins.path().to_str().expect("utf-8"),
+            )],
+        );
+        let r = report(&out);
+        assert_eq!(r["trials"].as_array().map(Vec::len), Some(12), "{template}");
+        assert!(r["best_trials"][0]["values"][0].is_f64(), "{template}: {r}");
+    }
+}
