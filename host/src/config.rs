@@ -13,6 +13,7 @@
 //!
 //! [strategy]
 //! name = "random"               # its settings follow as keys
+//! # library = "libacme.so"      # pin the plugin library it comes from (path, file or crate name)
 //!
 //! [objective]
 //! name = "rosenbrock"           # its settings follow as keys
@@ -103,6 +104,8 @@ impl Default for Resources {
 pub struct Component {
     /// The name to look up in the registry.
     pub name: String,
+    /// The plugin library it must come from (`library = "..."`), or `bundled`.
+    pub library: Option<String>,
     /// Every other key of its table.
     pub settings: Settings,
 }
@@ -259,6 +262,7 @@ impl StudyFile {
             Some(table) => component(table, "strategy").map_err(|(s, m)| fail(s, m))?,
             None => Component {
                 name: "random".into(),
+                library: None,
                 settings: Settings::default(),
             },
         };
@@ -392,6 +396,18 @@ fn component(table: Spanned<toml::Table>, kind: &str) -> Result<Component, Locat
         Some(_) => return Err((Some(span), format!("[{kind}] `name` must be a string"))),
         None => return Err((Some(span), format!("[{kind}] needs `name = \"...\"`"))),
     };
+    let library = match table.remove("library") {
+        Some(toml::Value::String(s)) => Some(s),
+        Some(_) => {
+            return Err((
+                Some(span),
+                format!(
+                    "[{kind}] `library` must be a string: a library's path, file name or crate name, or \"bundled\""
+                ),
+            ));
+        }
+        None => None,
+    };
     let settings = match serde_json::to_value(&table) {
         Ok(serde_json::Value::Object(map)) => Settings::new(map),
         _ => {
@@ -401,7 +417,11 @@ fn component(table: Spanned<toml::Table>, kind: &str) -> Result<Component, Locat
             ));
         }
     };
-    Ok(Component { name, settings })
+    Ok(Component {
+        name,
+        library,
+        settings,
+    })
 }
 
 fn param(name: &str, p: ParamToml) -> Result<Param, String> {

@@ -158,8 +158,13 @@ enum PluginsCommand {
     List,
     /// Load one library and say what it holds, or what is wrong with it.
     Check {
-        /// The library file.
+        /// The library file: a path, relative to the current directory (never looked up on the
+        /// system's library path).
         file: PathBuf,
+        /// Also run the conformance suite on every strategy and objective in it, through the
+        /// library as loaded (what `hyperplug_testkit::check_library` runs).
+        #[arg(long)]
+        conformance: bool,
     },
 }
 
@@ -288,24 +293,72 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins {
-            command: PluginsCommand::Check { file },
+            command: PluginsCommand::Check { file, conformance },
         } => {
             let mut registry = Registry::new();
-            if let Err(e) = registry.load_library(&file) {
-                if let Some(details) = e.details() {
-                    log::debug!("full report:\n{details}");
+            let lib = match registry.load_library(&file) {
+                Ok(lib) => lib,
+                Err(e) => {
+                    if let Some(details) = e.details() {
+                        log::debug!("full report:\n{details}");
+                    }
+                    return Err(e.into());
                 }
-                return Err(e.into());
-            }
+            };
             println!(
-                "{}: a valid hyperplug plugin (ABI {})",
+                "{}: a valid hyperplug plugin: {} (this hyperplug speaks plugin ABI {})",
                 file.display(),
+                lib.description,
                 hyperplug_abi::ABI_VERSION
             );
             list(&registry);
+            if conformance {
+                return check_conformance(&file);
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs the conformance suite on every strategy and objective of the library at `file`, with
+/// default settings, and prints one line each. The suite reports a failure by panicking, as it
+/// does in an author's tests: here each panic is caught, its message kept, and the default
+/// panic output silenced.
+fn check_conformance(file: &std::path::Path) -> Result<ExitCode> {
+    let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let keep = messages.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Ok(mut m) = keep.lock() {
+            m.push(hyperplug::panic_message(info.payload()));
+        }
+    }));
+    let results = hyperplug_testkit::run_library_checks(file, &|_| hyperplug::Settings::default());
+    std::panic::set_hook(previous);
+    let results = results?;
+    println!();
+    let mut failed = 0;
+    for r in &results {
+        match &r.outcome {
+            Ok(()) => println!("conformance: {} `{}`: passed", r.kind, r.name),
+            Err(e) => {
+                failed += 1;
+                println!("conformance: {} `{}`: FAILED: {e}", r.kind, r.name);
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} failed the conformance suite (run with default settings)",
+            results.len()
+        );
+    }
+    println!(
+        "conformance: all {} passed through {}",
+        results.len(),
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn registry(plugin_dirs: &[PathBuf]) -> Registry {
@@ -468,24 +521,37 @@ fn list(registry: &Registry) {
         "{:<9} {:<16} {:<8} {:<58} source",
         "kind", "name", "version", "capabilities"
     );
-    let row =
-        |kind: &str, info: &hyperplug::PluginInfo, caps: String, source: &hyperplug::Source| {
-            println!(
-                "{kind:<9} {:<16} {:<8} {caps:<58} {source}",
-                info.name, info.version
-            );
-            println!("{:<9} {}", "", info.description);
-        };
+    let row = |kind: &str,
+               info: &hyperplug::PluginInfo,
+               caps: String,
+               source: &hyperplug::Source,
+               replaced: &[hyperplug::Source]| {
+        println!(
+            "{kind:<9} {:<16} {:<8} {caps:<58} {source}",
+            info.name, info.version
+        );
+        println!("{:<9} {}", "", info.description);
+        for old in replaced {
+            println!("{:<9} (replaces `{}` from {old})", "", info.name);
+        }
+    };
     for e in registry.strategies() {
         row(
             "strategy",
             &e.info,
             e.info.capabilities.names().join(","),
             &e.source,
+            &e.replaced,
         );
     }
     for e in registry.objectives() {
-        row("objective", &e.info, "-".into(), &e.source);
+        row("objective", &e.info, "-".into(), &e.source, &e.replaced);
+    }
+    if !registry.libraries().is_empty() {
+        println!("\nlibraries:");
+        for l in registry.libraries() {
+            println!("  {}: {}", l.path.display(), l.description);
+        }
     }
     for f in registry.failures() {
         println!("\nfailed to load: {}", f.error);

@@ -1,4 +1,11 @@
 //! The registry: every strategy and objective the host knows, bundled or loaded from plugins.
+//!
+//! One name, one algorithm: a plugin that exports a bundled name replaces the bundled one, and of
+//! two libraries exporting one name the later on the plugin path wins. Both are warnings naming
+//! both sides, and `plugins list` marks what replaced what; a study file can pin the library a
+//! name comes from (`library = "..."` in its [strategy] or [objective] table), which also reaches
+//! the replaced ones. Names may be vendor-qualified (`acme/de`), so that an organization's
+//! algorithms never meet another's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +32,24 @@ impl std::fmt::Display for Source {
     }
 }
 
+impl Source {
+    /// Whether `pin`, a study file's `library` value, names this source: `bundled`, the library's
+    /// path (relative to the current directory, or as it was loaded), its file name, or the name
+    /// of the crate it was built from (`crate_name`).
+    pub fn matches(&self, pin: &str, crate_name: Option<&str>) -> bool {
+        match self {
+            Source::Bundled => pin == "bundled",
+            Source::Plugin(path) => {
+                let pinned = Path::new(pin);
+                path.as_path() == pinned
+                    || std::path::absolute(pinned).is_ok_and(|p| p == *path)
+                    || path.file_name().is_some_and(|n| n == pin)
+                    || crate_name.is_some_and(|c| c == pin || c.replace('-', "_") == pin)
+            }
+        }
+    }
+}
+
 /// One registered factory with its description and origin.
 #[derive(Clone)]
 pub struct Entry<F: ?Sized> {
@@ -34,6 +59,21 @@ pub struct Entry<F: ?Sized> {
     pub source: Source,
     /// The factory.
     pub factory: Arc<F>,
+    /// The sources of the entries of the same name this one replaced, earliest first.
+    pub replaced: Vec<Source>,
+}
+
+/// A plugin library that loaded, as `plugins list` shows it.
+#[derive(Clone, Debug)]
+pub struct LoadedLibrary {
+    /// Its file.
+    pub path: PathBuf,
+    /// The plugin ABI version it was built against.
+    pub abi_version: String,
+    /// Its own name, version and SDK; `None` for an ABI 1.0 library, which does not say.
+    pub info: Option<hyperplug_abi::LibraryInfoJson>,
+    /// One line on it.
+    pub description: String,
 }
 
 /// A library that failed to load while scanning the plugin path.
@@ -50,6 +90,10 @@ pub struct Failure {
 pub struct Registry {
     strategies: Vec<Entry<dyn StrategyFactory>>,
     objectives: Vec<Entry<dyn ObjectiveFactory>>,
+    /// Entries replaced by a later one of the same name: reachable only by a `library` pin.
+    replaced_strategies: Vec<Entry<dyn StrategyFactory>>,
+    replaced_objectives: Vec<Entry<dyn ObjectiveFactory>>,
+    libraries: Vec<LoadedLibrary>,
     failures: Vec<Failure>,
 }
 
@@ -86,44 +130,138 @@ impl Registry {
         r
     }
 
-    /// Registers a strategy; one with the same name is replaced, and the log says so.
+    /// Registers a strategy; one with the same name is replaced, with a warning naming both.
+    /// A name that cannot be written in a study file is refused with a warning.
     pub fn add_strategy(&mut self, factory: Arc<dyn StrategyFactory>, source: Source) {
         let info = factory.info();
-        replace(
+        if let Some(replaced) = replace(
             &mut self.strategies,
             Entry {
                 info,
                 source,
                 factory,
+                replaced: Vec::new(),
             },
             "strategy",
-        );
+        ) {
+            self.replaced_strategies.push(replaced);
+        }
     }
 
-    /// Registers an objective; one with the same name is replaced, and the log says so.
+    /// Registers an objective, as [`Registry::add_strategy`] does a strategy.
     pub fn add_objective(&mut self, factory: Arc<dyn ObjectiveFactory>, source: Source) {
         let info = factory.info();
-        replace(
+        if let Some(replaced) = replace(
             &mut self.objectives,
             Entry {
                 info,
                 source,
                 factory,
+                replaced: Vec::new(),
             },
             "objective",
-        );
+        ) {
+            self.replaced_objectives.push(replaced);
+        }
     }
 
-    /// Loads one plugin library and registers everything in it.
-    pub fn load_library(&mut self, path: &Path) -> Result<(), LoadError> {
+    /// Loads one plugin library and registers everything in it; returns it as listed.
+    pub fn load_library(&mut self, path: &Path) -> Result<LoadedLibrary, LoadError> {
         let lib = plugin::load(path)?;
-        for f in lib.strategies {
-            self.add_strategy(f, Source::Plugin(lib.path.clone()));
+        for f in lib.strategies.iter() {
+            self.add_strategy(f.clone(), Source::Plugin(lib.path.clone()));
         }
-        for f in lib.objectives {
-            self.add_objective(f, Source::Plugin(lib.path.clone()));
+        for f in lib.objectives.iter() {
+            self.add_objective(f.clone(), Source::Plugin(lib.path.clone()));
         }
-        Ok(())
+        let loaded = LoadedLibrary {
+            description: lib.describe(),
+            path: lib.path,
+            abi_version: lib.abi_version,
+            info: lib.info,
+        };
+        self.libraries.push(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The libraries that loaded, in load order.
+    pub fn libraries(&self) -> &[LoadedLibrary] {
+        &self.libraries
+    }
+
+    /// The strategy called `name`, from the library `pin` names when given (see
+    /// [`Source::matches`]), even one that another library replaced.
+    pub fn find_strategy(
+        &self,
+        name: &str,
+        pin: Option<&str>,
+    ) -> Result<&Entry<dyn StrategyFactory>, String> {
+        self.find(
+            "strategy",
+            name,
+            pin,
+            &self.strategies,
+            &self.replaced_strategies,
+        )
+    }
+
+    /// The objective called `name`, from the library `pin` names when given.
+    pub fn find_objective(
+        &self,
+        name: &str,
+        pin: Option<&str>,
+    ) -> Result<&Entry<dyn ObjectiveFactory>, String> {
+        self.find(
+            "objective",
+            name,
+            pin,
+            &self.objectives,
+            &self.replaced_objectives,
+        )
+    }
+
+    fn find<'a, F: ?Sized>(
+        &'a self,
+        kind: &str,
+        name: &str,
+        pin: Option<&str>,
+        active: &'a [Entry<F>],
+        replaced: &'a [Entry<F>],
+    ) -> Result<&'a Entry<F>, String> {
+        let Some(pin) = pin else {
+            return active
+                .iter()
+                .find(|e| e.info.name == name)
+                .ok_or_else(|| self.unknown(kind, name));
+        };
+        let crate_of = |source: &Source| match source {
+            Source::Plugin(path) => self
+                .libraries
+                .iter()
+                .find(|l| l.path == *path)
+                .and_then(|l| l.info.as_ref().map(|i| i.name.as_str())),
+            Source::Bundled => None,
+        };
+        // In load order: the replaced ones first.
+        let named: Vec<&Entry<F>> = replaced
+            .iter()
+            .chain(active)
+            .filter(|e| e.info.name == name)
+            .collect();
+        if named.is_empty() {
+            return Err(self.unknown(kind, name));
+        }
+        named
+            .iter()
+            .find(|e| e.source.matches(pin, crate_of(&e.source)))
+            .copied()
+            .ok_or_else(|| {
+                let from: Vec<String> = named.iter().map(|e| e.source.to_string()).collect();
+                format!(
+                    "{kind} `{name}` is pinned to library `{pin}`, which does not provide it; it comes from {}. Put that library on the plugin path (--plugin-dir or {PLUGIN_PATH_VAR}), or change `library` to a path, file name or crate name of one of these",
+                    from.join(", ")
+                )
+            })
     }
 
     /// Loads every shared library in `dir` (sorted by name, so the order is stable). A library
@@ -227,24 +365,135 @@ impl Registry {
     }
 }
 
-fn replace<F: ?Sized>(list: &mut Vec<Entry<F>>, entry: Entry<F>, kind: &str) {
+/// Puts `entry` in `list`, sorted by name; returns the entry it replaced, if any, after warning
+/// with both sources.
+fn replace<F: ?Sized>(
+    list: &mut Vec<Entry<F>>,
+    mut entry: Entry<F>,
+    kind: &str,
+) -> Option<Entry<F>> {
+    if let Err(why) = plugin::check_name(&entry.info.name) {
+        log::warn!("skipping {kind} from {}: {why}", entry.source);
+        return None;
+    }
     match list.iter_mut().find(|e| e.info.name == entry.info.name) {
         Some(old) => {
-            log::info!(
-                "{kind} `{}` {} from {} replaces version {} from {}",
-                entry.info.name,
-                entry.info.version,
-                entry.source,
-                old.info.version,
-                old.source
-            );
-            *old = entry;
+            let name = &entry.info.name;
+            match &old.source {
+                Source::Bundled => log::warn!(
+                    "{kind} `{name}` {} from {} replaces the bundled `{name}` {}; pin `library = \"bundled\"` in a study file to use the bundled one, or give the plugin's a vendor-qualified name (`acme/{name}`)",
+                    entry.info.version,
+                    entry.source,
+                    old.info.version,
+                ),
+                Source::Plugin(_) => log::warn!(
+                    "{kind} `{name}` is exported by both {} and {}; the latter, later on the plugin path, wins. Pin `library = \"...\"` in a study file to choose, or give them vendor-qualified names (`acme/{name}`)",
+                    old.source,
+                    entry.source,
+                ),
+            }
+            entry.replaced = std::mem::take(&mut old.replaced);
+            entry.replaced.push(old.source.clone());
+            Some(std::mem::replace(old, entry))
         }
         None => {
             let at = list
                 .binary_search_by(|e| e.info.name.as_str().cmp(&entry.info.name))
                 .unwrap_or_else(|i| i);
             list.insert(at, entry);
+            None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hyperplug_core::{Error, Strategy, StudySetup};
+
+    use super::*;
+
+    /// Random search under another name.
+    struct Named(&'static str);
+
+    impl StrategyFactory for Named {
+        fn info(&self) -> PluginInfo {
+            PluginInfo {
+                name: self.0.into(),
+                ..hyperplug_random::Random.info()
+            }
+        }
+
+        fn create(&self, setup: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
+            hyperplug_random::Random.create(setup)
+        }
+    }
+
+    #[test]
+    fn vendor_qualified_names_are_kept_apart_and_unusable_names_are_skipped() {
+        let mut r = Registry::bundled();
+        let lib = |name: &str| Source::Plugin(PathBuf::from(format!("/p/lib{name}.so")));
+        r.add_strategy(Arc::new(Named("acme/random")), lib("acme"));
+        r.add_strategy(Arc::new(Named("globex/random")), lib("globex"));
+        for bad in ["", "a b", "acme/", "/x", "a/b/c", "x\n"] {
+            r.add_strategy(Arc::new(Named(bad)), lib("bad"));
+        }
+        let names: Vec<&str> = r
+            .strategies()
+            .iter()
+            .map(|e| e.info.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "acme/random",
+                "globex/random",
+                "grid",
+                "qmc",
+                "random",
+                "tpe"
+            ]
+        );
+        assert_eq!(
+            r.find_strategy("acme/random", None)
+                .map(|e| e.source.clone()),
+            Ok(lib("acme"))
+        );
+        assert_eq!(
+            r.find_strategy("random", None).map(|e| e.source.clone()),
+            Ok(Source::Bundled)
+        );
+        assert!(r.strategies().iter().all(|e| e.replaced.is_empty()));
+    }
+
+    #[test]
+    fn a_replaced_entry_stays_reachable_by_a_pin_and_the_winner_says_what_it_replaced() {
+        let mut r = Registry::bundled();
+        let a = Source::Plugin(PathBuf::from("/p/liba.so"));
+        let b = Source::Plugin(PathBuf::from("/q/libb.so"));
+        r.add_strategy(Arc::new(Named("random")), a.clone());
+        r.add_strategy(Arc::new(Named("random")), b.clone());
+        let winner = r.find_strategy("random", None).unwrap();
+        assert_eq!(winner.source, b);
+        assert_eq!(winner.replaced, [Source::Bundled, a.clone()]);
+        let pinned = |pin| {
+            r.find_strategy("random", Some(pin))
+                .map(|e| e.source.clone())
+        };
+        assert_eq!(pinned("bundled"), Ok(Source::Bundled));
+        assert_eq!(pinned("liba.so"), Ok(a.clone()));
+        assert_eq!(pinned("/p/liba.so"), Ok(a));
+        assert_eq!(pinned("libb.so"), Ok(b));
+        let e = pinned("libc.so").unwrap_err();
+        assert!(
+            e.contains("pinned to library `libc.so`, which does not provide it")
+                && e.contains("bundled, /p/liba.so, /q/libb.so"),
+            "{e}"
+        );
+        assert!(
+            r.find_strategy("nope", Some("bundled"))
+                .err()
+                .unwrap_or_default()
+                .contains("unknown strategy `nope`")
+        );
     }
 }

@@ -83,11 +83,11 @@ impl Definition {
 /// (none, with a warning, on a machine without GPUs: see [`Machine::plan`]).
 pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Result<Prepared> {
     let strategy = registry
-        .strategy(&file.strategy.name)
-        .ok_or_else(|| anyhow!(registry.unknown("strategy", &file.strategy.name)))?;
+        .find_strategy(&file.strategy.name, file.strategy.library.as_deref())
+        .map_err(|e| anyhow!(e))?;
     let objective_entry = registry
-        .objective(&file.objective.name)
-        .ok_or_else(|| anyhow!(registry.unknown("objective", &file.objective.name)))?;
+        .find_objective(&file.objective.name, file.objective.library.as_deref())
+        .map_err(|e| anyhow!(e))?;
     let objective = objective_entry
         .factory
         .create(&file.objective.settings)

@@ -1,9 +1,7 @@
 //! The conformance suite against every strategy, linked in-process and loaded as a plugin.
 
-use std::sync::Arc;
-
-use hyperplug::{Registry, Settings, Source, StrategyFactory};
-use hyperplug_testkit::check_strategy;
+use hyperplug::{Registry, Settings, Source};
+use hyperplug_testkit::{check_library_with, check_strategy, run_library_checks};
 
 use crate::library;
 
@@ -30,27 +28,38 @@ fn every_bundled_strategy_conforms_in_process() {
     }
 }
 
+/// Through each built library, loaded as the host loads it: `hyperplug_testkit::check_library`
+/// runs the strategy suite and the objective suite on everything a library exports.
 #[test]
-fn every_strategy_conforms_through_its_plugin_library() {
+fn every_plugin_library_conforms_through_check_library() {
     let libs = [
-        ("hyperplug-plugin-random", vec!["random"]),
-        ("hyperplug-plugin-grid", vec!["grid"]),
-        ("hyperplug-plugin-qmc", vec!["qmc"]),
-        ("hyperplug-plugin-tpe", vec!["tpe"]),
-        ("hyperplug-example-sampler", vec!["local-search"]),
+        ("hyperplug-plugin-random", vec!["random"], vec![]),
+        ("hyperplug-plugin-grid", vec!["grid"], vec![]),
+        ("hyperplug-plugin-qmc", vec!["qmc"], vec![]),
+        ("hyperplug-plugin-tpe", vec!["tpe"], vec![]),
+        ("hyperplug-example-sampler", vec!["local-search"], vec![]),
         (
             "hyperplug-example-library",
             vec!["halton", "latin-hypercube"],
+            vec!["bowl"],
         ),
+        ("hyperplug-fixture-abi-1-0", vec!["random"], vec![]),
     ];
-    for (package, names) in libs {
+    for (package, strategies, objectives) in libs {
         let lib =
             hyperplug::plugin::load(&library(package)).unwrap_or_else(|e| panic!("{package}: {e}"));
         let found: Vec<String> = lib.strategies.iter().map(|f| f.info().name).collect();
-        assert_eq!(found, names, "{package}");
-        for factory in &lib.strategies {
-            let factory: &Arc<dyn StrategyFactory> = factory;
-            check_strategy(&**factory, &settings_for(&factory.info().name));
-        }
+        assert_eq!(found, strategies, "{package}");
+        let found: Vec<String> = lib.objectives.iter().map(|f| f.info().name).collect();
+        assert_eq!(found, objectives, "{package}");
+        check_library_with(library(package), settings_for);
+    }
+    // Every synthetic objective, through its library.
+    let synthetic = library("hyperplug-plugin-synthetic");
+    let results = run_library_checks(&synthetic, &settings_for).unwrap();
+    assert!(results.len() >= 10, "{results:?}");
+    for r in &results {
+        assert_eq!(r.kind, "objective");
+        assert!(r.outcome.is_ok(), "{}: {:?}", r.name, r.outcome);
     }
 }

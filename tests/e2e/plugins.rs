@@ -30,7 +30,11 @@ fn a_library_built_against_another_abi_version_is_refused() {
     );
     assert_clean_failure(
         &out,
-        &["built against plugin ABI 0.0.1", "rebuild the plugin"],
+        &[
+            "built against plugin ABI 0.0.1, older than this hyperplug's ABI 1.1.0",
+            "it loads libraries built against ABI 1.x",
+            "rebuild the plugin against a hyperplug-sdk for ABI 1.x",
+        ],
     );
 }
 
@@ -83,15 +87,18 @@ fn a_shared_library_without_a_root_module_is_not_a_plugin() {
 }
 
 #[test]
-fn a_file_that_is_no_library_at_all_cannot_be_opened() {
+fn a_file_that_is_no_library_at_all_is_refused_before_it_is_opened() {
     let dir = tempfile::tempdir().unwrap();
     let fake = write(dir.path(), "libfake.so", "not an ELF file\n");
     assert!(matches!(
         load(Path::new(&fake)),
-        Err(LoadError::Open { .. })
+        Err(LoadError::Malformed { .. })
     ));
     let out = hyperplug(&["plugins", "check", &fake], dir.path(), &[]);
-    assert_clean_failure(&out, &["cannot be opened as a shared library"]);
+    assert_clean_failure(
+        &out,
+        &["not a usable shared library", "not a shared library"],
+    );
 }
 
 #[test]
@@ -183,9 +190,13 @@ fn a_plugin_with_a_bundled_name_replaces_it_and_the_log_says_so() {
         &[],
     );
     let (_, stderr) = text(&out);
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("replaces the bundled `random`"))
+        .unwrap_or_else(|| panic!("no warning:\n{stderr}"));
     assert!(
-        stderr.contains("strategy `random`") && stderr.contains("replaces version"),
-        "{stderr}"
+        warning.contains("WARN") && warning.contains("libhyperplug_plugin_random"),
+        "{warning}"
     );
     let plugin = report(&out);
     // The same algorithm behind the ABI gives the very same trials.
@@ -428,4 +439,427 @@ fn a_plugins_log_records_reach_the_hosts_log_filtered_by_the_hosts_level() {
     let stderr = run(&[], &[("RUST_LOG", "hyperplug_example_sampler=debug")]);
     assert!(stderr.lines().any(|l| l == line), "{stderr}");
     assert!(!stderr.contains("[INFO ]"), "{stderr}");
+}
+
+#[test]
+fn a_library_built_against_the_previous_abi_minor_version_loads_and_runs() {
+    let lib_path = library("hyperplug-fixture-abi-1-0");
+    let lib = load(&lib_path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(lib.abi_version, "1.0.0");
+    assert_eq!(hyperplug_abi::ABI_VERSION, "1.1.0");
+    assert!(
+        lib.info.is_none(),
+        "ABI 1.0 libraries do not say their version"
+    );
+    let names: Vec<String> = lib.strategies.iter().map(|f| f.info().name).collect();
+    assert_eq!(names, ["random"]);
+    // The whole suite, through the 1.0 library.
+    hyperplug_testkit::check_strategy(&*lib.strategies[0], &hyperplug::Settings::default());
+
+    let out = hyperplug(
+        &["plugins", "check", lib_path.to_str().unwrap()],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("built against plugin ABI 1.0.0")
+            && stdout.contains("its own version unknown")
+            && stdout.contains("this hyperplug speaks plugin ABI 1.1.0"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn plugins_check_and_list_print_the_librarys_own_abi_and_plugin_versions() {
+    let lib = library("hyperplug-example-library");
+    let out = hyperplug(
+        &["plugins", "check", lib.to_str().unwrap()],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(
+            "a valid hyperplug plugin: hyperplug-example-library 1.2.0, built against plugin ABI 1.1.0 with hyperplug-sdk 0.2.0"
+        ),
+        "{stdout}"
+    );
+    let dir = plugin_dir(&["hyperplug-example-library", "hyperplug-fixture-abi-1-0"]);
+    let out = hyperplug(
+        &[
+            "plugins",
+            "list",
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let libraries = stdout.split("libraries:").nth(1).unwrap_or_default();
+    assert!(
+        libraries.contains("libhyperplug_example_library")
+            && libraries
+                .contains("hyperplug-example-library 1.2.0, built against plugin ABI 1.1.0")
+            && libraries.contains("libhyperplug_fixture_abi_1_0")
+            && libraries.contains("built against plugin ABI 1.0.0"),
+        "{stdout}"
+    );
+}
+
+/// The first `len` bytes of a real plugin library, as `head -c` would leave it.
+fn truncated(dir: &Path, len: usize) -> String {
+    let bytes = std::fs::read(library("hyperplug-plugin-random")).expect("read the library");
+    let path = dir.join("libtruncated.so");
+    std::fs::write(&path, &bytes[..len]).expect("write the cut copy");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_truncated_library_is_refused_in_one_line_and_never_crashes_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::metadata(library("hyperplug-plugin-random"))
+        .unwrap()
+        .len() as usize;
+    for len in [3000, 64, full / 2, full - 100] {
+        let lib = truncated(dir.path(), len);
+        assert!(
+            matches!(load(Path::new(&lib)), Err(LoadError::Malformed { .. })),
+            "{len} bytes"
+        );
+        let out = hyperplug(&["plugins", "check", "./libtruncated.so"], dir.path(), &[]);
+        let err = assert_clean_failure(&out, &["libtruncated.so: not a usable shared library"]);
+        assert_eq!(out.status.code(), Some(1), "{len} bytes: {err}");
+        assert!(
+            err.contains("truncated") || err.contains("cut short"),
+            "{len} bytes: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line:\n{err}");
+    }
+    // On the plugin path it is skipped with a warning, and the study runs.
+    truncated(dir.path(), 3000);
+    let study_dir = tempfile::tempdir().unwrap();
+    let study = write(
+        study_dir.path(),
+        "s.toml",
+        "[study]\ntrials = 5\nseed = 1\n[strategy]\nname = \"random\"\n[objective]\nname = \"branin\"\n",
+    );
+    let out = hyperplug(
+        &["run", &study, "--json", "--storage", "memory"],
+        study_dir.path(),
+        &[("HYPERPLUG_PLUGIN_PATH", dir.path().to_str().unwrap())],
+    );
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("skipping plugin library") && stderr.contains("libtruncated.so"),
+        "{stderr}"
+    );
+    assert_eq!(report(&out)["trials"].as_array().unwrap().len(), 5);
+    let out = hyperplug(
+        &["plugins", "list"],
+        Path::new("."),
+        &[("HYPERPLUG_PLUGIN_PATH", dir.path().to_str().unwrap())],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("failed to load") && stdout.contains("libtruncated.so"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_plugin_path_is_a_file_path_never_a_search_of_the_system_library_path() {
+    let dir = tempfile::tempdir().unwrap();
+    // A system library by name: not a file here, so refused, never the system's libm.
+    for name in ["libm.so.6", "libc.so.6", "libmine.so"] {
+        assert!(
+            matches!(load(Path::new(name)), Err(LoadError::Missing { .. })),
+            "{name}"
+        );
+        let out = hyperplug(&["plugins", "check", name], dir.path(), &[]);
+        assert_clean_failure(
+            &out,
+            &[
+                &format!("{name}: no such plugin library"),
+                "taken from the current directory",
+            ],
+        );
+    }
+    // The README's form: a bare file name in the current directory.
+    let lib = library("hyperplug-plugin-random");
+    let name = lib.file_name().unwrap().to_str().unwrap();
+    std::fs::copy(&lib, dir.path().join(name)).unwrap();
+    let out = hyperplug(&["plugins", "check", name], dir.path(), &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("a valid hyperplug plugin: hyperplug-plugin-random"),
+        "{stdout}"
+    );
+    // A directory is not a library either.
+    let out = hyperplug(&["plugins", "check", "."], dir.path(), &[]);
+    assert_clean_failure(&out, &["no such plugin library (not a file)"]);
+}
+
+#[test]
+fn two_libraries_exporting_one_name_warn_naming_both_and_a_study_file_can_pin_either() {
+    // Both export `random`, as the bundled strategy does.
+    let dir = plugin_dir(&["hyperplug-fixture-abi-1-0", "hyperplug-plugin-random"]);
+    let plugin_path = [("HYPERPLUG_PLUGIN_PATH", dir.path().to_str().unwrap())];
+    let out = hyperplug(&["plugins", "list"], Path::new("."), &plugin_path);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let both = stderr
+        .lines()
+        .find(|l| l.contains("is exported by both"))
+        .unwrap_or_else(|| panic!("no warning:\n{stderr}"));
+    assert!(
+        both.contains("WARN")
+            && both.contains("libhyperplug_fixture_abi_1_0")
+            && both.contains("libhyperplug_plugin_random"),
+        "{both}"
+    );
+    // The later file name wins; the listing says what it replaced.
+    let random = stdout
+        .lines()
+        .skip_while(|l| l.split_whitespace().nth(1) != Some("random"))
+        .take(4)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        random.contains("libhyperplug_plugin_random")
+            && random.contains("(replaces `random` from bundled)")
+            && random.contains("(replaces `random` from ")
+            && random.contains("libhyperplug_fixture_abi_1_0.so)"),
+        "{stdout}"
+    );
+
+    let study_dir = tempfile::tempdir().unwrap();
+    let run_pinned = |pin: &str| {
+        let study = write(
+            study_dir.path(),
+            "s.toml",
+            &format!(
+                "[study]\ntrials = 6\nseed = 3\n[strategy]\nname = \"random\"\nlibrary = \"{pin}\"\n[objective]\nname = \"branin\"\n"
+            ),
+        );
+        hyperplug(
+            &["run", &study, "--json", "--storage", "memory", "-v"],
+            study_dir.path(),
+            &plugin_path,
+        )
+    };
+    for pin in [
+        "bundled",
+        "libhyperplug_fixture_abi_1_0.so",
+        "hyperplug-plugin-random",
+    ] {
+        let out = run_pinned(pin);
+        assert_eq!(report(&out)["trials"].as_array().unwrap().len(), 6, "{pin}");
+    }
+    let out = run_pinned("libnothere.so");
+    assert_clean_failure(
+        &out,
+        &[
+            "strategy `random` is pinned to library `libnothere.so`, which does not provide it",
+            "bundled",
+            "libhyperplug_plugin_random",
+        ],
+    );
+    // The pin chooses the factory, which the registry shows by its source.
+    let mut registry = Registry::bundled();
+    registry.load_plugin_path(&[dir.path().to_path_buf()]);
+    let source = |pin: Option<&str>| {
+        registry
+            .find_strategy("random", pin)
+            .map(|e| e.source.clone())
+    };
+    assert_eq!(source(Some("bundled")), Ok(Source::Bundled));
+    assert!(
+        matches!(source(None), Ok(Source::Plugin(p)) if p.ends_with("libhyperplug_plugin_random.so"))
+    );
+    assert!(
+        matches!(source(Some("libhyperplug_fixture_abi_1_0.so")), Ok(Source::Plugin(p)) if p.ends_with("libhyperplug_fixture_abi_1_0.so"))
+    );
+}
+
+#[test]
+fn plugins_check_conformance_runs_the_suite_through_the_library() {
+    let lib = library("hyperplug-example-library");
+    let out = hyperplug(
+        &["plugins", "check", "--conformance", lib.to_str().unwrap()],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for line in [
+        "conformance: strategy `halton`: passed",
+        "conformance: strategy `latin-hypercube`: passed",
+        "conformance: objective `bowl`: passed",
+        "conformance: all 3 passed through",
+    ] {
+        assert!(stdout.contains(line), "{line}:\n{stdout}");
+    }
+    // A library whose strategy panics fails the suite: named, and a non-zero exit.
+    let lib = library("hyperplug-fixture-panicking");
+    let out = hyperplug(
+        &["plugins", "check", "--conformance", lib.to_str().unwrap()],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    assert!(stderr.contains("failed the conformance suite"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked at"),
+        "the suite's panics stay quiet:\n{stderr}"
+    );
+}
+
+/// The repository's root.
+fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host lives in the repository")
+        .to_path_buf()
+}
+
+/// Copies `templates/<template>` out of the workspace, as an author would, pointing its
+/// hyperplug dependencies at this checkout through `[patch.crates-io]` (the template itself asks
+/// for the published versions), with this workspace's lock file so that nothing is fetched.
+fn copy_template(template: &str, into: &Path) -> std::path::PathBuf {
+    let from = repo().join("templates").join(template);
+    let to = into.join(template);
+    for entry in ["Cargo.toml", "src/lib.rs", "tests/library.rs"] {
+        let dest = to.join(entry);
+        std::fs::create_dir_all(dest.parent().expect("a folder")).expect("mkdir");
+        std::fs::copy(from.join(entry), &dest).expect("copy the template");
+    }
+    let mut manifest = std::fs::read_to_string(to.join("Cargo.toml")).expect("manifest");
+    manifest.push_str("\n[patch.crates-io]\n");
+    for (krate, dir) in [
+        ("hyperplug-sdk", "core/sdk"),
+        ("hyperplug-testkit", "core/testkit"),
+        ("hyperplug-abi", "core/abi"),
+        ("hyperplug-core", "core/core"),
+        ("hyperplug-loader", "host/loader"),
+    ] {
+        manifest.push_str(&format!(
+            "{krate} = {{ path = {:?} }}\n",
+            repo().join(dir).to_string_lossy()
+        ));
+    }
+    std::fs::write(to.join("Cargo.toml"), manifest).expect("write manifest");
+    std::fs::copy(repo().join("Cargo.lock"), to.join("Cargo.lock")).expect("copy the lock file");
+    to
+}
+
+/// The templates build outside the workspace, test themselves through their own built library,
+/// and load into the host, which runs the conformance suite on them and a study with them.
+///
+/// They build into this workspace's target folder, with its profile, so that only the template
+/// crates and the five hyperplug crates they patch in are compiled (seconds); the dependencies
+/// are already built.
+#[test]
+fn the_plugin_templates_build_from_a_copy_test_themselves_and_load_into_the_host() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = crate::bin()
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/hyperplug")
+        .to_path_buf();
+    let outside = tempfile::tempdir().expect("temp dir");
+    for (template, package, name, kind) in [
+        (
+            "strategy-plugin",
+            "my_strategy_plugin",
+            "my-org/perturb",
+            "strategy",
+        ),
+        (
+            "objective-plugin",
+            "my_objective_plugin",
+            "my-org/valley",
+            "objective",
+        ),
+    ] {
+        let crate_dir = copy_template(template, outside.path());
+        let out = std::process::Command::new(&cargo)
+            .args(["test", "--offline", "--quiet"])
+            .args(["--config", "profile.dev.debug=1"])
+            .args(["--config", "profile.dev.package.\"*\".debug=false"])
+            .current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("cargo runs");
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{template}:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("test the_built_library_passes_the_conformance_suite ... ok")
+                || stdout.contains("test result: ok. 1 passed"),
+            "{template}:\n{stdout}"
+        );
+
+        // `cargo test` leaves the library it built for the tests in deps/.
+        let lib = target.join("debug").join("deps").join(format!(
+            "{}{package}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+        let out = hyperplug(
+            &[
+                "plugins",
+                "check",
+                "--conformance",
+                lib.to_str().expect("utf-8"),
+            ],
+            Path::new("."),
+            &[],
+        );
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{template}:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!("conformance: {kind} `{name}`: passed"))
+                && stdout.contains(&format!(
+                    "{} 0.1.0, built against plugin ABI {} with hyperplug-sdk 0.2.0",
+                    package.replace('_', "-"),
+                    hyperplug_abi::ABI_VERSION
+                )),
+            "{template}:\n{stdout}"
+        );
+
+        // A study names the vendor-qualified plugin like any bundled one.
+        let plugins = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(&lib, plugins.path().join(lib.file_name().expect("file"))).expect("copy");
+        let study_dir = tempfile::tempdir().expect("temp dir");
+        let (strategy, objective) = match kind {
+            "strategy" => (name, "branin"),
+            _ => ("random", name),
+        };
+        let study = write(
+            study_dir.path(),
+            "s.toml",
+            &format!(
+                "[study]\ntrials = 12\nseed = 2\n[strategy]\nname = \"{strategy}\"\n[objective]\nname = \"{objective}\"\n"
+            ),
+        );
+        let out = hyperplug(
+            &["run", &study, "--json", "--storage", "memory"],
+            study_dir.path(),
+            &[(
+                "HYPERPLUG_PLUGIN_PATH",
+                plugins.path().to_str().expect("utf-8"),
+            )],
+        );
+        let r = report(&out);
+        assert_eq!(r["trials"].as_array().map(Vec::len), Some(12), "{template}");
+        assert!(r["best_trials"][0]["values"][0].is_f64(), "{template}: {r}");
+    }
 }

@@ -51,10 +51,10 @@ pub fn from_ffi_params(params: &[FfiParam]) -> Params {
 impl From<TrialState> for FfiTrialState {
     fn from(s: TrialState) -> Self {
         match s {
-            TrialState::Running => FfiTrialState::Running,
-            TrialState::Complete => FfiTrialState::Complete,
-            TrialState::Pruned => FfiTrialState::Pruned,
-            TrialState::Failed => FfiTrialState::Failed,
+            TrialState::Running => FfiTrialState::RUNNING,
+            TrialState::Complete => FfiTrialState::COMPLETE,
+            TrialState::Pruned => FfiTrialState::PRUNED,
+            TrialState::Failed => FfiTrialState::FAILED,
         }
     }
 }
@@ -62,10 +62,11 @@ impl From<TrialState> for FfiTrialState {
 impl From<FfiTrialState> for TrialState {
     fn from(s: FfiTrialState) -> Self {
         match s {
-            FfiTrialState::Running => TrialState::Running,
-            FfiTrialState::Complete => TrialState::Complete,
-            FfiTrialState::Pruned => TrialState::Pruned,
-            FfiTrialState::Failed => TrialState::Failed,
+            FfiTrialState::RUNNING => TrialState::Running,
+            FfiTrialState::COMPLETE => TrialState::Complete,
+            FfiTrialState::PRUNED => TrialState::Pruned,
+            // FAILED, and any state a newer host added: finished, neither complete nor pruned.
+            _ => TrialState::Failed,
         }
     }
 }
@@ -100,28 +101,43 @@ pub fn from_ffi_trial(t: &FfiTrial) -> Trial {
     }
 }
 
-impl From<Capabilities> for FfiCapabilities {
-    fn from(c: Capabilities) -> Self {
-        FfiCapabilities {
-            categorical: c.categorical,
-            conditional: c.conditional,
-            multi_objective: c.multi_objective,
-            parallel: c.parallel,
-            pruning: c.pruning,
-        }
-    }
+/// The flag of one capability.
+type Flag = fn(&mut Capabilities) -> &mut bool;
+
+/// The capability names as they cross the boundary, and the flag each sets.
+const CAPABILITIES: [(&str, Flag); 5] = [
+    ("categorical", |c| &mut c.categorical),
+    ("conditional", |c| &mut c.conditional),
+    ("multi-objective", |c| &mut c.multi_objective),
+    ("parallel", |c| &mut c.parallel),
+    ("pruning", |c| &mut c.pruning),
+];
+
+/// Capabilities as they cross the boundary: a JSON list of the names that are set.
+pub fn capabilities_to_json(c: Capabilities) -> String {
+    let mut c = c;
+    let names: Vec<&str> = CAPABILITIES
+        .iter()
+        .filter(|(_, flag)| *flag(&mut c))
+        .map(|(name, _)| *name)
+        .collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".into())
 }
 
-impl From<FfiCapabilities> for Capabilities {
-    fn from(c: FfiCapabilities) -> Self {
-        Capabilities {
-            categorical: c.categorical,
-            conditional: c.conditional,
-            multi_objective: c.multi_objective,
-            parallel: c.parallel,
-            pruning: c.pruning,
+/// Capabilities from their JSON list of names, and the names this side does not know (a newer
+/// library's: capabilities this host cannot ask for).
+pub fn capabilities_from_json(json: &str) -> Result<(Capabilities, Vec<String>), String> {
+    let names: Vec<String> = serde_json::from_str(json)
+        .map_err(|e| format!("capabilities are not a JSON list of names ({e}): `{json}`"))?;
+    let mut caps = Capabilities::default();
+    let mut unknown = Vec::new();
+    for name in names {
+        match CAPABILITIES.iter().find(|(n, _)| *n == name) {
+            Some((_, flag)) => *flag(&mut caps) = true,
+            None => unknown.push(name),
         }
     }
+    Ok((caps, unknown))
 }
 
 impl From<&PluginInfo> for FfiInfo {
@@ -130,20 +146,23 @@ impl From<&PluginInfo> for FfiInfo {
             name: i.name.as_str().into(),
             version: i.version.as_str().into(),
             description: i.description.as_str().into(),
-            capabilities: i.capabilities.into(),
+            capabilities: capabilities_to_json(i.capabilities).into(),
         }
     }
 }
 
-impl From<&FfiInfo> for PluginInfo {
-    fn from(i: &FfiInfo) -> Self {
+/// The info a library sent, and the capability names this side does not know.
+pub fn from_ffi_info(i: &FfiInfo) -> Result<(PluginInfo, Vec<String>), String> {
+    let (capabilities, unknown) = capabilities_from_json(i.capabilities.as_str())?;
+    Ok((
         PluginInfo {
             name: i.name.to_string(),
             version: i.version.to_string(),
             description: i.description.to_string(),
-            capabilities: i.capabilities.into(),
-        }
-    }
+            capabilities,
+        },
+        unknown,
+    ))
 }
 
 impl From<&Evaluation> for FfiEvaluation {
@@ -167,11 +186,11 @@ impl From<&FfiEvaluation> for Evaluation {
 impl From<&Error> for FfiError {
     fn from(e: &Error) -> Self {
         let kind = match e {
-            Error::Settings { .. } => FfiErrorKind::Settings,
-            Error::Space(_) => FfiErrorKind::Space,
-            Error::MissingCapability { .. } => FfiErrorKind::Unsupported,
-            Error::Exhausted(_) => FfiErrorKind::Exhausted,
-            _ => FfiErrorKind::Failed,
+            Error::Settings { .. } => FfiErrorKind::SETTINGS,
+            Error::Space(_) => FfiErrorKind::SPACE,
+            Error::MissingCapability { .. } => FfiErrorKind::UNSUPPORTED,
+            Error::Exhausted(_) => FfiErrorKind::EXHAUSTED,
+            _ => FfiErrorKind::FAILED,
         };
         let message = match e {
             // Keep the inner text: the host rebuilds the outer wording from the kind.
@@ -188,9 +207,9 @@ impl FfiError {
     pub fn into_error(self, owner: &str) -> Error {
         let message = self.message.into_string();
         match self.kind {
-            FfiErrorKind::Settings => Error::settings(owner, message),
-            FfiErrorKind::Exhausted => Error::Exhausted(message),
-            FfiErrorKind::Panicked => Error::Strategy(format!("`{owner}` panicked: {message}")),
+            FfiErrorKind::SETTINGS => Error::settings(owner, message),
+            FfiErrorKind::EXHAUSTED => Error::Exhausted(message),
+            FfiErrorKind::PANICKED => Error::Strategy(format!("`{owner}` panicked: {message}")),
             _ => Error::Strategy(format!("`{owner}`: {message}")),
         }
     }
@@ -198,8 +217,8 @@ impl FfiError {
     /// The trial error this stands for.
     pub fn into_trial_error(self) -> TrialError {
         match self.kind {
-            FfiErrorKind::Pruned => TrialError::Pruned,
-            FfiErrorKind::Panicked => {
+            FfiErrorKind::PRUNED => TrialError::Pruned,
+            FfiErrorKind::PANICKED => {
                 TrialError::Failed(format!("the objective panicked: {}", self.message))
             }
             _ => TrialError::Failed(self.message.into_string()),
@@ -210,8 +229,8 @@ impl FfiError {
 impl From<&TrialError> for FfiError {
     fn from(e: &TrialError) -> Self {
         match e {
-            TrialError::Pruned => FfiError::new(FfiErrorKind::Pruned, "pruned"),
-            TrialError::Failed(m) => FfiError::new(FfiErrorKind::Failed, m.as_str()),
+            TrialError::Pruned => FfiError::new(FfiErrorKind::PRUNED, "pruned"),
+            TrialError::Failed(m) => FfiError::new(FfiErrorKind::FAILED, m.as_str()),
         }
     }
 }
@@ -239,5 +258,42 @@ mod tests {
         t.duration_s = Some(1.5);
         t.message = Some("why".into());
         assert_eq!(from_ffi_trial(&to_ffi_trial(&t)), t);
+    }
+
+    #[test]
+    fn sets_that_grow_read_what_they_do_not_know_as_documented() {
+        let mut t = to_ffi_trial(&Trial::running(1, Params::new(), 0));
+        t.state = FfiTrialState(200);
+        assert_eq!(from_ffi_trial(&t).state, TrialState::Failed);
+        let e = FfiError {
+            kind: FfiErrorKind(99),
+            message: "new kind".into(),
+        };
+        assert_eq!(
+            e.clone().into_error("x").to_string(),
+            Error::Strategy("`x`: new kind".into()).to_string()
+        );
+        assert!(matches!(e.into_trial_error(), TrialError::Failed(m) if m == "new kind"));
+    }
+
+    #[test]
+    fn capabilities_travel_as_names_and_unknown_names_are_kept_apart() {
+        let caps = Capabilities {
+            categorical: true,
+            parallel: true,
+            ..Capabilities::default()
+        };
+        let json = capabilities_to_json(caps);
+        assert_eq!(json, r#"["categorical","parallel"]"#);
+        assert_eq!(capabilities_from_json(&json).unwrap(), (caps, vec![]));
+        let (all, unknown) =
+            capabilities_from_json(r#"["pruning","batch-ask","multi-objective"]"#).unwrap();
+        assert!(all.pruning && all.multi_objective && !all.categorical);
+        assert_eq!(unknown, ["batch-ask"]);
+        assert!(
+            capabilities_from_json("{}")
+                .unwrap_err()
+                .contains("JSON list")
+        );
     }
 }

@@ -11,23 +11,43 @@
 //! (the fixture libraries that are built to fail are the deliberate exception). It loads nothing:
 //! only the host loads libraries.
 //!
-//! Versioning: abi_stable compares this crate's version, then the layouts. While it is 0.y, a
-//! library built against an older 0.y than the host's is refused outright; a newer one loads only
-//! if its layout extends the host's. New trait methods and root-module fields go after the
-//! `last_prefix_field`, which never moves (moving it changes the prefix every library shares):
-//! then a library built after an addition still loads into a host built before it, which ignores
-//! what it does not know. Not the reverse: a host refuses a library built before an addition by
-//! its layout (abi_stable's "too many fields": the library lacks what the host may call), and the
-//! library must be rebuilt.
+//! # Versioning
+//!
+//! This crate is versioned on its own, as semver of the ABI, not of the host: the host speaks
+//! [`ABI_VERSION`] and loads a library built against any version with the same major number,
+//! older or newer minor alike.
+//!
+//! - **Minor** (1.0 → 1.1): additions only, each at the end of a prefix type (the root module's
+//!   fields after `objectives`, a trait's methods after its `last_prefix_field`, which never
+//!   move), each optional for the reader. A newer library carries fields the host ignores. An
+//!   older library lacks fields the host knows: abi_stable's checker alone would refuse it ("too
+//!   many fields"), so the host checks it against the frozen root module of the library's own
+//!   minor version, kept in [`compat`], and then reads the missing fields as `None`.
+//! - **Major** (1.x → 2.0): anything else (a changed or removed field, type or method). Libraries
+//!   of another major version are refused with both versions and what to do.
+//! - **Patch**: documentation and fixes that change no layout.
+//!
+//! Sets that grow (capabilities, error kinds, trial states) are not enums or structs of flags:
+//! capabilities travel as a JSON list of names, error kinds and trial states as `u8` codes whose
+//! unknown values have a documented meaning. Adding one is a minor version, or none at all.
+//!
+//! Adding a root-module field (e.g. a list of pruner factories) in version 1.N: copy the current
+//! root module into `compat::v1_{N-1}` (with its `VERSION_STRINGS`), add the field at the end of
+//! [`PluginMod`], bump this crate's minor version, and let the host handle `None` from the new
+//! accessor. A test asserts each frozen module is a prefix of the current one.
 #![warn(missing_docs)]
 // Each #[sabi_trait] expands to impls that rustc flags as non-local; that is how abi_stable works.
 #![allow(non_local_definitions)]
 
+pub mod compat;
 mod convert;
 mod level;
 mod types;
 
-pub use convert::{from_ffi_params, from_ffi_trial, to_ffi_params, to_ffi_trial};
+pub use convert::{
+    capabilities_from_json, capabilities_to_json, from_ffi_info, from_ffi_params, from_ffi_trial,
+    to_ffi_params, to_ffi_trial,
+};
 pub use level::{ffi_level, ffi_level_filter, level_filter_from_ffi, level_from_ffi};
 pub use types::*;
 
@@ -44,9 +64,24 @@ impl RootModule for PluginModRef {
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
 }
 
-/// The ABI version this build of the interface speaks: a library must have been built against a
-/// compatible one to load.
+/// The ABI version this build of the interface speaks: this crate's own version. A host loads a
+/// library built against any version with the same major number.
 pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a library says of itself through [`PluginMod::library_info`] (since ABI 1.1), as JSON.
+/// Unknown keys are ignored, so it can grow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LibraryInfoJson {
+    /// The library crate's name.
+    #[serde(default)]
+    pub name: String,
+    /// The library crate's version: the plugin's own version.
+    #[serde(default)]
+    pub version: String,
+    /// The hyperplug-sdk version it was built with.
+    #[serde(default)]
+    pub sdk: String,
+}
 
 /// What a strategy factory's `create` receives, as JSON: the cold, rich part of a study's set-up.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -31,18 +31,22 @@ pub struct FfiParam {
 /// The parameters of a trial, in the space's order.
 pub type FfiParams = RVec<FfiParam>;
 
-/// Where a trial stands.
-#[repr(u8)]
+/// Where a trial stands, as a code rather than an enum: a set of states that can grow without
+/// changing the layout. A code this side does not know (sent by a newer host) stands for a
+/// finished trial that is neither complete nor pruned, and is read as failed.
+#[repr(transparent)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FfiTrialState {
+pub struct FfiTrialState(pub u8);
+
+impl FfiTrialState {
     /// Running.
-    Running,
+    pub const RUNNING: Self = Self(0);
     /// Complete.
-    Complete,
+    pub const COMPLETE: Self = Self(1);
     /// Pruned.
-    Pruned,
+    pub const PRUNED: Self = Self(2);
     /// Failed.
-    Failed,
+    pub const FAILED: Self = Self(3);
 }
 
 /// A trial, as a strategy sees it.
@@ -69,24 +73,28 @@ pub struct FfiTrial {
     pub message: ROption<RString>,
 }
 
-/// What kind of error crossed the boundary.
-#[repr(u8)]
+/// What kind of error crossed the boundary, as a code rather than an enum: a set of kinds that can
+/// grow without changing the layout. A code this side does not know (sent by a newer library or
+/// host) is read as [`FfiErrorKind::FAILED`]: an error with a message.
+#[repr(transparent)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FfiErrorKind {
+pub struct FfiErrorKind(pub u8);
+
+impl FfiErrorKind {
     /// Settings that the strategy or objective refuses.
-    Settings,
+    pub const SETTINGS: Self = Self(0);
     /// A space it cannot work with.
-    Space,
+    pub const SPACE: Self = Self(1);
     /// A capability it lacks.
-    Unsupported,
+    pub const UNSUPPORTED: Self = Self(2);
     /// A strategy with nothing left to suggest.
-    Exhausted,
+    pub const EXHAUSTED: Self = Self(3);
     /// A trial stopped by the pruner.
-    Pruned,
+    pub const PRUNED: Self = Self(4);
     /// A failure with a message.
-    Failed,
+    pub const FAILED: Self = Self(5);
     /// A panic caught inside the plugin.
-    Panicked,
+    pub const PANICKED: Self = Self(6);
 }
 
 /// An error from a plugin.
@@ -109,22 +117,6 @@ impl FfiError {
     }
 }
 
-/// What a strategy can handle.
-#[repr(C)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FfiCapabilities {
-    /// Categorical parameters.
-    pub categorical: bool,
-    /// Conditional parameters.
-    pub conditional: bool,
-    /// Several objectives.
-    pub multi_objective: bool,
-    /// Parallel asks.
-    pub parallel: bool,
-    /// Pruning decisions.
-    pub pruning: bool,
-}
-
 /// Name, version, description and capabilities of a strategy or objective.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
@@ -135,8 +127,11 @@ pub struct FfiInfo {
     pub version: RString,
     /// One line.
     pub description: RString,
-    /// Capabilities (strategies only).
-    pub capabilities: FfiCapabilities,
+    /// What a strategy can handle, as a JSON list of names (`["categorical", "parallel"]`; an
+    /// objective sends `[]`): a set that grows without changing the layout. A name the host does
+    /// not know is a capability it cannot ask for, and is ignored. See
+    /// [`capabilities_to_json`](crate::capabilities_to_json).
+    pub capabilities: RString,
 }
 
 /// The result of an evaluation.
@@ -281,10 +276,15 @@ pub trait FfiLogSink: Send + Sync {
 pub type FfiLogSinkBox = FfiLogSink_TO<'static, RBox<()>>;
 
 /// The root module of a plugin library: the one symbol the host looks up.
+///
+/// Fields after `objectives`, the `last_prefix_field`, are optional (`missing_field(option)`):
+/// their accessors return `None` for a library built against an ABI minor version before they
+/// were added. A new field goes at the end, in a new minor version, with a frozen copy of the
+/// previous root module in [`compat`](crate::compat) (see the crate's versioning rule).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
-#[sabi(missing_field(panic))]
+#[sabi(missing_field(option))]
 pub struct PluginMod {
     /// The strategy factories in this library.
     pub strategies: extern "C" fn() -> RResult<RVec<FfiStrategyFactoryBox>, FfiError>,
@@ -293,12 +293,10 @@ pub struct PluginMod {
     pub objectives: extern "C" fn() -> RResult<RVec<FfiObjectiveFactoryBox>, FfiError>,
     /// Lends the library the host's logger: its `log` records go to `sink` from then on, at the
     /// sink's maximum level. The host calls it once, right after loading the library; a later
-    /// call replaces the sink.
-    ///
-    /// Added after `objectives`, the `last_prefix_field`, which stays where it is. Its accessor
-    /// returns an `Option` (`missing_field(option)`, against the module's `panic`): the layout
-    /// check already refuses a library built before this field, but should one without it ever
-    /// reach the accessor, the host does without its log rather than panic.
-    #[sabi(missing_field(option))]
+    /// call replaces the sink. Since ABI 1.0.
     pub set_log_sink: extern "C" fn(FfiLogSinkBox) -> RResult<(), FfiError>,
+    /// What the library says of itself, as JSON: `{"name": .., "version": .., "sdk": ..}` (its
+    /// crate's name and version, and the hyperplug-sdk version it was built with); see
+    /// [`LibraryInfoJson`](crate::LibraryInfoJson). Since ABI 1.1.
+    pub library_info: extern "C" fn() -> RString,
 }

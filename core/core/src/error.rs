@@ -96,6 +96,7 @@ pub enum SpaceError {
 
 /// The errors of the domain model. Each names what went wrong and, where it can, what to do.
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A search space that cannot be used.
     #[error("invalid search space: {0}")]

@@ -24,7 +24,7 @@ thread_local! {
 
 static QUIET_PANICS: Once = Once::new();
 
-/// Runs `f`, turning a panic into an [`FfiErrorKind::Panicked`] error that says where it
+/// Runs `f`, turning a panic into an [`FfiErrorKind::PANICKED`] error that says where it
 /// happened. A panic must never unwind out of a plugin: abi_stable would end the whole host.
 pub fn guard<T>(f: impl FnOnce() -> Result<T, FfiError>) -> RResult<T, FfiError> {
     // The plugin has its own std, hence its own panic hook: record the location for the error
@@ -45,7 +45,7 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, FfiError>) -> RResult<T, FfiError>
             if let Some(at) = at {
                 message.push_str(&format!(" (at {at})"));
             }
-            RErr(FfiError::new(FfiErrorKind::Panicked, message))
+            RErr(FfiError::new(FfiErrorKind::PANICKED, message))
         }
     }
 }
@@ -90,7 +90,7 @@ impl FfiStrategyFactory for StrategyFactoryAdapter {
         guard(|| {
             let setup: SetupJson = serde_json::from_str(setup.as_str()).map_err(|e| {
                 FfiError::new(
-                    FfiErrorKind::Failed,
+                    FfiErrorKind::FAILED,
                     format!("malformed set-up from the host: {e}"),
                 )
             })?;
@@ -188,7 +188,7 @@ impl FfiStrategy for StrategyAdapter {
             let running: Vec<Trial> = running.iter().map(from_ffi_trial).collect();
             let Some(trial) = running.iter().find(|t| t.number == number) else {
                 return Err(FfiError::new(
-                    FfiErrorKind::Failed,
+                    FfiErrorKind::FAILED,
                     format!("trial {number} is not among the running trials"),
                 ));
             };
@@ -262,7 +262,7 @@ impl FfiObjective for ObjectiveAdapter {
                 .map(RString::from)
                 .map_err(|e| {
                     FfiError::new(
-                        FfiErrorKind::Failed,
+                        FfiErrorKind::FAILED,
                         format!("cannot encode the objective's resources as JSON: {e}"),
                     )
                 })

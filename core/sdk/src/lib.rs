@@ -37,6 +37,29 @@ pub use hyperplug_core::*;
 /// The `log` crate, whose records a plugin library sends to the host's log.
 pub use log;
 pub use logging::set_log_sink;
+/// The `rand` crate at the version [`trial_rng`] hands out generators of: use its traits
+/// (`hyperplug_sdk::rand::Rng`) rather than a `rand` of your own, which may be another version.
+pub use rand;
+/// The `serde` crate, with `derive`, for a plugin's settings struct
+/// (`#[derive(hyperplug_sdk::serde::Deserialize)] #[serde(crate = "hyperplug_sdk::serde")]`).
+pub use serde;
+
+/// The version of this SDK, which a library reports to the host with its own.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The plugin ABI version this SDK builds libraries against.
+pub const ABI_VERSION: &str = hyperplug_abi::ABI_VERSION;
+
+/// What a library built with [`export_plugin!`] says of itself, as JSON.
+#[doc(hidden)]
+pub fn library_info_json(name: &str, version: &str) -> String {
+    serde_json::to_string(&hyperplug_abi::LibraryInfoJson {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        sdk: SDK_VERSION.to_owned(),
+    })
+    .unwrap_or_default()
+}
 
 #[doc(hidden)]
 pub mod __private {
@@ -110,12 +133,18 @@ macro_rules! export_plugin {
                 $crate::set_log_sink(sink)
             }
 
+            // The library's own name and version: the crate that uses this macro.
+            extern "C" fn library_info() -> abi_stable::std_types::RString {
+                $crate::library_info_json(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")).into()
+            }
+
             fn root_module() -> hyperplug_abi::PluginModRef {
                 use abi_stable::prefix_type::PrefixTypeTrait;
                 hyperplug_abi::PluginMod {
                     strategies,
                     objectives,
                     set_log_sink,
+                    library_info,
                 }
                 .leak_into_prefix()
             }

@@ -38,13 +38,28 @@
 //! key is refused by name and that every capability the strategy does not declare is refused by
 //! [`Study::new`]. A strategy that runs out of points ([`Error::Exhausted`]) simply ends its run.
 //!
-//! For objective authors, [`RecordingContext`] runs an objective's `evaluate` outside a study and
-//! keeps what it reports.
+//! For objective authors, [`check_objective`] is the suite for objectives, and
+//! [`RecordingContext`] runs an objective's `evaluate` outside a study and keeps what it reports.
 //!
-//! Architecture invariant: this crate depends on `hyperplug-core` only, does no IO and no FFI,
-//! and uses no randomness of its own: its objectives are cheap deterministic functions, so a
-//! failure always reproduces.
+//! Through the built library: [`check_library`] loads a plugin library exactly as the host loads
+//! it (through `hyperplug-loader`) and runs both suites on everything it exports, so a plugin
+//! crate tests what users will load. Give the crate `crate-type = ["cdylib", "rlib"]` and, in
+//! `tests/`:
+//!
+//! ```no_run
+//! hyperplug_testkit::check_library(hyperplug_testkit::built_library(env!("CARGO_PKG_NAME")));
+//! ```
+//!
+//! Architecture invariant: the suites themselves do no IO and no FFI and use no randomness of
+//! their own: their objectives are cheap deterministic functions, so a failure always reproduces.
+//! Only [`check_library`] and its kin load a library, and only through `hyperplug-loader`.
 #![forbid(unsafe_code)]
+
+mod library;
+mod objective;
+
+pub use library::{Checked, built_library, check_library, check_library_with, run_library_checks};
+pub use objective::check_objective;
 
 use hyperplug_core::{
     AskContext, Direction, Domain, Error, Observer, Param, Params, Requirements, Settings, Space,
