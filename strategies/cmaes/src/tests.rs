@@ -392,3 +392,51 @@ fn separable_runs_in_high_dimension() {
     // Separable by default from 100 parameters; the sphere improves a lot in 1,500 trials.
     assert!(best(&trials) < start / 5.0, "{} vs {start}", best(&trials));
 }
+
+/// Asks and tells one trial of `study` on the sphere.
+fn step(study: &mut hyperplug_core::Study) {
+    let t = study.ask().expect("ask");
+    let v = sphere(&t.params);
+    study.tell(t.number, Ok(v.into())).expect("tell");
+}
+
+fn open(storage: &std::sync::Arc<hyperplug_core::MemoryStorage>) -> hyperplug_core::Study {
+    let config =
+        hyperplug_core::StudyConfig::new("shared", floats(3, -2.0, 2.0), vec![Direction::Minimize])
+            .seed(11);
+    hyperplug_core::Study::open(config, &CmaEs, &Settings::default(), storage.clone())
+        .expect("open")
+}
+
+fn params_of(study: &hyperplug_core::Study) -> Vec<Params> {
+    study.finished().iter().map(|t| t.params.clone()).collect()
+}
+
+#[test]
+fn workers_and_resumed_studies_on_one_store_continue_the_same_generations() {
+    let alone = std::sync::Arc::new(hyperplug_core::MemoryStorage::new());
+    let mut one = open(&alone);
+    for _ in 0..45 {
+        step(&mut one);
+    }
+    // Two workers (two strategies) taking turns on one store: each sees the other's results.
+    let shared = std::sync::Arc::new(hyperplug_core::MemoryStorage::new());
+    let (mut a, mut b) = (open(&shared), open(&shared));
+    for i in 0..45 {
+        step(if i % 2 == 0 { &mut a } else { &mut b });
+    }
+    a.sync().expect("sync");
+    assert_eq!(params_of(&a), params_of(&one));
+    // A study stopped mid-generation (λ = 7; 38 = 5 · 7 + 3) and resumed by a new process.
+    let resumed = std::sync::Arc::new(hyperplug_core::MemoryStorage::new());
+    let mut first = open(&resumed);
+    for _ in 0..38 {
+        step(&mut first);
+    }
+    drop(first);
+    let mut again = open(&resumed);
+    for _ in 38..45 {
+        step(&mut again);
+    }
+    assert_eq!(params_of(&again), params_of(&one));
+}
