@@ -15,7 +15,7 @@ use hyperplug::registry::{PLUGIN_PATH_VAR, Registry};
 use hyperplug::resources::Machine;
 use hyperplug::run::{Prepared, Report, join, prepare, run};
 use hyperplug::studies::{self, Format, StateArg};
-use hyperplug_storage::{DEFAULT_URL, Location, Mode, redact};
+use hyperplug_storage::{DEFAULT_URL, Location, Mode, StorageError, redact};
 
 #[derive(Parser)]
 #[command(
@@ -430,7 +430,15 @@ fn studies_command(
         StudiesCommand::Delete { .. } => Mode::Existing,
         _ => Mode::Read,
     };
-    let store = hyperplug_storage::open_store(storage, mode)?;
+    let store = match hyperplug_storage::open_store(storage, mode) {
+        Ok(store) => store,
+        // Nothing stored yet is an answer for a listing, not a failure.
+        Err(e @ StorageError::Empty { .. }) if matches!(command, StudiesCommand::List) => {
+            println!("{e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {

@@ -455,7 +455,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .filter(|p| p.is_file())
         .map(|p| {
             (
-                p.file_name().expect("a file name").to_string_lossy().into_owned(),
+                p.file_name()
+                    .expect("a file name")
+                    .to_string_lossy()
+                    .into_owned(),
                 std::fs::read(&p).expect("a readable file"),
             )
         })
@@ -501,6 +504,42 @@ fn read_only_commands_leave_a_foreign_database_untouched_and_refuse_it() {
             &["sqlite://app.db is not a hyperplug database", "`users`"],
         );
         assert_eq!(snapshot(d), before, "{args:?} changed the directory");
+    }
+}
+
+#[test]
+fn listing_an_empty_database_creates_nothing_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("empty.db"), b"").unwrap();
+    let out = hyperplug(
+        &["studies", "list", "--storage", "sqlite://empty.db"],
+        d,
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), "sqlite://empty.db holds no study yet");
+    let out = hyperplug(
+        &["studies", "show", "x", "--storage", "sqlite://empty.db"],
+        d,
+        &[],
+    );
+    assert_clean_failure(&out, &["sqlite://empty.db holds no study yet"]);
+    assert_eq!(std::fs::metadata(d.join("empty.db")).unwrap().len(), 0);
+    assert_eq!(snapshot(d).len(), 1, "no journal or WAL file beside it");
+    if let Some(pg) = PgTestSchema::new("empty") {
+        let out = hyperplug(&["studies", "list", "--storage", &pg.url], d, &[]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains("holds no study yet"), "{stdout}");
+        // The schema was not created: a store opened to read makes nothing.
+        let mut client = postgres::Client::connect(&pg.base, postgres::NoTls).unwrap();
+        let n = client
+            .query("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&pg.name])
+            .unwrap()
+            .len();
+        assert_eq!(n, 0, "studies list created schema {}", pg.name);
     }
 }
 

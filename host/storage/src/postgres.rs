@@ -109,10 +109,7 @@ impl PostgresStorage {
         if mode == Mode::Read {
             let version = db.with(|c, q| stored_version(c, q, &location, schema))?;
             return match version {
-                0 => Err(StorageError::Open {
-                    location,
-                    reason: "it holds no study yet".into(),
-                }),
+                0 => Err(StorageError::Empty { location }),
                 v if v < SCHEMA_VERSION => Self::open_with(url, schema, Mode::Existing),
                 v if v > SCHEMA_VERSION => Err(StorageError::NewerSchema {
                     location,

@@ -101,10 +101,7 @@ impl SqliteStorage {
         if mode == Mode::Read {
             let version = db.with(|c, q| stored_version(c, q, &location, "main"))?;
             if version == 0 {
-                return Err(StorageError::Open {
-                    location,
-                    reason: "it holds no study yet".into(),
-                });
+                return Err(StorageError::Empty { location });
             }
             if version < SCHEMA_VERSION {
                 // The file is hyperplug's own: bring it up to date once, where it may.
