@@ -49,7 +49,7 @@ pub enum SpaceError {
     /// A range too wide for floating point: `high - low` overflows, so samples collapse onto
     /// the bounds.
     #[error(
-        "parameter `{name}`: the range [{low}, {high}] is too wide: high − low overflows a 64-bit float, so values cannot be spread over it; narrow it (|high − low| at most {max:e}) or use `log = true` on a positive range"
+        "parameter `{name}`: the range [{low:e}, {high:e}] is too wide: high − low overflows a 64-bit float, so values cannot be spread over it; narrow it (|high − low| at most {max:e}) or use `log = true` on a positive range"
     )]
     TooWide {
         /// The parameter.
