@@ -672,3 +672,140 @@ fn a_worker_role_with_only_the_documented_grants_runs_a_study_and_can_change_no_
         .collect();
     assert_eq!(states, ["complete"; 6]);
 }
+
+/// A stand-in PostgreSQL server on a free local port that asks each client for a cleartext
+/// password and keeps what it is sent, then hangs up: it shows which password a client sends.
+struct PasswordCatcher {
+    port: u16,
+    caught: std::sync::mpsc::Receiver<String>,
+}
+
+impl PasswordCatcher {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("an address").port();
+        let (tx, caught) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let mut len = [0u8; 4];
+                if s.read_exact(&mut len).is_err() {
+                    continue;
+                }
+                let mut startup = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+                if s.read_exact(&mut startup).is_err() {
+                    continue;
+                }
+                // AuthenticationCleartextPassword.
+                if s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]).is_err() {
+                    continue;
+                }
+                let mut head = [0u8; 5];
+                if s.read_exact(&mut head).is_err() || head[0] != b'p' {
+                    continue;
+                }
+                let n = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+                let mut body = vec![0u8; n.saturating_sub(4)];
+                if s.read_exact(&mut body).is_ok() {
+                    let password = String::from_utf8_lossy(&body)
+                        .trim_end_matches('\0')
+                        .to_owned();
+                    let _ = tx.send(password);
+                }
+            }
+        });
+        PasswordCatcher { port, caught }
+    }
+
+    /// The password the client sent, if one came within a few seconds.
+    fn password(&self) -> Option<String> {
+        self.caught
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .ok()
+    }
+}
+
+/// `hyperplug studies list --storage URL` with exactly the PostgreSQL variables in `env`.
+fn list_with(url: &str, cwd: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(crate::bin());
+    cmd.args(["studies", "list", "-vv", "--storage", url])
+        .current_dir(cwd)
+        .env_remove("PGPASSWORD")
+        .env_remove("PGPASSFILE")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the binary runs")
+}
+
+#[test]
+fn a_password_kept_out_of_the_url_is_found_where_libpq_looks_and_never_printed() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = PasswordCatcher::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!(
+        "postgres://me@127.0.0.1:{}/db?connect_timeout=5",
+        server.port
+    );
+    let pw_file = write(d, "pw", "from-password-file\n");
+    let passfile = write(
+        d,
+        "pgpass",
+        &format!(
+            "other:*:*:*:wrong\n127.0.0.1:{}:db:me:from-pgpass\n",
+            server.port
+        ),
+    );
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The URL, the environment, and the password the server must receive.
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            url.clone(),
+            vec![("PGPASSWORD", "from-pgpassword")],
+            "from-pgpassword",
+        ),
+        (
+            url.clone(),
+            vec![("PGPASSFILE", passfile.as_str())],
+            "from-pgpass",
+        ),
+        (
+            format!("{url}&password_file={pw_file}"),
+            vec![("PGPASSWORD", "no")],
+            "from-password-file",
+        ),
+        (
+            format!("{url}&password_env=HP_TEST_PW"),
+            vec![("HP_TEST_PW", "from-named-variable"), ("PGPASSWORD", "no")],
+            "from-named-variable",
+        ),
+        (
+            url.replacen("me@", "me:from-url@", 1),
+            vec![("PGPASSWORD", "no"), ("PGPASSFILE", passfile.as_str())],
+            "from-url",
+        ),
+    ];
+    for (url, env, want) in cases {
+        let out = list_with(&url, d, &env);
+        assert_eq!(server.password().as_deref(), Some(want), "{url} {env:?}");
+        assert!(!out.status.success());
+        let (stdout, stderr) = text(&out);
+        assert!(
+            !stdout.contains(want) && !stderr.contains(want),
+            "{want} printed:\n{stderr}"
+        );
+    }
+    // A password file others may read is not used, and the user is told why.
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = list_with(&url, d, &[("PGPASSFILE", passfile.as_str())]);
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("ignoring the password file") && stderr.contains("chmod 0600"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("from-pgpass"), "{stderr}");
+}
