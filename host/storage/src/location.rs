@@ -26,7 +26,7 @@ pub enum Location {
     /// A PostgreSQL database.
     Postgres {
         /// The connection URL without `schema=` (with hyperplug's `password_file=` and
-        /// `password_env=`, which [`client_config`] reads).
+        /// `password_env=`, which are read when the store is opened).
         url: String,
         /// The schema that holds hyperplug's tables.
         schema: String,
