@@ -10,6 +10,7 @@
 //! storage = "sqlite://hyperplug.db"  # the default; or "postgres://user@host/db", or "memory"
 //! retries = 1                   # queue a trial again when its worker is lost (default 0)
 //! heartbeat_grace = "60s"       # how long a running trial may go without a heartbeat
+//! max_consecutive_failures = 20 # stop after this many failed trials in a row (0: never)
 //!
 //! [strategy]
 //! name = "random"               # its settings follow as keys
@@ -67,14 +68,25 @@ pub struct StudyFile {
     pub retries: u32,
     /// How long a running trial may go without a heartbeat before it counts as lost.
     pub heartbeat_grace: Duration,
+    /// Stop starting trials after this many failed in a row (0: never stop for failures).
+    pub max_consecutive_failures: u32,
     /// Where the file was read from, as given.
     pub path: PathBuf,
     /// The file's text, stored with the study so that workers can rebuild it.
     pub text: String,
+    /// Where in `text` the `storage` URL is written (quotes included), and the URL, to leave
+    /// its password out of the stored copy (whatever store the study ends up in).
+    storage_written: Option<(std::ops::Range<usize>, String)>,
 }
 
 /// The grace period when the study file gives none.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
+
+/// Failed trials in a row after which a study stops, when the file does not say. A study whose
+/// trials fail at random, one in two, goes 20 in a row with probability 2^-20 at each trial:
+/// once in about a million trials; a study whose every trial fails (a crashing program, a
+/// strategy that cannot ask) stops after 20 rather than spending its budget.
+pub const DEFAULT_MAX_CONSECUTIVE_FAILURES: u32 = 20;
 
 /// What one trial needs of the machine, and what the study may use of it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -157,6 +169,7 @@ struct StudyToml {
     storage: Option<Spanned<String>>,
     retries: Option<u32>,
     heartbeat_grace: Option<Spanned<String>>,
+    max_consecutive_failures: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -325,6 +338,10 @@ impl StudyFile {
             None => Resources::default(),
         };
 
+        let storage_written = study
+            .storage
+            .as_ref()
+            .map(|url| (url.span(), url.get_ref().clone()));
         let storage = match study.storage {
             Some(url) => {
                 Location::parse(url.get_ref())
@@ -376,9 +393,32 @@ impl StudyFile {
             storage,
             retries: study.retries.unwrap_or(0),
             heartbeat_grace,
+            max_consecutive_failures: study
+                .max_consecutive_failures
+                .unwrap_or(DEFAULT_MAX_CONSECUTIVE_FAILURES),
             path: path.to_path_buf(),
             text: text.to_owned(),
+            storage_written,
         })
+    }
+
+    /// The file's text as it is stored with the study: its `storage` URL with any password
+    /// left out (as [`hyperplug_storage::redact`] shows it). Workers take their store from
+    /// their own command line, so nothing they need is lost, and whoever can read the store
+    /// does not learn the password.
+    pub fn stored_text(&self) -> String {
+        let Some((span, url)) = &self.storage_written else {
+            return self.text.clone();
+        };
+        let redacted = hyperplug_storage::redact(url);
+        if redacted == *url || self.text.get(span.clone()).is_none() {
+            return self.text.clone();
+        }
+        let mut text = self.text.clone();
+        // A JSON string is a valid TOML basic string: the same quotes and escapes.
+        let quoted = serde_json::Value::String(redacted).to_string();
+        text.replace_range(span.clone(), &quoted);
+        text
     }
 }
 
@@ -484,7 +524,12 @@ fn param(name: &str, p: ParamToml) -> Result<Param, String> {
 
 /// 1-based line and column of byte `offset` in `text`.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let mut offset = offset.min(text.len());
+    // A span inside a character (a parser's byte offset) counts from that character.
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
@@ -608,5 +653,285 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
         .unwrap();
         assert_eq!(f.storage.as_deref(), Some("postgres://me@db/test"));
         assert_eq!((f.retries, f.heartbeat_grace), (2, Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn failures_in_a_row_stop_a_study_after_a_default_or_the_file_s_count() {
+        let base = "[study]\ntrials = 5\n[objective]\nname = \"x\"\n";
+        assert_eq!(
+            parse(base).unwrap().max_consecutive_failures,
+            DEFAULT_MAX_CONSECUTIVE_FAILURES
+        );
+        let f =
+            parse(&base.replace("trials = 5", "trials = 5\nmax_consecutive_failures = 0")).unwrap();
+        assert_eq!(f.max_consecutive_failures, 0);
+        let e = parse(&base.replace("trials = 5", "trials = 5\nmax_consecutive_failures = -1"))
+            .unwrap_err();
+        assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
+    }
+
+    #[test]
+    fn the_stored_copy_of_a_study_file_holds_no_password() {
+        for (written, stored) in [
+            (
+                "storage = \"postgres://me:s3/cr?et@db/test?schema=s\"",
+                "storage = \"postgres://me:***@db/test?schema=s\"",
+            ),
+            (
+                "storage = 'postgresql://me@db/test?password=s3cret&password=s3cret2'",
+                "storage = \"postgresql://me@db/test?password=***&password=***\"",
+            ),
+            ("storage = \"sqlite://s.db\"", "storage = \"sqlite://s.db\""),
+        ] {
+            let text = format!(
+                "# a comment\n[study]\ntrials = 5\n{written}   # where\n[objective]\nname = \"x\"\n"
+            );
+            let f = parse(&text).unwrap();
+            let kept = f.stored_text();
+            assert_eq!(kept, text.replace(written, stored));
+            assert!(!kept.contains("s3"), "{kept}");
+            // The stored copy is a study file that reads as the original, less the password.
+            let back = parse(&kept).unwrap();
+            assert_eq!((back.name, back.budget), (f.name, f.budget));
+        }
+    }
+
+    mod fuzz {
+        //! Study files as an attacker writes them: random text, and valid files mutated with
+        //! tokens that break parsers and floating point. The parser and validator must never
+        //! panic, and every refusal names the file, and a line and column where one exists.
+
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+        use super::*;
+
+        const VALID: [&str; 3] = [
+            "[study]\nname = \"q\"\ndirection = \"minimize\"\ntrials = 50\ntimeout = \"10m\"\nseed = 7\nparallelism = 4\nstorage = \"sqlite://h.db\"\nretries = 1\nheartbeat_grace = \"60s\"\nmax_consecutive_failures = 3\n[strategy]\nname = \"tpe\"\n[objective]\nname = \"command\"\ncmd = [\"echo\", \"{lr}\"]\n[resources]\ncpus = 1\ngpus = 0\n[space]\nlr = { float = [1e-5, 1e-1], log = true }\nlayers = { int = [1, 4] }\nact = { choice = [\"relu\", \"tanh\", 3, true] }\nu2 = { int = [16, 512], log = true, when = { layers = [2, 3] } }\nd = { float = [0, 0.5], step = 0.1, when = { act = \"relu\" } }\n",
+            "[study]\ndirections = [\"maximize\", \"minimize\"]\ntrials = 5\nstorage = \"postgres://me:pw@db:5432/test?schema=s&password_file=/p\"\n[objective]\nname = \"zdt1\"\ndim = 3\n",
+            "[study]\ntimeout = \"1h 30m\"\n[objective]\nname = \"x\"\n[space]\nn = { int = [-9223372036854775808, 9223372036854775807], step = 1 }\nf = { float = [-8e307, 8e307] }\n",
+        ];
+
+        /// Tokens spliced into files: structure, extreme numbers, odd text.
+        const TOKENS: [&str; 40] = [
+            "=",
+            "[",
+            "]",
+            "{",
+            "}",
+            "\"",
+            "'",
+            "\n",
+            ",",
+            ".",
+            "#",
+            "\\",
+            "1e308",
+            "-1e308",
+            "1e-300",
+            "5e-324",
+            "nan",
+            "inf",
+            "-inf",
+            "-0.0",
+            "0",
+            "-1",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "18446744073709551616",
+            "\"é€𝄞\"",
+            "\u{0}",
+            "\u{feff}",
+            "log = true",
+            "step = 1e-300",
+            "step = 0",
+            "when = { nope = 1 }",
+            "[space]",
+            "[study]",
+            "trials = 0",
+            "parallelism = 0",
+            "timeout = \"500000000000y\"",
+            "float = [1, 1]",
+            "choice = []",
+            "x = { int = [5, 1] }",
+        ];
+
+        /// Values put in place of a key's value: wrong types, extremes, empty and inverted
+        /// ranges, durations that overflow.
+        const VALUES: [&str; 24] = [
+            "0",
+            "-1",
+            "1e308",
+            "-1e308",
+            "nan",
+            "inf",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "\"\"",
+            "\"memory\"",
+            "\"sqlite://\"",
+            "\"mysql://x\"",
+            "\"500000000000y\"",
+            "\"0s\"",
+            "[]",
+            "[1e308, -1e308]",
+            "[-1e308, 1e308]",
+            "{ float = [0, 1e300], step = 1e-300 }",
+            "{ float = [-1e308, 1e308] }",
+            "{ int = [1, 10], step = 3 }",
+            "{ float = [1, 1] }",
+            "{ choice = [1, 1] }",
+            "true",
+            "{ int = [-9223372036854775808, 9223372036854775807], log = true }",
+        ];
+
+        #[derive(Debug, Clone)]
+        enum Edit {
+            Insert(usize, usize),
+            Delete(usize, usize),
+            Replace(usize, usize, usize),
+            /// The value of the line-th `key = value` line becomes `VALUES[v]`.
+            Value(usize, usize),
+        }
+
+        fn edit() -> impl Strategy<Value = Edit> {
+            prop_oneof![
+                (any::<usize>(), 0..TOKENS.len()).prop_map(|(at, t)| Edit::Insert(at, t)),
+                (any::<usize>(), 1usize..20).prop_map(|(at, n)| Edit::Delete(at, n)),
+                (any::<usize>(), 1usize..8, 0..TOKENS.len())
+                    .prop_map(|(at, n, t)| Edit::Replace(at, n, t)),
+                (any::<usize>(), 0..VALUES.len()).prop_map(|(l, v)| Edit::Value(l, v)),
+                (any::<usize>(), 0..VALUES.len()).prop_map(|(l, v)| Edit::Value(l, v)),
+            ]
+        }
+
+        /// A byte offset of `text` on a character boundary, from any number.
+        fn boundary(text: &str, at: usize) -> usize {
+            let mut i = at % (text.len() + 1);
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        }
+
+        fn apply(text: &str, edits: &[Edit]) -> String {
+            let mut t = text.to_owned();
+            for e in edits {
+                match *e {
+                    Edit::Insert(at, tok) => {
+                        let i = boundary(&t, at);
+                        t.insert_str(i, TOKENS[tok]);
+                    }
+                    Edit::Value(line, v) => {
+                        let lines: Vec<&str> = t.split('\n').collect();
+                        let keyed: Vec<usize> = (0..lines.len())
+                            .filter(|&i| lines[i].contains(" = "))
+                            .collect();
+                        if let Some(&i) = keyed.get(line % keyed.len().max(1)) {
+                            let key = lines[i].split(" = ").next().unwrap_or("");
+                            let new = format!("{key} = {}", VALUES[v]);
+                            let mut out: Vec<String> =
+                                lines.iter().map(|l| (*l).to_owned()).collect();
+                            out[i] = new;
+                            t = out.join("\n");
+                        }
+                    }
+                    Edit::Delete(at, n) | Edit::Replace(at, n, _) => {
+                        let i = boundary(&t, at);
+                        let j = boundary(&t, i + n.min(t.len() - i));
+                        let with = match *e {
+                            Edit::Replace(_, _, tok) => TOKENS[tok],
+                            _ => "",
+                        };
+                        t.replace_range(i..j.max(i), with);
+                    }
+                }
+            }
+            t
+        }
+
+        /// What one file came to.
+        #[derive(Default, Debug)]
+        struct Tally {
+            accepted: usize,
+            refused_at: usize,
+            refused_file: usize,
+        }
+
+        /// Parses `text` and checks the outcome is well formed.
+        fn check(text: &str, tally: &mut Tally) -> Result<(), TestCaseError> {
+            match StudyFile::parse(Path::new("s.toml"), text) {
+                Ok(f) => {
+                    tally.accepted += 1;
+                    // The copy stored with the study reads back.
+                    let kept = f.stored_text();
+                    prop_assert!(
+                        StudyFile::parse(Path::new("s.toml"), &kept).is_ok(),
+                        "the stored copy of an accepted file is refused:\n{kept}"
+                    );
+                }
+                Err(e) => {
+                    let shown = e.to_string();
+                    prop_assert!(shown.starts_with("s.toml"), "{shown}");
+                    prop_assert!(e.message.trim().len() >= 10, "a bare message: {shown}");
+                    match e.at {
+                        Some((line, col)) => {
+                            tally.refused_at += 1;
+                            prop_assert!(line >= 1 && col >= 1, "{shown}");
+                            prop_assert!(line <= text.split('\n').count(), "{shown}");
+                            let prefix = format!("s.toml:{line}:{col}: ");
+                            prop_assert!(shown.starts_with(&prefix), "{}", shown);
+                        }
+                        None => tally.refused_file += 1,
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        /// The same cases every run, so that CI is repeatable; change the seed to explore.
+        fn runner(cases: u32) -> TestRunner {
+            let config = Config {
+                cases,
+                failure_persistence: None,
+                ..Config::default()
+            };
+            TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
+        }
+
+        #[test]
+        fn mutated_study_files_never_panic_and_refusals_say_where() {
+            let tally = std::cell::RefCell::new(Tally::default());
+            let files = (0..VALID.len(), proptest::collection::vec(edit(), 1..6));
+            runner(1000)
+                .run(&files, |(base, edits)| {
+                    check(&apply(VALID[base], &edits), &mut tally.borrow_mut())
+                })
+                .unwrap();
+            let t = tally.into_inner();
+            eprintln!("mutated study files: {t:?}");
+            // The mutations reach both sides: some files stay valid, most are refused.
+            assert!(t.accepted > 0 && t.refused_at > 0, "{t:?}");
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics_the_parser() {
+            let tally = std::cell::RefCell::new(Tally::default());
+            runner(300)
+                .run(&"(\\PC|\n|=|\\[|\\]|\"){0,200}", |text| {
+                    check(&text, &mut tally.borrow_mut())
+                })
+                .unwrap();
+            eprintln!("arbitrary text: {:?}", tally.into_inner());
+        }
+
+        #[test]
+        fn every_valid_template_is_accepted() {
+            for v in VALID {
+                if let Err(e) = StudyFile::parse(Path::new("s.toml"), v) {
+                    panic!("{e}\n{v}");
+                }
+            }
+        }
     }
 }

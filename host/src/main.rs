@@ -15,7 +15,7 @@ use hyperplug::registry::{PLUGIN_PATH_VAR, Registry};
 use hyperplug::resources::Machine;
 use hyperplug::run::{Prepared, Report, join, prepare, run};
 use hyperplug::studies::{self, Format, StateArg};
-use hyperplug_storage::{DEFAULT_URL, Mode};
+use hyperplug_storage::{DEFAULT_URL, Location, Mode, StorageError, redact};
 
 #[derive(Parser)]
 #[command(
@@ -52,7 +52,7 @@ enum Command {
         #[arg(long, value_name = "URL")]
         storage: Option<String>,
         /// The study's trial budget, over the file's `trials` (it counts earlier runs' trials).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = at_least_one::<u64>)]
         trials: Option<u64>,
     },
     /// Join a stored study as one more worker, from this or another machine, until its budget
@@ -65,7 +65,7 @@ enum Command {
         #[arg(long, value_name = "URL", default_value = DEFAULT_URL)]
         storage: String,
         /// Trials at once in this worker, over the study file's `parallelism`.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
         parallelism: Option<usize>,
         /// Print the study as JSON on stdout when done.
         #[arg(long)]
@@ -89,9 +89,10 @@ enum Command {
     },
     /// List, inspect, export and delete stored studies.
     Studies {
-        /// Where the studies are stored.
-        #[arg(long, value_name = "URL", default_value = DEFAULT_URL, global = true)]
-        storage: String,
+        /// Where the studies are stored [default: `create`: the file's `storage`, then
+        /// sqlite://hyperplug.db; the others: sqlite://hyperplug.db].
+        #[arg(long, value_name = "URL", global = true)]
+        storage: Option<String>,
         #[command(subcommand)]
         command: StudiesCommand,
     },
@@ -281,7 +282,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Studies { storage, command } => {
-            studies_command(&cli.plugin_dirs, &storage, command)
+            studies_command(&cli.plugin_dirs, storage, command)
         }
         Command::Bench(args) => {
             hyperplug::bench::run_with(args, &cli.plugin_dirs).map(|()| ExitCode::SUCCESS)
@@ -361,6 +362,18 @@ fn check_conformance(file: &std::path::Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A count that must be at least 1, with the study file's wording for 0.
+fn at_least_one<T: std::str::FromStr + PartialEq + From<u8>>(text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let n: T = text.trim().parse().map_err(|e| format!("{e}"))?;
+    if n == T::from(0) {
+        return Err("0 runs nothing; give at least 1".into());
+    }
+    Ok(n)
+}
+
 fn registry(plugin_dirs: &[PathBuf]) -> Registry {
     let mut registry = Registry::bundled();
     registry.load_plugin_path(plugin_dirs);
@@ -393,7 +406,7 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
     let mut progress = Progress::new(&prepared.remaining(), interrupts.clone());
     let result = run(&mut prepared, &mut progress);
     progress.finish();
-    result?;
+    let failure_stop = result?;
     let total = prepared.study.finished().len() + prepared.study.running().len();
     if let Some(message) = done
         && total as u64 == prepared.existing
@@ -407,29 +420,78 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
         println!("{text}");
     }
     // Interrupted trials were cut short: say so in the exit status, as shells expect.
-    Ok(if interrupts.load(Ordering::SeqCst) >= 2 {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if interrupts.load(Ordering::SeqCst) >= 2 {
+        return Ok(ExitCode::from(130));
+    }
+    // A study that produced nothing, or gave up, failed: scripts and CI must see it.
+    if let Some(stop) = failure_stop {
+        eprintln!("error: study `{}` {stop}", report.study);
+        return Ok(ExitCode::FAILURE);
+    }
+    if report.counts.complete == 0 {
+        let last = report
+            .trials
+            .iter()
+            .rev()
+            .find_map(|t| t.message.as_deref())
+            .map_or_else(String::new, |m| format!("; the last failed with: {m}"));
+        eprintln!(
+            "error: study `{}` has no complete trial ({} failed, {} pruned){last}",
+            report.study, report.counts.failed, report.counts.pruned
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn studies_command(
     plugin_dirs: &[PathBuf],
-    storage: &str,
+    storage: Option<String>,
     command: StudiesCommand,
 ) -> Result<ExitCode> {
     if let StudiesCommand::Create { file } = &command {
+        // As `run`: --storage, then the file's `storage`, then the default.
         let mut file = StudyFile::load(file)?;
-        file.storage = Some(storage.to_owned());
+        if storage.is_some() {
+            file.storage = storage;
+        }
+        let url = file
+            .storage
+            .clone()
+            .unwrap_or_else(|| DEFAULT_URL.to_owned());
+        if matches!(Location::parse(&url)?, Location::Memory) {
+            anyhow::bail!(
+                "`memory` keeps a study only while one process runs it, so workers could not join it; give --storage sqlite://FILE or postgres://…"
+            );
+        }
         let prepared = prepare(&file, &registry(plugin_dirs), &Machine::detect())?;
+        let shown = redact(&url);
+        let password_note = if shown == url {
+            ""
+        } else {
+            " (the password is not shown: give workers theirs with PGPASSWORD, ~/.pgpass, or password_file=PATH in the URL)"
+        };
         eprintln!(
-            "study `{}` is stored in {} with {} trials; workers join it with `hyperplug worker --storage {storage} --study {}`",
+            "study `{}` is stored in {} with {} trials; workers join it with `hyperplug worker --storage '{shown}' --study {}`{password_note}",
             file.name, prepared.location, prepared.existing, file.name
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let store = hyperplug_storage::open_store(storage, Mode::Existing)?;
+    let storage = storage.as_deref().unwrap_or(DEFAULT_URL);
+    // Only `delete` writes; the others open the store read-only and change nothing in it.
+    let mode = match command {
+        StudiesCommand::Delete { .. } => Mode::Existing,
+        _ => Mode::Read,
+    };
+    let store = match hyperplug_storage::open_store(storage, mode) {
+        Ok(store) => store,
+        // Nothing stored yet is an answer for a listing, not a failure.
+        Err(e @ StorageError::Empty { .. }) if matches!(command, StudiesCommand::List) => {
+            println!("{e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {

@@ -36,6 +36,8 @@ pub struct Prepared {
     pub store: Option<Arc<dyn Store>>,
     /// Trials the study held when it was opened.
     pub existing: u64,
+    /// Stop after this many failed trials in a row (0: never).
+    pub max_consecutive_failures: u32,
 }
 
 /// What a stored study keeps for workers that join it: the study file itself, and what the run
@@ -61,6 +63,18 @@ impl Definition {
     /// The definition a stored study carries, if `hyperplug` stored one.
     pub fn of(record: &StudyRecord) -> Option<Definition> {
         serde_json::from_value(record.definition.clone()).ok()
+    }
+
+    /// The stored definition as JSON to show, with any password the stored study file holds
+    /// left out (studies stored before passwords were left out of them hold one).
+    pub fn shown(record: &StudyRecord) -> serde_json::Value {
+        let Some(mut definition) = Definition::of(record) else {
+            return record.definition.clone();
+        };
+        if let Ok(file) = StudyFile::parse(Path::new(&definition.file), &definition.study_file) {
+            definition.study_file = file.stored_text();
+        }
+        serde_json::to_value(&definition).unwrap_or_else(|_| record.definition.clone())
     }
 
     /// The study file it holds, with the seed and budget it settled, stored in `storage`.
@@ -140,7 +154,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         .unwrap_or_else(fresh_seed);
     let definition = Definition {
         file: file.path.display().to_string(),
-        study_file: file.text.clone(),
+        study_file: file.stored_text(),
         seed,
         trials: file.budget.trials,
         strategy: file.strategy.name.clone(),
@@ -169,6 +183,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         location: location.to_string(),
         store,
         existing,
+        max_consecutive_failures: file.max_consecutive_failures,
     })
 }
 
@@ -342,26 +357,105 @@ impl<'a> Report<'a> {
 /// How often a worker whose budget is spent looks again at other workers' running trials.
 const WAIT_POLL: Duration = Duration::from_millis(500);
 
-/// Runs a prepared study to its budget, reporting progress through `observer`.
+/// Why a run stopped before its budget: too many trials failed in a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureStop {
+    /// Failed trials in a row.
+    pub in_a_row: u32,
+    /// The last one's message.
+    pub last: String,
+}
+
+impl std::fmt::Display for FailureStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped after {} failed trials in a row; the last failed with: {}. Fix what makes trials fail, or raise `max_consecutive_failures` in [study] (0 never stops)",
+            self.in_a_row, self.last
+        )
+    }
+}
+
+/// Passes everything to `inner`, and asks the study to stop once `limit` trials of this
+/// process have failed in a row (a complete or pruned trial starts the count again).
+struct FailureStreak<'o> {
+    inner: &'o mut (dyn Observer + Send),
+    limit: u32,
+    streak: u32,
+    last: String,
+}
+
+impl FailureStreak<'_> {
+    fn stop(&self) -> Option<FailureStop> {
+        (self.limit > 0 && self.streak >= self.limit).then(|| FailureStop {
+            in_a_row: self.streak,
+            last: self.last.clone(),
+        })
+    }
+}
+
+impl Observer for FailureStreak<'_> {
+    fn trial_started(&mut self, trial: &Trial) {
+        self.inner.trial_started(trial);
+    }
+
+    fn trial_finished(&mut self, study: &Study, trial: &Trial) {
+        match trial.state {
+            TrialState::Failed => {
+                self.streak += 1;
+                self.last = trial.message.clone().unwrap_or_else(|| "no message".into());
+            }
+            TrialState::Complete | TrialState::Pruned => self.streak = 0,
+            TrialState::Running => {}
+        }
+        self.inner.trial_finished(study, trial);
+    }
+
+    fn strategy_error(&mut self, error: &hyperplug_core::Error) {
+        self.inner.strategy_error(error);
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.stop().is_some() || self.inner.stop_requested()
+    }
+
+    fn interrupt_requested(&mut self) -> bool {
+        self.inner.interrupt_requested()
+    }
+}
+
+/// Runs a prepared study to its budget, reporting progress through `observer`; returns why it
+/// stopped early when trials kept failing (`max_consecutive_failures`).
 ///
 /// With other workers in the study, a budget is spent once the study holds that many trials,
 /// some of them still running elsewhere. This run then waits for them: they finish there, or,
 /// when their worker stops beating, they fail here and their retries (when the study allows
 /// them) run here. So the study is whole when the last worker returns, and no trial is lost
 /// with its worker.
-pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Result<()> {
+pub fn run(
+    prepared: &mut Prepared,
+    observer: &mut (dyn Observer + Send),
+) -> Result<Option<FailureStop>> {
     let Prepared {
         study,
         objective,
         budget,
         options,
+        max_consecutive_failures,
         ..
     } = prepared;
+    let mut watch = FailureStreak {
+        inner: observer,
+        limit: *max_consecutive_failures,
+        streak: 0,
+        last: String::new(),
+    };
+    let observer = &mut watch;
     let start = Instant::now();
     let mut waiting = false;
     loop {
         let left = match budget.timeout {
-            Some(t) if start.elapsed() >= t => return Ok(()),
+            Some(t) if start.elapsed() >= t => return Ok(None),
             Some(t) => Some(t - start.elapsed()),
             None => None,
         };
@@ -373,7 +467,7 @@ pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Res
             .optimize_with(&**objective, this_round, options, observer)
             .context("the study stopped")?;
         if observer.stop_requested() {
-            return Ok(());
+            return Ok(observer.stop());
         }
         let reaped = study
             .storage()
@@ -381,7 +475,7 @@ pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Res
             .context("the study stopped")?;
         study.sync().context("the study stopped")?;
         if reaped.is_empty() && study.running().is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         if reaped.is_empty() {
             if !waiting {

@@ -482,7 +482,7 @@ pub fn export(store: &dyn Store, name: &str, format: Format, out: &mut dyn Write
                 "space": s.record.space,
                 "retries": s.record.retries,
                 "heartbeat_grace_s": s.record.grace_s,
-                "definition": s.record.definition,
+                "definition": Definition::shown(&s.record),
                 "created_ms": s.created_ms,
                 "updated_ms": s.updated_ms,
             });

@@ -8,6 +8,7 @@ mod cli;
 mod command;
 mod conformance;
 mod executor;
+mod hardening;
 mod plugins;
 mod resources;
 mod storage;

@@ -46,6 +46,21 @@ pub enum SpaceError {
         /// Its upper bound, as written.
         high: String,
     },
+    /// A range too wide for floating point: `high - low` overflows, so samples collapse onto
+    /// the bounds.
+    #[error(
+        "parameter `{name}`: the range [{low:e}, {high:e}] is too wide: high − low overflows a 64-bit float, so values cannot be spread over it; narrow it (|high − low| at most {max:e}) or use `log = true` on a positive range"
+    )]
+    TooWide {
+        /// The parameter.
+        name: String,
+        /// Its lower bound.
+        low: f64,
+        /// Its upper bound.
+        high: f64,
+        /// The widest range that works.
+        max: f64,
+    },
     /// A step that is not positive, does not divide the range, or is combined with log scale.
     #[error("parameter `{name}`: {message}")]
     BadStep {

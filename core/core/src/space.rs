@@ -328,6 +328,15 @@ impl Domain {
                         high: high.to_string(),
                     });
                 }
+                // On a log scale only the logarithms are subtracted, and they are small.
+                if !log && !(high - low).is_finite() {
+                    return Err(SpaceError::TooWide {
+                        name,
+                        low,
+                        high,
+                        max: f64::MAX,
+                    });
+                }
                 if let Some(step) = step {
                     if log {
                         return Err(bad_step(
@@ -342,6 +351,17 @@ impl Domain {
                         ));
                     }
                     let k = (high - low) / step;
+                    // Beyond 2^53 steps a float cannot count them one by one: the values
+                    // drawn would skip most of the grid (or, past overflow, be one value).
+                    if k > MAX_STEPS {
+                        return Err(bad_step(
+                            name,
+                            format!(
+                                "the step {step} cuts [{low}, {high}] into {k:e} steps, more than the {MAX_STEPS:e} a 64-bit float can count; use a step of at least {:e}, or drop `step`",
+                                (high - low) / MAX_STEPS
+                            ),
+                        ));
+                    }
                     if (k - k.round()).abs() > 1e-6 * k.abs().max(1.0) {
                         return Err(bad_step(
                             name,
@@ -425,6 +445,9 @@ impl Domain {
         }
     }
 }
+
+/// The most steps a float range may have: 2^53, the last count a 64-bit float holds exactly.
+const MAX_STEPS: f64 = 9_007_199_254_740_992.0;
 
 fn bad_step(name: String, message: impl Into<String>) -> SpaceError {
     SpaceError::BadStep {
@@ -722,6 +745,42 @@ mod tests {
         assert!(e.to_string().contains("use high = 9"), "{e}");
         let e = Space::new(vec![Param::new("a", Domain::choice(["x", "x"]))]).unwrap_err();
         assert!(e.to_string().contains("twice"));
+    }
+
+    #[test]
+    fn ranges_beyond_floating_point_are_refused_and_the_widest_that_works_is_spread() {
+        let e = Space::new(vec![Param::new("w", Domain::float(-1e308, 1e308))]).unwrap_err();
+        assert!(matches!(e, SpaceError::TooWide { .. }), "{e}");
+        assert!(
+            e.to_string().contains("`w`") && e.to_string().contains("too wide"),
+            "{e}"
+        );
+        // The same width on a log scale is fine: only logarithms are subtracted.
+        assert!(Space::new(vec![Param::new("w", Domain::float(1e-300, 1e300).log())]).is_ok());
+        let e = Space::new(vec![Param::new(
+            "s",
+            Domain::float(0.0, 1e300).step(1e-300),
+        )])
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("more than the 9.007199254740992e15"),
+            "{e}"
+        );
+        let e = Space::new(vec![Param::new("s", Domain::float(0.0, 1e20).step(1.0))]).unwrap_err();
+        assert!(matches!(e, SpaceError::BadStep { .. }), "{e}");
+        // The widest accepted range still spreads its values over the whole range.
+        let d = Domain::float(-8e307, 8e307);
+        assert!(Space::new(vec![Param::new("x", d.clone())]).is_ok());
+        let xs: Vec<f64> = [0.0, 0.25, 0.5, 0.75]
+            .iter()
+            .map(|&u| d.from_unit(u).as_f64().unwrap())
+            .collect();
+        for (x, want) in xs.iter().zip([-8e307, -4e307, 0.0, 4e307]) {
+            assert!((x - want).abs() <= 1e-12 * 8e307, "{xs:?}");
+        }
+        let d = Domain::float(0.0, 1e15).step(1.0);
+        assert!(Space::new(vec![Param::new("x", d.clone())]).is_ok());
+        assert_eq!(d.from_unit(0.5), Value::Float(5e14));
     }
 
     #[test]

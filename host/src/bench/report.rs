@@ -59,10 +59,23 @@ pub struct Row {
 }
 
 impl Row {
-    /// How many runs failed outright.
+    /// How many runs failed outright: an error, or no trial completed.
     pub fn errors(&self) -> usize {
-        self.runs.iter().filter(|r| r.error.is_some()).count()
+        self.runs.iter().filter(|r| failed(r)).count()
     }
+
+    /// Failed trials over all runs, and trials run.
+    pub fn failed_trials(&self) -> (u64, u64) {
+        self.runs
+            .iter()
+            .fold((0, 0), |(f, t), r| (f + r.failed, t + r.trials))
+    }
+}
+
+/// Whether a run failed: it reports an error, or found no value. Such a run has no quality to
+/// rank: it is listed as failed, not counted as the worst.
+fn failed(r: &Record) -> bool {
+    r.error.is_some() || r.best_value.is_none()
 }
 
 /// All rows of one problem at one budget.
@@ -78,7 +91,7 @@ pub struct Section {
     pub optimum: Option<f64>,
     /// The rows, in the order first read.
     pub rows: Vec<Row>,
-    /// How many seeds every row ran (the ranks are over these).
+    /// How many seeds every ranked row ran without failing (the ranks are over these).
     pub ranked_seeds: usize,
 }
 
@@ -243,11 +256,31 @@ fn fill(section: &mut Section) {
             .collect();
         row.wall_s = median(&walls);
     }
-    // Rank over the seeds that every row ran; a row's run per seed is its first with that seed.
+    // Rank over the seeds on which every row that has a successful run succeeded; a row's run
+    // per seed is its first with that seed. A failed run is not a bad result but none: ranking
+    // it last would blame the strategy for a crash, so its seed is left out for every row, and
+    // a row whose every run failed gets no rank.
+    let succeeded = |row: &Row| -> BTreeSet<u64> {
+        let mut seeds = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        for r in &row.runs {
+            if seen.insert(r.seed) && !failed(r) {
+                seeds.insert(r.seed);
+            }
+        }
+        seeds
+    };
+    let ranked: Vec<bool> = section
+        .rows
+        .iter()
+        .map(|row| !succeeded(row).is_empty())
+        .collect();
     let seeds: BTreeSet<u64> = section
         .rows
         .iter()
-        .map(|row| row.runs.iter().map(|r| r.seed).collect::<BTreeSet<u64>>())
+        .zip(&ranked)
+        .filter(|(_, ranked)| **ranked)
+        .map(|(row, _)| succeeded(row))
         .reduce(|a, b| a.intersection(&b).copied().collect())
         .unwrap_or_default();
     section.ranked_seeds = seeds.len();
@@ -256,7 +289,9 @@ fn fill(section: &mut Section) {
         let losses: Vec<Option<f64>> = section
             .rows
             .iter()
-            .map(|row| {
+            .zip(&ranked)
+            .filter(|(_, ranked)| **ranked)
+            .map(|(row, _)| {
                 row.runs
                     .iter()
                     .find(|r| r.seed == seed)
@@ -264,12 +299,17 @@ fn fill(section: &mut Section) {
                     .map(|v| direction.to_loss(v))
             })
             .collect();
-        for (total, rank) in totals.iter_mut().zip(ranks(&losses)) {
-            *total += rank;
+        let mut row_ranks = ranks(&losses).into_iter();
+        for (total, _) in totals
+            .iter_mut()
+            .zip(&ranked)
+            .filter(|(_, ranked)| **ranked)
+        {
+            *total += row_ranks.next().unwrap_or(0.0);
         }
     }
-    for (row, total) in section.rows.iter_mut().zip(totals) {
-        row.mean_rank = (!seeds.is_empty()).then(|| total / seeds.len() as f64);
+    for ((row, total), ranked) in section.rows.iter_mut().zip(totals).zip(ranked) {
+        row.mean_rank = (ranked && !seeds.is_empty()).then(|| total / seeds.len() as f64);
     }
 }
 
@@ -325,22 +365,26 @@ pub fn markdown(report: &Report, sources: &[String], figures: Option<&str>) -> S
         );
         let _ = writeln!(
             md,
-            "{}; {optimum}; ranks over {} seed(s) common to all rows.\n",
+            "{}; {optimum}; ranks over {} seed(s) on which every ranked row's run succeeded (failed runs are listed, not ranked).\n",
             section.direction, section.ranked_seeds
         );
         let _ = writeln!(
             md,
-            "| system | strategy | runs | median best | IQR best | median regret | IQR regret | mean rank | sampler ms/trial | wall s/run |"
+            "| system | strategy | runs | median best | IQR best | median regret | IQR regret | mean rank | sampler ms/trial | wall s/run | failed trials |"
         );
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for row in &section.rows {
             let runs = match row.errors() {
                 0 => row.runs.len().to_string(),
                 e => format!("{} ({e} failed)", row.runs.len()),
             };
+            let failed_trials = match row.failed_trials() {
+                (0, _) => "0".to_owned(),
+                (f, t) => format!("{f} of {t}"),
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {runs} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {runs} | {} | {} | {} | {} | {} | {} | {} | {failed_trials} |",
                 row.system,
                 row.strategy,
                 cell(row.median_best, 5),
@@ -351,6 +395,20 @@ pub fn markdown(report: &Report, sources: &[String], figures: Option<&str>) -> S
                 cell(row.sampler_ms, 3),
                 cell(row.wall_s, 3),
             );
+        }
+        let failures: Vec<String> = section
+            .rows
+            .iter()
+            .flat_map(|row| row.runs.iter().filter(|r| failed(r)).map(move |r| (row, r)))
+            .map(|(row, r)| {
+                let why = r.error.as_deref().unwrap_or("no trial completed");
+                // One line per run: the first line of the message, without table pipes.
+                let why = why.lines().next().unwrap_or("").replace('|', "/");
+                format!("- {} {} seed {}: {why}", row.system, row.strategy, r.seed)
+            })
+            .collect();
+        if !failures.is_empty() {
+            let _ = writeln!(md, "\nFailed runs (not ranked):\n\n{}", failures.join("\n"));
         }
         if let Some(dir) = figures {
             let _ = writeln!(
@@ -534,9 +592,9 @@ mod tests {
         assert_eq!(a.iqr_regret, Some(1.75));
         assert_eq!(a.sampler_ms, Some(2.0));
         assert_eq!(a.wall_s, Some(0.5));
-        // Seeds common to a, b, c: 0 and 1. Seed 0: b 1, a 2, c 3. Seed 1: b 1, a 2, c
-        // (failed) 3.
-        assert_eq!(s.ranked_seeds, 2);
+        // Seeds on which a, b and c all succeeded: 0 only (c failed seed 1 and lacks seed 2).
+        // Seed 0: b 1, a 2, c 3. Seed 1 is not ranked: c's failure is no result, not the worst.
+        assert_eq!(s.ranked_seeds, 1);
         let r: Vec<Option<f64>> = s.rows.iter().map(|r| r.mean_rank).collect();
         assert_eq!(r, [Some(2.0), Some(1.0), Some(3.0)]);
         assert_eq!(s.rows[2].errors(), 1);
@@ -552,8 +610,8 @@ mod tests {
         }
         let s = &build(&rs).sections[0];
         let r: Vec<Option<f64>> = s.rows.iter().map(|r| r.mean_rank).collect();
-        // Seed 0: c 9 > a 3 > b 2; seed 1: a 5 > b 2 > c (failed).
-        assert_eq!(r, [Some(1.5), Some(2.5), Some(2.0)]);
+        // Seed 0 only: c 9 > a 3 > b 2 (seed 1, which c failed, is not ranked).
+        assert_eq!(r, [Some(2.0), Some(3.0), Some(1.0)]);
         assert_eq!(s.rows[0].median_regret, Some(7.0));
     }
 
@@ -562,11 +620,15 @@ mod tests {
         let md = markdown(&build(&records()), &["r.jsonl".into()], Some("figures"));
         assert!(md.contains("## f · 2 trials"), "{md}");
         assert!(
-            md.contains("minimize; optimum 1; ranks over 2 seed(s)"),
+            md.contains("minimize; optimum 1; ranks over 1 seed(s) on which every ranked row's run succeeded"),
             "{md}"
         );
         assert!(
-            md.contains("| hyperplug | a | 3 | 3 | 1.75 | 2 | 1.75 | 2.00 | 2 | 0.5 |"),
+            md.contains("| hyperplug | a | 3 | 3 | 1.75 | 2 | 1.75 | 2.00 | 2 | 0.5 | 0 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("Failed runs (not ranked):\n\n- hyperplug c seed 1: boom\n"),
             "{md}"
         );
         assert!(
@@ -575,6 +637,53 @@ mod tests {
         );
         assert!(md.contains("| hyperplug | c | 2 (1 failed) | 9 |"), "{md}");
         assert!(md.contains("](figures/f-2.svg)"), "{md}");
+    }
+
+    #[test]
+    fn a_row_whose_runs_all_failed_is_shown_failed_not_ranked_last() {
+        // `d` crashed on every seed (its records carry the failed trials); a and b still rank
+        // over all three seeds, and the table says what happened to d.
+        let mut rs: Vec<Record> = records()
+            .into_iter()
+            .filter(|r| r.strategy != "c")
+            .collect();
+        for seed in 0..3 {
+            rs.push(Record {
+                error: Some(
+                    "no trial completed; the first failed with: exit status 3\nmore".into(),
+                ),
+                trials: 30,
+                failed: 30,
+                ..rec("hyperplug", "d", seed, None)
+            });
+        }
+        // One failed run of `a` with some trials done: 4 of its 10 trials failed.
+        rs.push(Record {
+            trials: 10,
+            failed: 4,
+            ..rec("hyperplug", "a", 3, None)
+        });
+        let report = build(&rs);
+        let s = &report.sections[0];
+        assert_eq!(s.ranked_seeds, 3);
+        let r: Vec<Option<f64>> = s.rows.iter().map(|r| r.mean_rank).collect();
+        // Seed 0: b 2 < a 3; seed 1: b 2 < a 5; seed 2: a 1.5 < b 4.
+        assert_eq!(r, [Some(5.0 / 3.0), Some(4.0 / 3.0), None]);
+        let md = markdown(&report, &[], None);
+        assert!(md.contains("| hyperplug | d | 3 (3 failed) | – |"), "{md}");
+        assert!(md.contains("| 2 | – | 90 of 90 |"), "{md}");
+        assert!(md.contains("| hyperplug | a | 4 (1 failed) |"), "{md}");
+        assert!(md.contains("| 4 of 10 |"), "{md}");
+        assert!(
+            md.contains(
+                "- hyperplug d seed 2: no trial completed; the first failed with: exit status 3\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("- hyperplug a seed 3: no trial completed"),
+            "{md}"
+        );
     }
 
     #[test]

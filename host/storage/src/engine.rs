@@ -399,25 +399,7 @@ pub(crate) fn migrate(
     location: &str,
     schema: &str,
 ) -> Result<(), StorageError> {
-    let present = rows(c, &q.tables, &[Arg::text(schema)], |r| need_text(r, 0))?;
-    let version = if present.iter().any(|t| t == "meta") {
-        first(c, &q.meta_version, &[], |r| need_text(r, 0))?
-            .map(|v| {
-                v.parse::<i64>().map_err(|_| StorageError::Foreign {
-                    location: location.to_owned(),
-                    reason: format!("its schema version `{v}` is not a number"),
-                })
-            })
-            .transpose()?
-            .unwrap_or(0)
-    } else if let Some(t) = present.first() {
-        return Err(StorageError::Foreign {
-            location: location.to_owned(),
-            reason: format!("it holds a table `{t}` that hyperplug did not create"),
-        });
-    } else {
-        0
-    };
+    let version = stored_version(c, q, location, schema)?;
     if version > SCHEMA_VERSION {
         return Err(StorageError::NewerSchema {
             location: location.to_owned(),
@@ -435,6 +417,35 @@ pub(crate) fn migrate(
     }
     c.execute(&q.set_version, &[Arg::text(&SCHEMA_VERSION.to_string())])?;
     Ok(())
+}
+
+/// The schema version stored in `schema`: 0 where hyperplug's tables are not there yet. Reads
+/// only, so read-only commands can check a database before using it.
+pub(crate) fn stored_version(
+    c: &mut dyn Conn,
+    q: &Queries,
+    location: &str,
+    schema: &str,
+) -> Result<i64, StorageError> {
+    let present = rows(c, &q.tables, &[Arg::text(schema)], |r| need_text(r, 0))?;
+    if present.iter().any(|t| t == "meta") {
+        Ok(first(c, &q.meta_version, &[], |r| need_text(r, 0))?
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| StorageError::Foreign {
+                    location: location.to_owned(),
+                    reason: format!("its schema version `{v}` is not a number"),
+                })
+            })
+            .transpose()?
+            .unwrap_or(0))
+    } else if let Some(t) = present.first() {
+        Err(StorageError::Foreign {
+            location: location.to_owned(),
+            reason: format!("it holds a table `{t}` that hyperplug did not create"),
+        })
+    } else {
+        Ok(0)
+    }
 }
 
 /// A trial about to be inserted as running.

@@ -36,6 +36,12 @@ pub enum StorageError {
         /// What was found.
         reason: String,
     },
+    /// A database without hyperplug's tables, opened only to read (nothing is created).
+    #[error("{location} holds no study yet")]
+    Empty {
+        /// Where.
+        location: String,
+    },
     /// A stored study whose definition differs from the one given.
     #[error("{0}")]
     Incompatible(String),

@@ -16,6 +16,9 @@
 //! Storage URLs: `sqlite://PATH` (relative to the working directory), `sqlite:///ABSOLUTE/PATH`,
 //! `postgres://USER@HOST:PORT/DATABASE` (or `postgresql://`, with libpq's key/value options in
 //! the query; `schema=NAME` picks the PostgreSQL schema, `hyperplug` by default) and `memory`.
+//! A PostgreSQL password need not be in the URL: `password_file=PATH`, `password_env=NAME`,
+//! `PGPASSWORD` and `~/.pgpass` are read when the URL holds none, and every URL shown goes
+//! through [`redact`].
 //!
 //! Every write is one transaction. The schema is created on first use and carries a version:
 //! an older one is migrated, a newer one refused. Beyond the core contract, [`Store`] lists,
@@ -42,7 +45,7 @@ use std::sync::Arc;
 use hyperplug_core::{MemoryStorage, Storage, StudyId, StudyRecord, Trial, TrialState};
 
 pub use error::StorageError;
-pub use location::{DEFAULT_URL, Location};
+pub use location::{DEFAULT_URL, Location, redact};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
@@ -57,6 +60,10 @@ pub enum Mode {
     Create,
     /// Refuse a SQLite file that does not exist, rather than leave an empty one behind.
     Existing,
+    /// Read only, for the commands that only show a study: create, migrate and write nothing
+    /// (a SQLite file is opened read-only, its journal mode left as it is), so that a
+    /// read-only file or directory can be listed and a foreign database is left untouched.
+    Read,
 }
 
 /// Opens the store at `url`, creating it if needed. `memory` gives a store that lives as long

@@ -17,10 +17,12 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Config, NoTls, Statement};
 
 use crate::engine::{
-    Arg, Backend, Conn, Db, Dialect, MIGRATION_2, Row, migrate, storage_via_db, write,
+    Arg, Backend, Conn, Db, Dialect, MIGRATION_2, Row, migrate, rows, storage_via_db,
+    stored_version, write,
 };
 use crate::error::StorageError;
-use crate::location::Location;
+use crate::location::{Location, client_config};
+use crate::{Mode, SCHEMA_VERSION};
 
 /// A study store in a PostgreSQL database.
 pub struct PostgresStorage {
@@ -90,6 +92,13 @@ impl PostgresStorage {
     /// Connects to the database at `url` and opens the store in `schema` (created if missing),
     /// creating or migrating its tables.
     pub fn open(url: &str, schema: &str) -> Result<Self, StorageError> {
+        Self::open_with(url, schema, Mode::Create)
+    }
+
+    /// [`PostgresStorage::open`], or with [`Mode::Read`] without creating anything: a schema
+    /// without hyperplug's tables is refused, one of an older version migrated (it is
+    /// hyperplug's own), one of a newer refused.
+    pub fn open_with(url: &str, schema: &str, mode: Mode) -> Result<Self, StorageError> {
         let location = Location::Postgres {
             url: url.to_owned(),
             schema: schema.to_owned(),
@@ -97,12 +106,35 @@ impl PostgresStorage {
         .to_string();
         let backend = PgBackend::new(url, schema, &location)?;
         let db = Db::new(Box::new(backend), &DIALECT, location.clone());
+        if mode == Mode::Read {
+            let version = db.with(|c, q| stored_version(c, q, &location, schema))?;
+            return match version {
+                0 => Err(StorageError::Empty { location }),
+                v if v < SCHEMA_VERSION => Self::open_with(url, schema, Mode::Existing),
+                v if v > SCHEMA_VERSION => Err(StorageError::NewerSchema {
+                    location,
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                }),
+                _ => Ok(PostgresStorage { db }),
+            };
+        }
         let key = advisory_key(schema);
         db.with(|c, q| {
             write(c, |c| {
                 // Workers starting together create the schema once, one after another.
                 c.execute("SELECT pg_advisory_xact_lock($1)", &[Arg::int(key)])?;
-                c.batch(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
+                // Only when missing: CREATE SCHEMA needs the CREATE privilege on the database
+                // even when the schema exists, and workers need not have it.
+                let exists = rows(
+                    c,
+                    "SELECT 1 FROM pg_namespace WHERE nspname::text = $1",
+                    &[Arg::text(schema)],
+                    |_| Ok(()),
+                )?;
+                if exists.is_empty() {
+                    c.batch(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
+                }
                 migrate(c, &DIALECT, q, &location, schema)
             })
         })?;
@@ -149,11 +181,12 @@ struct PgBackend {
 
 impl PgBackend {
     fn new(url: &str, schema: &str, location: &str) -> Result<Self, StorageError> {
-        let mut config: Config = url.parse().map_err(|e| {
-            StorageError::BadUrl(format!(
-                "`{location}` cannot be read as a PostgreSQL URL: {e}"
-            ))
-        })?;
+        let mut config = client_config(url)?;
+        // The server's notices ("schema already exists, skipping") are for debugging, not for
+        // every command's output.
+        config.notice_callback(|notice| {
+            log::debug!("PostgreSQL {}: {}", notice.severity(), notice.message());
+        });
         if config.get_connect_timeout().is_none() {
             // An unreachable server should say so soon, not after the system's TCP timeout.
             config.connect_timeout(Duration::from_secs(10));

@@ -14,11 +14,12 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql};
 
-use crate::Mode;
 use crate::engine::{
-    Arg, Backend, Conn, Db, Dialect, MIGRATION_2, Row, migrate, storage_via_db, write,
+    Arg, Backend, Conn, Db, Dialect, MIGRATION_2, Row, migrate, storage_via_db, stored_version,
+    write,
 };
 use crate::error::StorageError;
+use crate::{Mode, SCHEMA_VERSION};
 
 /// A study store in a SQLite file.
 pub struct SqliteStorage {
@@ -84,7 +85,8 @@ const BUSY_FOR: Duration = Duration::from_secs(60);
 
 impl SqliteStorage {
     /// Opens (or, with [`Mode::Create`], creates) the store in the file at `path`, creating or
-    /// migrating its schema.
+    /// migrating its schema. With [`Mode::Read`] the file is only read: a hyperplug file of an
+    /// older schema is migrated only where it can be written; one of no schema is refused.
     pub fn open(path: &Path, mode: Mode) -> Result<Self, StorageError> {
         let location = format!("sqlite://{}", path.display());
         let conn = connect(path, mode, &location)?;
@@ -96,6 +98,25 @@ impl SqliteStorage {
             &DIALECT,
             location.clone(),
         );
+        if mode == Mode::Read {
+            let version = db.with(|c, q| stored_version(c, q, &location, "main"))?;
+            if version == 0 {
+                return Err(StorageError::Empty { location });
+            }
+            if version < SCHEMA_VERSION {
+                // The file is hyperplug's own: bring it up to date once, where it may.
+                drop(db);
+                return Self::open(path, Mode::Existing);
+            }
+            if version > SCHEMA_VERSION {
+                return Err(StorageError::NewerSchema {
+                    location,
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            return Ok(SqliteStorage { db });
+        }
         db.with(|c, q| write(c, |c| migrate(c, &DIALECT, q, &location, "main")))?;
         Ok(SqliteStorage { db })
     }
@@ -106,15 +127,17 @@ fn connect(path: &Path, mode: Mode, location: &str) -> Result<Connection, Storag
         location: location.to_owned(),
         reason,
     };
-    if mode == Mode::Existing && !path.exists() {
+    if mode != Mode::Create && !path.exists() {
         return Err(open_error(
             "there is no such file; run a study there first, or give another --storage".into(),
         ));
     }
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if mode == Mode::Create {
-        flags |= OpenFlags::SQLITE_OPEN_CREATE;
-    }
+    let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    flags |= match mode {
+        Mode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        Mode::Existing => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
+    };
     let conn = Connection::open_with_flags(path, flags).map_err(|e| {
         let hint = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
@@ -124,18 +147,83 @@ fn connect(path: &Path, mode: Mode, location: &str) -> Result<Connection, Storag
         };
         open_error(format!("{e}{hint}"))
     })?;
+    let conn = match (mode, own_file(&conn)) {
+        // A WAL file in a directory this process cannot write: its shared-memory file cannot
+        // be made, so read it as a file nobody changes meanwhile.
+        (Mode::Read, Err(e)) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) => {
+            let conn = Connection::open_with_flags(
+                immutable_uri(path),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(|e| open_error(e.to_string()))?;
+            own_file(&conn).map_err(|e| open_error(e.to_string()))?;
+            conn
+        }
+        (_, Err(e)) => {
+            return Err(match e.sqlite_error_code() {
+                Some(ErrorCode::NotADatabase) => open_error(
+                    "the file is not a SQLite database; give hyperplug a file of its own".into(),
+                ),
+                _ => open_error(e.to_string()),
+            });
+        }
+        (_, Ok(Some(table))) => {
+            // Checked before anything is set: another program's file is left as it was.
+            return Err(StorageError::Foreign {
+                location: location.to_owned(),
+                reason: format!("it holds a table `{table}` that hyperplug did not create"),
+            });
+        }
+        (_, Ok(None)) => conn,
+    };
     conn.busy_handler(Some(wait_when_busy))
         .map_err(|e| open_error(e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(64);
-    let setup = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+    let setup = match mode {
+        // The journal mode is stored in the file: a reader leaves it alone.
+        Mode::Read => "PRAGMA query_only = ON; PRAGMA foreign_keys = ON;",
+        Mode::Create | Mode::Existing => {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+        }
+    };
     conn.execute_batch(setup)
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => open_error(
-                "the file is not a SQLite database; give hyperplug a file of its own".into(),
-            ),
-            _ => open_error(e.to_string()),
-        })?;
+        .map_err(|e| open_error(e.to_string()))?;
     Ok(conn)
+}
+
+/// The tables hyperplug's schema has from its first version on.
+const OWN_TABLES: [&str; 4] = ["meta", "queue", "studies", "trials"];
+
+/// Whether the file is empty or hyperplug's: `Some(table)` names a table of a file that is
+/// not (some other program's), read before anything in the file is changed.
+fn own_file(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )?;
+    let tables = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    if tables.is_empty() || OWN_TABLES.iter().all(|t| tables.iter().any(|n| n == t)) {
+        return Ok(None);
+    }
+    let other = tables.iter().find(|t| !OWN_TABLES.contains(&t.as_str()));
+    Ok(other.or(tables.first()).cloned())
+}
+
+/// A `file:` URI for `path` opened as immutable (SQLite takes no locks and makes no
+/// shared-memory file).
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// SQLite's busy handler: sleep briefly and try again, for up to [`BUSY_FOR`]. Short sleeps with
@@ -434,5 +522,65 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn a_foreign_file_is_refused_byte_for_byte_untouched_in_every_mode() {
+        let (dir, _) = fresh();
+        let other = dir.path().join("app.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE users (id INTEGER PRIMARY KEY); INSERT INTO users VALUES (7);",
+            )
+            .unwrap();
+        let before = std::fs::read(&other).unwrap();
+        for mode in [Mode::Create, Mode::Existing, Mode::Read] {
+            let err = SqliteStorage::open(&other, mode).err().unwrap().to_string();
+            assert!(
+                err.contains("not a hyperplug database") && err.contains("`users`"),
+                "{mode:?}: {err}"
+            );
+            assert_eq!(
+                std::fs::read(&other).unwrap(),
+                before,
+                "{mode:?} changed the file"
+            );
+        }
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["app.db"], "no journal or WAL file left beside it");
+    }
+
+    #[test]
+    fn reading_writes_nothing_and_works_on_a_read_only_file() {
+        let (_dir, path) = fresh();
+        let store = SqliteStorage::open(&path, Mode::Create).unwrap();
+        drop(store);
+        let before = std::fs::read(&path).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&path, perms).unwrap();
+        let store = SqliteStorage::open(&path, Mode::Read).unwrap();
+        assert!(crate::Store::studies(&store).unwrap().is_empty());
+        drop(store);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        // An empty SQLite file is no study store; reading it says so and leaves it empty.
+        let (_dir, empty) = fresh();
+        std::fs::write(&empty, b"").unwrap();
+        let err = SqliteStorage::open(&empty, Mode::Read)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("holds no study yet"), "{err}");
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+        let err = SqliteStorage::open(&_dir.path().join("none.db"), Mode::Read)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no such file"), "{err}");
     }
 }
