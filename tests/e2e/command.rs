@@ -130,7 +130,7 @@ fn echo_x_study(low: f64, high: f64) -> String {
         r#"[study]
 name = "same"
 direction = "minimize"
-trials = 15
+trials = 30
 seed = 3
 
 [objective]
@@ -173,7 +173,7 @@ fn same_named_studies_in_two_stores_at_once_read_only_their_own_parameters() {
     for (run, range) in [(a, 0.0..1.0), (b, 10.0..11.0)] {
         let out = run.wait_with_output().expect("wait");
         let r = crate::report(&out);
-        assert_eq!(r["counts"]["complete"], 15, "{r}");
+        assert_eq!(r["counts"]["complete"], 30, "{r}");
         for t in r["trials"].as_array().expect("trials") {
             let x = t["params"]["x"].as_f64().expect("x");
             assert!(range.contains(&x), "{t}");
@@ -183,7 +183,7 @@ fn same_named_studies_in_two_stores_at_once_read_only_their_own_parameters() {
     }
     logs.sort();
     logs.dedup();
-    assert_eq!(logs.len(), 30, "every trial has a log of its own");
+    assert_eq!(logs.len(), 60, "every trial has a log of its own");
 }
 
 /// Whether `pid` still runs: its /proc entry exists and it is not a zombie.

@@ -18,8 +18,8 @@ pub(crate) const NAME: &str = "command";
 
 /// The default time between SIGTERM and SIGKILL.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
-/// The longest `timeout` taken: a year (365.25 days). Longer ones are typos (`"500000000000y"`) that would
-/// overflow the clock; leaving `timeout` out means no limit.
+/// The longest `timeout` taken: a year (365.25 days). Longer ones are typos
+/// (`"500000000000y"`) that would overflow the clock; leaving `timeout` out means no limit.
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(31_557_600);
 /// The longest `grace` taken: a day.
 pub(crate) const MAX_GRACE: Duration = Duration::from_secs(24 * 3600);
@@ -179,7 +179,7 @@ impl Config {
                 "`timeout` is zero; give a positive duration such as \"10m\", or leave it out for no limit".into(),
             ));
         }
-        for (key, value, max, none) in [
+        for (key, value, max, hint) in [
             (
                 "timeout",
                 raw.timeout,
@@ -195,7 +195,7 @@ impl Config {
         ] {
             if let Some(d) = value.filter(|d| *d > max) {
                 return Err(fail(format!(
-                    "`{key}` is {}, longer than the {} it may be; {none}",
+                    "`{key}` is {}, longer than the {} it may be; {hint}",
                     humantime::format_duration(d),
                     humantime::format_duration(max)
                 )));

@@ -867,6 +867,54 @@ fn environment_placeholders_follow_the_same_rules() {
     assert!(m.starts_with("`env.UNITS` refers to `{units}`"), "{m}");
 }
 
+/// Issue 11, item 5: the process running a trial (here `hyperplug-trialhost`, as a worker would)
+/// dies by SIGKILL; the program and the child it started must not outlive it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_worker_takes_its_trial_s_processes_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pid, child) = (dir.path().join("pid"), dir.path().join("child"));
+    let settings = json!({
+        "cmd": [
+            TESTPROG,
+            format!("spawn:{}", child.display()),
+            format!("pid:{}", pid.display()),
+            "hang",
+        ],
+        "log_dir": dir.path().join("logs").display().to_string(),
+    });
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_hyperplug-trialhost"))
+        .arg(settings.to_string())
+        .spawn()
+        .expect("start the worker");
+    let since = Instant::now();
+    while !pid.exists() {
+        assert!(
+            since.elapsed() < Duration::from_secs(30),
+            "the trial never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (program, grandchild) = (read_pid(&pid), read_pid(&child));
+    // Should the test fail, it leaves nothing running either.
+    struct Reap([u32; 2]);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            for pid in self.0.into_iter().filter(|&p| running(p)) {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+    let _reap = Reap([program, grandchild]);
+    assert!(running(program) && running(grandchild));
+    worker.kill().expect("SIGKILL");
+    worker.wait().expect("wait");
+    assert_gone(program, "the program of the killed worker's trial");
+    assert_gone(grandchild, "the child that program started");
+}
+
 /// Two studies of the same name in one directory (each in its own store) run trial 0 at once:
 /// each program reads its own parameters, and each trial keeps a log of its own.
 #[test]
