@@ -119,6 +119,12 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
             file.objective.name
         ),
     };
+    objective.check_space(&space).with_context(|| {
+        format!(
+            "objective `{}` cannot take this [space]",
+            file.objective.name
+        )
+    })?;
     let directions = directions(file, &*objective)?;
     // Explicit `[resources]` keys win over what the objective declares it needs per trial.
     let (parallelism, options) = machine.plan(

@@ -809,3 +809,26 @@ fn a_password_kept_out_of_the_url_is_found_where_libpq_looks_and_never_printed()
     );
     assert!(!stderr.contains("from-pgpass"), "{stderr}");
 }
+
+#[test]
+fn parameters_a_program_would_read_under_one_variable_are_refused_before_any_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let study = write(
+        d,
+        "clash.toml",
+        "[study]\nname = \"clash\"\ndirection = \"minimize\"\ntrials = 3\n\n[objective]\nname = \"command\"\ncmd = [\"sh\", \"-c\", \"echo 1\"]\n\n[space]\na-b = { int = [0, 3] }\na_b = { int = [0, 3] }\n",
+    );
+    let out = hyperplug(&["run", &study], d, &[]);
+    assert_clean_failure(
+        &out,
+        &[
+            "objective `command` cannot take this [space]",
+            "parameters `a-b` and `a_b` would both be passed as the environment variable `HYPERPLUG_PARAM_A_B`",
+        ],
+    );
+    assert!(
+        !d.join("hyperplug.db").exists(),
+        "refused before the store is touched"
+    );
+}

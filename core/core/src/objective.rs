@@ -138,6 +138,13 @@ pub trait Objective: Send + Sync {
         TrialResources::default()
     }
 
+    /// Refuses, before the first trial, a study space this objective cannot evaluate (e.g. two
+    /// names that it would pass to a program the same way). Every trial's parameters come from
+    /// this space.
+    fn check_space(&self, _space: &Space) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Evaluates one trial.
     fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome;
 }

@@ -75,7 +75,7 @@ mod settings;
 mod template;
 
 use hyperplug_core::{
-    Capabilities, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Settings,
+    Capabilities, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Settings, Space,
     TrialContext, TrialOutcome,
 };
 
@@ -113,6 +113,11 @@ impl Objective for CommandObjective {
 
     fn metrics(&self) -> Vec<Metric> {
         self.config.study_metrics()
+    }
+
+    fn check_space(&self, space: &Space) -> Result<(), Error> {
+        process::check_variable_names(space.params().iter().map(|p| p.name.as_str()))
+            .map_err(Error::Other)
     }
 
     fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {

@@ -67,7 +67,7 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
     let study = ctx.study_name();
     let devices = ctx.devices();
 
-    check_variable_names(params)?;
+    check_variable_names(params.keys().map(String::as_str)).map_err(TrialError::failed)?;
     let argv = command_line(config, params)?;
     let mut extra_env = Vec::with_capacity(config.env.len());
     for (key, template) in &config.env {
@@ -161,14 +161,18 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
 
 /// Refuses parameters whose environment variables would be one and the same (`a-b` and `a_b`
 /// are both `HYPERPLUG_PARAM_A_B`): the program would read one of them for the other.
-fn check_variable_names(params: &Params) -> Result<(), TrialError> {
-    let mut seen: HashMap<String, &str> = HashMap::with_capacity(params.len());
-    for name in params.keys() {
+/// The study checks its whole space with it before the first trial; each trial checks its own
+/// parameters again, for hosts that do not.
+pub(crate) fn check_variable_names<'n>(
+    names: impl IntoIterator<Item = &'n str>,
+) -> Result<(), String> {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for name in names {
         let var = param_var(name);
         if let Some(other) = seen.insert(var.clone(), name) {
-            return Err(TrialError::failed(format!(
+            return Err(format!(
                 "parameters `{other}` and `{name}` would both be passed as the environment variable `{var}` (names are upper-cased, with anything but ASCII letters and digits as `_`); rename one of them in [space]"
-            )));
+            ));
         }
     }
     Ok(())

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use hyperplug_command::Command;
 use hyperplug_core::{
-    Direction, Error, Evaluation, Metric, Objective, ObjectiveFactory, Params, Settings,
-    TrialContext, TrialError, TrialOutcome, Value,
+    Direction, Domain, Error, Evaluation, Metric, Objective, ObjectiveFactory, Param, Params,
+    Settings, Space, TrialContext, TrialError, TrialOutcome, Value,
 };
 use serde_json::{Value as Json, json};
 
@@ -1063,6 +1063,16 @@ fn parameters_whose_variables_would_clash_fail_the_trial() {
         m,
         "parameters `a-b` and `a_b` would both be passed as the environment variable `HYPERPLUG_PARAM_A_B` (names are upper-cased, with anything but ASCII letters and digits as `_`); rename one of them in [space]"
     );
+    // The study refuses such a space before its first trial.
+    let space = Space::new(vec![
+        Param::new("a-b", Domain::int(0, 3)),
+        Param::new("a_b", Domain::int(0, 3)),
+    ])
+    .expect("space");
+    let err = obj.check_space(&space).expect_err("clash refused");
+    assert!(err.to_string().contains(&m), "{err}");
+    let fine = Space::new(vec![Param::new("a_b", Domain::int(0, 3))]).expect("space");
+    obj.check_space(&fine).expect("no clash");
 }
 
 #[cfg(unix)]
