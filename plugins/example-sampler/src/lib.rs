@@ -12,14 +12,14 @@ use hyperplug_sdk::{
     AskContext, Capabilities, Error, Params, PluginInfo, Strategy, StrategyFactory, StudySetup,
     TrialState, log, trial_rng,
 };
-use rand::Rng;
-use serde::Deserialize;
+use hyperplug_sdk::rand::Rng;
+use hyperplug_sdk::serde::Deserialize;
 
 /// The factory the plugin exports.
 pub struct LocalSearch;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(crate = "hyperplug_sdk::serde", deny_unknown_fields, default)]
 struct Settings {
     /// Standard deviation of a step, as a fraction of each parameter's range.
     sigma: f64,
