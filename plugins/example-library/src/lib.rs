@@ -6,14 +6,14 @@
 //! - `latin-hypercube`: blocks of `n` trials forming a seeded Latin hypercube each.
 //! - `bowl`: a quadratic bowl around a configurable centre, for smoke tests of a pipeline.
 
+use hyperplug_sdk::rand::Rng;
+use hyperplug_sdk::rand::seq::SliceRandom;
+use hyperplug_sdk::serde::Deserialize;
 use hyperplug_sdk::{
     AskContext, Capabilities, Domain, Error, Evaluation, Metric, Objective, ObjectiveFactory,
     Param, Params, PluginInfo, Settings, Space, Strategy, StrategyFactory, StudySetup,
     TrialContext, TrialError, TrialOutcome, trial_rng,
 };
-use hyperplug_sdk::rand::Rng;
-use hyperplug_sdk::rand::seq::SliceRandom;
-use hyperplug_sdk::serde::Deserialize;
 
 fn sampler_caps() -> Capabilities {
     Capabilities::all()

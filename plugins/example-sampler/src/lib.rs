@@ -8,12 +8,12 @@
 //! It logs its settings at `debug` with the `log` crate the SDK re-exports: the host writes the
 //! line in its own log (`hyperplug -v run ...`).
 
+use hyperplug_sdk::rand::Rng;
+use hyperplug_sdk::serde::Deserialize;
 use hyperplug_sdk::{
     AskContext, Capabilities, Error, Params, PluginInfo, Strategy, StrategyFactory, StudySetup,
     TrialState, log, trial_rng,
 };
-use hyperplug_sdk::rand::Rng;
-use hyperplug_sdk::serde::Deserialize;
 
 /// The factory the plugin exports.
 pub struct LocalSearch;
