@@ -592,6 +592,22 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
     }
 
     #[test]
+    fn a_component_may_pin_its_library_and_the_pin_is_no_setting() {
+        let f = parse("[study]\ntrials = 5\n[strategy]\nname = \"acme/de\"\nlibrary = \"libacme.so\"\nf = 0.5\n[objective]\nname = \"x\"\n")
+            .unwrap();
+        assert_eq!(f.strategy.name, "acme/de");
+        assert_eq!(f.strategy.library.as_deref(), Some("libacme.so"));
+        assert_eq!(f.strategy.settings.to_json(), r#"{"f":0.5}"#);
+        assert_eq!(f.objective.library, None);
+        let e = parse("[study]\ntrials = 5\n[objective]\nname = \"x\"\nlibrary = 3\n").unwrap_err();
+        assert!(
+            e.message.contains("[objective] `library` must be a string"),
+            "{e}"
+        );
+        assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
+    }
+
+    #[test]
     fn errors_point_at_the_line() {
         let e = parse("[study]\ntrials = 5\n[objective]\nname = \"x\"\n[space]\nlr = { float = [0.1, 0.01] }\n")
             .unwrap_err();

@@ -33,8 +33,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Architecture invariant: only this crate loads dynamic libraries ([`plugin`]); the domain model
-//! and the algorithms never do.
+//! Architecture invariant: only `hyperplug-loader` (used here as [`plugin`], and by the testkit)
+//! loads dynamic libraries; the domain model and the algorithms never do.
 #![warn(missing_docs)]
 
 pub mod bench;

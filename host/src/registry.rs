@@ -3,7 +3,7 @@
 //! One name, one algorithm: a plugin that exports a bundled name replaces the bundled one, and of
 //! two libraries exporting one name the later on the plugin path wins. Both are warnings naming
 //! both sides, and `plugins list` marks what replaced what; a study file can pin the library a
-//! name comes from (`library = "..."` in its [strategy] or [objective] table), which also reaches
+//! name comes from (`library = "..."` in its `[strategy]` or `[objective]` table), which also reaches
 //! the replaced ones. Names may be vendor-qualified (`acme/de`), so that an organization's
 //! algorithms never meet another's.
 

@@ -87,4 +87,50 @@ mod tests {
         }
         assert!(root_layout(1, current.minor).is_none());
     }
+
+    /// The next minor version's root module, as a library built against it would carry it: every
+    /// current field and one more. (Defined in this crate because the checker compares the
+    /// package that defines each type.)
+    mod next {
+        // Only its layout is used: no library is built from it here.
+        #![allow(dead_code)]
+
+        use abi_stable::StableAbi;
+        use abi_stable::std_types::{RResult, RString, RVec};
+
+        use crate::{FfiError, FfiLogSinkBox, FfiObjectiveFactoryBox, FfiStrategyFactoryBox};
+
+        #[repr(C)]
+        #[derive(StableAbi)]
+        #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+        #[sabi(missing_field(option))]
+        pub struct PluginMod {
+            pub strategies: extern "C" fn() -> RResult<RVec<FfiStrategyFactoryBox>, FfiError>,
+            #[sabi(last_prefix_field)]
+            pub objectives: extern "C" fn() -> RResult<RVec<FfiObjectiveFactoryBox>, FfiError>,
+            pub set_log_sink: extern "C" fn(FfiLogSinkBox) -> RResult<(), FfiError>,
+            pub library_info: extern "C" fn() -> RString,
+            pub pruners: extern "C" fn() -> RVec<RString>,
+        }
+    }
+
+    /// A library of the next minor version loads as it is: the checker takes its extra field as
+    /// an extension; and a host of the next minor reads this version's libraries through the
+    /// frozen module, which is what the rule needs from the other side.
+    #[test]
+    fn a_newer_minor_root_module_passes_the_checker_as_it_is() {
+        check_layout_compatibility(
+            <crate::PluginModRef as StableAbi>::LAYOUT,
+            <next::PluginModRef as StableAbi>::LAYOUT,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        // Not the reverse: why older libraries need the frozen modules.
+        assert!(
+            check_layout_compatibility(
+                <next::PluginModRef as StableAbi>::LAYOUT,
+                <crate::PluginModRef as StableAbi>::LAYOUT,
+            )
+            .is_err()
+        );
+    }
 }

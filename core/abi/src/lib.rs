@@ -35,6 +35,11 @@
 //! root module into `compat::v1_{N-1}` (with its `VERSION_STRINGS`), add the field at the end of
 //! [`PluginMod`], bump this crate's minor version, and let the host handle `None` from the new
 //! accessor. A test asserts each frozen module is a prefix of the current one.
+//!
+//! A new method on an existing `#[sabi_trait]` changes that trait's vtable, which the frozen
+//! modules reach too: the frozen module must then keep a frozen copy of the trait, and the host
+//! must not call the method on an older library's objects. Prefer a new trait, reached through a
+//! new root-module field, which older libraries simply lack.
 #![warn(missing_docs)]
 // Each #[sabi_trait] expands to impls that rustc flags as non-local; that is how abi_stable works.
 #![allow(non_local_definitions)]

@@ -679,6 +679,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn version_errors_name_both_versions_and_what_to_do_either_way() {
+        let path = Path::new("/p/libx.so");
+        let older = version_message(path, "1.1.0", "0.3.0");
+        assert_eq!(
+            older,
+            "/p/libx.so: built against plugin ABI 0.3.0, older than this hyperplug's ABI 1.1.0 (it loads libraries built against ABI 1.x); rebuild the plugin against a hyperplug-sdk for ABI 1.x, or use a hyperplug release that speaks ABI 0.3.0"
+        );
+        let newer = version_message(path, "1.1.0", "2.0.1");
+        assert!(
+            newer.contains("built against plugin ABI 2.0.1, newer than this hyperplug's ABI 1.1.0")
+                && newer.contains("upgrade hyperplug to a release that speaks ABI 2.x"),
+            "{newer}"
+        );
+        let odd = version_message(path, "1.1.0", "x.y");
+        assert!(
+            odd.contains("unreadable (x.y)") && odd.contains("ABI 1.x"),
+            "{odd}"
+        );
+    }
+
+    #[test]
+    fn names_may_carry_one_vendor_prefix() {
+        for ok in ["tpe", "acme/de", "a.b_c-1", "ÆØ/x"] {
+            assert_eq!(check_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", " ", "a b", "a/b/c", "/a", "a/", "a\tb", "a;b"] {
+            assert!(check_name(bad).unwrap_err().contains("acme/de"), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn a_bad_description_is_an_error_naming_the_objective_and_what_it_sent() {
         let ok = parse::<TrialResources>("mlp-gpu", &RString::from(r#"{"gpus": 1}"#), "resources");
         assert_eq!(ok.unwrap(), TrialResources::default().with_gpus(1));

@@ -6,14 +6,14 @@
 //! - `latin-hypercube`: blocks of `n` trials forming a seeded Latin hypercube each.
 //! - `bowl`: a quadratic bowl around a configurable centre, for smoke tests of a pipeline.
 
+use hyperplug_sdk::rand::Rng;
+use hyperplug_sdk::rand::seq::SliceRandom;
+use hyperplug_sdk::serde::Deserialize;
 use hyperplug_sdk::{
     AskContext, Capabilities, Domain, Error, Evaluation, Metric, Objective, ObjectiveFactory,
     Param, Params, PluginInfo, Settings, Space, Strategy, StrategyFactory, StudySetup,
     TrialContext, TrialError, TrialOutcome, trial_rng,
 };
-use rand::Rng;
-use rand::seq::SliceRandom;
-use serde::Deserialize;
 
 fn sampler_caps() -> Capabilities {
     Capabilities::all()
@@ -34,7 +34,7 @@ impl StrategyFactory for Halton {
 
     fn create(&self, setup: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
         #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
+        #[serde(crate = "hyperplug_sdk::serde", deny_unknown_fields)]
         struct NoSettings {}
         let _: NoSettings = setup.settings.parse("halton")?;
         let primes = first_primes(setup.space.len());
@@ -98,7 +98,7 @@ fn first_primes(n: usize) -> Vec<u64> {
 pub struct LatinHypercube;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(crate = "hyperplug_sdk::serde", deny_unknown_fields, default)]
 struct LhsSettings {
     /// Trials per hypercube block.
     n: u64,
@@ -161,7 +161,7 @@ impl Strategy for Lhs {
 pub struct Bowl;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(crate = "hyperplug_sdk::serde", deny_unknown_fields, default)]
 struct BowlSettings {
     dim: usize,
     center: f64,

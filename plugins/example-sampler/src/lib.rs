@@ -8,18 +8,18 @@
 //! It logs its settings at `debug` with the `log` crate the SDK re-exports: the host writes the
 //! line in its own log (`hyperplug -v run ...`).
 
+use hyperplug_sdk::rand::Rng;
+use hyperplug_sdk::serde::Deserialize;
 use hyperplug_sdk::{
     AskContext, Capabilities, Error, Params, PluginInfo, Strategy, StrategyFactory, StudySetup,
     TrialState, log, trial_rng,
 };
-use rand::Rng;
-use serde::Deserialize;
 
 /// The factory the plugin exports.
 pub struct LocalSearch;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(crate = "hyperplug_sdk::serde", deny_unknown_fields, default)]
 struct Settings {
     /// Standard deviation of a step, as a fraction of each parameter's range.
     sigma: f64,

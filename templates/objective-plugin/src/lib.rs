@@ -107,7 +107,9 @@ mod tests {
 
     #[test]
     fn reports_every_epoch_and_reaches_its_floor_at_the_optimum() {
-        let objective = Valley.create(&Settings::default()).expect("default settings");
+        let objective = Valley
+            .create(&Settings::default())
+            .expect("default settings");
         let params = objective
             .space()
             .expect("own space")
@@ -118,6 +120,10 @@ mod tests {
         let mut ctx = hyperplug_testkit::RecordingContext::new(0);
         let eval = objective.evaluate(&params, &mut ctx).expect("evaluates");
         assert_eq!(ctx.reports.len(), 5);
-        assert!((eval.values[0] - 1.0 / 6.0).abs() < 1e-12, "{:?}", eval.values);
+        assert!(
+            (eval.values[0] - 1.0 / 6.0).abs() < 1e-12,
+            "{:?}",
+            eval.values
+        );
     }
 }
