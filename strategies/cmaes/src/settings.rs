@@ -69,6 +69,9 @@ pub struct CmaSettings {
     pub warm_start_gamma: f64,
     #[serde(default = "default_independent")]
     pub independent: Independent,
+    /// Evaluate each generation's mean once (from the second generation of a run on).
+    #[serde(default)]
+    pub eval_mean: bool,
     /// A run ends when its best and worst values over recent generations differ by less.
     #[serde(default = "default_tol")]
     pub tolfun: f64,
