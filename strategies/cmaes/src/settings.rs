@@ -84,6 +84,9 @@ pub struct CmaSettings {
 /// full covariance costs `O(n³)` per generation and needs `O(n²)` evaluations to learn.
 pub const SEPARABLE_DIM: usize = 100;
 
+/// The largest population a study file may ask for (restarts cap theirs here too).
+pub const MAX_POPSIZE: usize = 1 << 20;
+
 fn default_sigma0() -> f64 {
     1.0 / 6.0
 }
@@ -112,11 +115,11 @@ impl CmaSettings {
         let s: CmaSettings = settings.parse(NAME)?;
         let bad = |key: &str, why: String| Error::settings(NAME, format!("`{key}`: {why}"));
         if let Some(p) = s.popsize
-            && p < 2
+            && !(2..=MAX_POPSIZE).contains(&p)
         {
             return Err(bad(
                 "popsize",
-                format!("{p} is too small; use at least 2 (a parent and an alternative)"),
+                format!("{p} is not in [2, {MAX_POPSIZE}] (the default is 4 + 3 ln n)"),
             ));
         }
         if !(s.sigma0.is_finite() && s.sigma0 > 0.0 && s.sigma0 <= 1.0) {

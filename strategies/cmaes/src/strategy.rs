@@ -19,7 +19,7 @@ use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 
 use crate::cma::{Cma, Layout, Options, Tolerances, default_popsize};
-use crate::settings::{CmaSettings, Independent, Restart, SEPARABLE_DIM};
+use crate::settings::{CmaSettings, Independent, MAX_POPSIZE, Restart, SEPARABLE_DIM};
 
 /// Salts that give the samples and the restarts streams of their own, apart from the
 /// independent sampler's `trial_rng(seed, number)`.
@@ -437,7 +437,7 @@ impl CmaStrategy {
             }
         };
         // A population that outgrows every reasonable budget is capped; so is a tiny one.
-        let lambda = lambda.clamp(2, 1 << 20);
+        let lambda = lambda.clamp(2, MAX_POPSIZE);
         log::debug!(
             "cmaes: restart {} after {} generations ({why}); population {lambda}, sigma {sigma:.3e}",
             self.restarts,

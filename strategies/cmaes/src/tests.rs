@@ -317,10 +317,14 @@ fn bad_settings_are_refused_with_what_to_change() {
         Param::new("x", Domain::float(0.0, 1.0)),
         Param::new("c", Domain::choice(["a", "b"])),
     ]);
-    let cases: [(Settings, &str); 7] = [
+    let cases: [(Settings, &str); 8] = [
         (
             Settings::default().with("popsize", 1),
-            "`popsize`: 1 is too small",
+            "`popsize`: 1 is not in [2, 1048576]",
+        ),
+        (
+            Settings::default().with("popsize", 1u64 << 40),
+            "is not in [2, 1048576]",
         ),
         (
             Settings::default().with("sigma0", 0.0),
