@@ -178,7 +178,7 @@ pub struct Cma {
     pub mean: DVector<f64>,
     pub sigma: f64,
     sigma0: f64,
-    /// The covariance; for sep-CMA only its diagonal is used.
+    /// The covariance; for sep-CMA its diagonal as one column.
     c: DMatrix<f64>,
     separable: bool,
     /// Eigenvectors of `C` (identity, unused, for sep-CMA).
@@ -218,8 +218,10 @@ impl Cma {
         let layout = layout.clone();
         let n = mean.len();
         let k = Constants::new(n, lambda, separable);
+        // sep-CMA keeps only the diagonal, as one column, so that memory stays O(n).
         let c = match cov {
-            Some(c) if separable => DMatrix::from_diagonal(&c.diagonal()),
+            Some(c) if separable => DMatrix::from_column_slice(n, 1, c.diagonal().as_slice()),
+            None if separable => DMatrix::from_element(n, 1, 1.0),
             Some(c) => c,
             None => DMatrix::identity(n, n),
         };
@@ -230,7 +232,11 @@ impl Cma {
             sigma0: sigma,
             c,
             separable,
-            b: DMatrix::identity(n, n),
+            b: if separable {
+                DMatrix::zeros(0, 0)
+            } else {
+                DMatrix::identity(n, n)
+            },
             d: DVector::from_element(n, 1.0),
             pc: DVector::zeros(n),
             ps: DVector::zeros(n),
@@ -252,6 +258,15 @@ impl Cma {
 
     pub fn lambda(&self) -> usize {
         self.k.lambda
+    }
+
+    /// `C_jj`.
+    fn var(&self, j: usize) -> f64 {
+        if self.separable {
+            self.c[(j, 0)]
+        } else {
+            self.c[(j, j)]
+        }
     }
 
     /// `B D z`: a draw of `N(0, C)` from a standard normal `z`.
@@ -382,8 +397,8 @@ impl Cma {
                     .zip(&k.weights)
                     .map(|(y, &w)| w * y[j] * y[j])
                     .sum();
-                let cjj = decay * self.c[(j, j)] + k.c1 * self.pc[j] * self.pc[j] + k.cmu * rank_mu;
-                self.c[(j, j)] = cjj;
+                let cjj = decay * self.c[(j, 0)] + k.c1 * self.pc[j] * self.pc[j] + k.cmu * rank_mu;
+                self.c[(j, 0)] = cjj;
             }
         } else {
             let mut rank_mu = DMatrix::zeros(n, n);
@@ -468,8 +483,8 @@ impl Cma {
         if self.separable {
             let n = self.dim();
             for j in 0..n {
-                let cjj = self.c[(j, j)].max(EPS);
-                self.c[(j, j)] = cjj;
+                let cjj = self.c[(j, 0)].max(EPS);
+                self.c[(j, 0)] = cjj;
                 self.d[j] = cjj.sqrt();
             }
         } else {
@@ -506,7 +521,7 @@ impl Cma {
             let pos = bounds.partition_point(|&b| b < m);
             let low = bounds[pos.saturating_sub(1).min(last)];
             let up = bounds[pos.min(last)];
-            let sd_c = self.c[(j, j)].sqrt();
+            let sd_c = self.var(j).sqrt();
             let scale = self.sigma * self.a[j] * sd_c;
             let low_cdf = normal::cdf((low - m) / scale);
             let up_cdf = 1.0 - normal::cdf((up - m) / scale);
@@ -538,7 +553,7 @@ impl Cma {
             return Some("numerical breakdown");
         }
         let n = self.dim();
-        let dc: Vec<f64> = (0..n).map(|j| self.c[(j, j)]).collect();
+        let dc: Vec<f64> = (0..n).map(|j| self.var(j)).collect();
         let term = self.funhist_term();
         if self.generation > term && self.funhist.len() == term {
             let (lo, hi) = self

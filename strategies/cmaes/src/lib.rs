@@ -49,6 +49,7 @@
 //! | `warm_start` | `0` | fit the initial distribution to the first N complete trials |
 //! | `warm_start_gamma` | `0.1` | fraction of those (the best) it is fitted to |
 //! | `independent` | `"tpe"` | sampler of categorical and conditional parameters: `"tpe"` or `"random"` |
+//! | `eval_mean` | `false` | evaluate each generation's mean once (from a run's second generation), outside the update |
 //! | `tolfun` | `1e-12` | a run ends when recent generations' values span less |
 //! | `tolx` | `1e-12` | a run ends when every step is below this fraction of its initial step |
 //!

@@ -69,6 +69,9 @@ pub struct CmaSettings {
     pub warm_start_gamma: f64,
     #[serde(default = "default_independent")]
     pub independent: Independent,
+    /// Evaluate each generation's mean once (from the second generation of a run on).
+    #[serde(default)]
+    pub eval_mean: bool,
     /// A run ends when its best and worst values over recent generations differ by less.
     #[serde(default = "default_tol")]
     pub tolfun: f64,
@@ -80,6 +83,9 @@ pub struct CmaSettings {
 /// Dimensions from which the covariance is diagonal unless `separable` says otherwise: the
 /// full covariance costs `O(n³)` per generation and needs `O(n²)` evaluations to learn.
 pub const SEPARABLE_DIM: usize = 100;
+
+/// The largest population a study file may ask for (restarts cap theirs here too).
+pub const MAX_POPSIZE: usize = 1 << 20;
 
 fn default_sigma0() -> f64 {
     1.0 / 6.0
@@ -109,11 +115,11 @@ impl CmaSettings {
         let s: CmaSettings = settings.parse(NAME)?;
         let bad = |key: &str, why: String| Error::settings(NAME, format!("`{key}`: {why}"));
         if let Some(p) = s.popsize
-            && p < 2
+            && !(2..=MAX_POPSIZE).contains(&p)
         {
             return Err(bad(
                 "popsize",
-                format!("{p} is too small; use at least 2 (a parent and an alternative)"),
+                format!("{p} is not in [2, {MAX_POPSIZE}] (the default is 4 + 3 ln n)"),
             ));
         }
         if !(s.sigma0.is_finite() && s.sigma0 > 0.0 && s.sigma0 <= 1.0) {

@@ -19,7 +19,7 @@ use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 
 use crate::cma::{Cma, Layout, Options, Tolerances, default_popsize};
-use crate::settings::{CmaSettings, Independent, Restart, SEPARABLE_DIM};
+use crate::settings::{CmaSettings, Independent, MAX_POPSIZE, Restart, SEPARABLE_DIM};
 
 /// Salts that give the samples and the restarts streams of their own, apart from the
 /// independent sampler's `trial_rng(seed, number)`.
@@ -60,6 +60,8 @@ pub struct CmaStrategy {
     run: Option<Cma>,
     /// The current generation's solutions so far.
     pending: Vec<(DVector<f64>, f64)>,
+    /// Whether a trial at the current generation's mean has finished (`eval_mean`).
+    mean_seen: bool,
     restarts: usize,
     regime: Regime,
     large_lambda: usize,
@@ -203,6 +205,7 @@ impl CmaStrategy {
             warm: Vec::new(),
             run: None,
             pending: Vec::new(),
+            mean_seen: false,
             restarts: 0,
             regime: Regime::Large,
             large_lambda: lambda0,
@@ -274,6 +277,7 @@ impl CmaStrategy {
             self.seen = 0;
             self.warm.clear();
             self.pending.clear();
+            self.mean_seen = false;
             self.restarts = 0;
             self.regime = Regime::Large;
             self.large_lambda = self.lambda0;
@@ -303,8 +307,24 @@ impl CmaStrategy {
         self.seen = trials.len();
     }
 
+    /// The parameters of the current mean, when this generation should evaluate it: with
+    /// `eval_mean`, once per generation from a run's second on (a run's first mean is a
+    /// starting guess, not an estimate).
+    fn mean_due(&self) -> Option<Vec<f64>> {
+        let cma = self.run.as_ref()?;
+        (self.s.eval_mean && !self.mean_seen && cma.generation > 0).then(|| cma.encode(&cma.mean))
+    }
+
     /// One finished trial into the warm start or the current generation.
     fn absorb(&mut self, t: &Trial) {
+        // A trial at the mean (whatever its outcome) is this generation's mean evaluation; it
+        // informs the best value, not the update, whose steps are measured from the mean.
+        if let Some(mean) = self.mean_due()
+            && self.matches(&mean, &t.params)
+        {
+            self.mean_seen = true;
+            return;
+        }
         if t.state != TrialState::Complete {
             return;
         }
@@ -336,6 +356,7 @@ impl CmaStrategy {
             return;
         }
         let mut generation = std::mem::take(&mut self.pending);
+        self.mean_seen = false;
         let Some(cma) = self.run.as_mut() else {
             return;
         };
@@ -416,13 +437,14 @@ impl CmaStrategy {
             }
         };
         // A population that outgrows every reasonable budget is capped; so is a tiny one.
-        let lambda = lambda.clamp(2, 1 << 20);
+        let lambda = lambda.clamp(2, MAX_POPSIZE);
         log::debug!(
             "cmaes: restart {} after {} generations ({why}); population {lambda}, sigma {sigma:.3e}",
             self.restarts,
             old.generation
         );
         self.pending.clear();
+        self.mean_seen = false;
         self.run = Some(Cma::new(mean, sigma, None, lambda, &self.opts));
     }
 }
@@ -431,9 +453,13 @@ impl Strategy for CmaStrategy {
     fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error> {
         self.catch_up(ctx.trials);
         let n = self.dims.len();
-        let unit: Vec<f64> = match &self.run {
-            Some(cma) => cma.encode(&cma.sample(&mut sample_rng(self.seed, ctx.number))),
-            None => {
+        let mean = self
+            .mean_due()
+            .filter(|m| !ctx.running.iter().any(|t| self.matches(m, &t.params)));
+        let unit: Vec<f64> = match (&self.run, mean) {
+            (_, Some(mean)) => mean,
+            (Some(cma), None) => cma.encode(&cma.sample(&mut sample_rng(self.seed, ctx.number))),
+            (None, None) => {
                 // Warm start still collecting: uniform draws for the modelled parameters.
                 let mut rng = sample_rng(self.seed, ctx.number);
                 (0..n).map(|_| rng.random()).collect()

@@ -317,10 +317,14 @@ fn bad_settings_are_refused_with_what_to_change() {
         Param::new("x", Domain::float(0.0, 1.0)),
         Param::new("c", Domain::choice(["a", "b"])),
     ]);
-    let cases: [(Settings, &str); 7] = [
+    let cases: [(Settings, &str); 8] = [
         (
             Settings::default().with("popsize", 1),
-            "`popsize`: 1 is too small",
+            "`popsize`: 1 is not in [2, 1048576]",
+        ),
+        (
+            Settings::default().with("popsize", 1u64 << 40),
+            "is not in [2, 1048576]",
         ),
         (
             Settings::default().with("sigma0", 0.0),
@@ -439,4 +443,31 @@ fn workers_and_resumed_studies_on_one_store_continue_the_same_generations() {
         step(&mut again);
     }
     assert_eq!(params_of(&again), params_of(&one));
+}
+
+#[test]
+fn eval_mean_asks_each_generations_mean_once_and_leaves_it_out_of_the_update() {
+    let sp = floats(3, -2.0, 2.0);
+    let settings = Settings::default().with("eval_mean", true);
+    let mut s = strategy(&sp, &settings, 4);
+    let mut trials = Vec::new();
+    drive(&mut s, &sp, 4, &mut trials, 31, sphere);
+    // λ = 7: generation 0 is trials 0–6 (a run's first mean is not evaluated); then each
+    // generation is its mean and 7 samples: trials 7, 15 and 23 are means.
+    for (cut, mean_trial) in [(7, true), (8, false), (15, true), (23, true), (24, false)] {
+        let mut replay = strategy(&sp, &settings, 4);
+        replay
+            .ask(&ctx(&sp, 4, &trials[..cut], cut as u64))
+            .expect("ask");
+        let cma = replay.run().expect("run");
+        let at_mean: Vec<Value> = cma
+            .encode(&cma.mean)
+            .iter()
+            .map(|&u| Domain::float(-2.0, 2.0).from_unit(u))
+            .collect();
+        let got: Vec<Value> = trials[cut].params.values().cloned().collect();
+        assert_eq!(got == at_mean, mean_trial, "trial {cut}");
+    }
+    s.ask(&ctx(&sp, 4, &trials, 31)).expect("ask");
+    assert_eq!(s.run().expect("run").generation, 4);
 }
