@@ -8,6 +8,7 @@ mod cli;
 mod command;
 mod conformance;
 mod executor;
+mod nas;
 mod plugins;
 mod resources;
 mod storage;

@@ -17,6 +17,9 @@
 //! discrete. So any space of floats, ints, choices and conditions works, not only
 //! architectures.
 //!
+//! A child that repeats a trial already evaluated or running is drawn again (up to 32 times),
+//! so that a converged population keeps exploring instead of re-evaluating its members.
+//!
 //! Everything is rebuilt from the history on every ask: the population is a pure function of
 //! the finished trials and a trial's random draws come from [`trial_rng`]`(seed, number)`, so
 //! a resumed study continues exactly as an uninterrupted one, and parallel asks differ by
@@ -63,6 +66,9 @@ const NAME: &str = "evolution";
 
 /// The standard deviation of a numeric mutation, in the unit interval of the domain.
 const NUMERIC_STEP: f64 = 0.2;
+
+/// How many children a trial may draw before it settles for one already evaluated.
+const RETRIES: usize = 32;
 
 /// The default of `population`.
 pub const DEFAULT_POPULATION: usize = 20;
@@ -197,7 +203,18 @@ impl Strategy for RegularizedEvolution {
             return Ok(random(ctx, &mut rng));
         }
         let parent = self.tournament(&members, &mut rng);
-        Ok(mutate(ctx.space, &parent.params, &mut rng))
+        // A child already evaluated (or running) would spend a trial to learn nothing new, so
+        // mutate again a few times; in a small space every neighbour may be taken, and then
+        // the last child is as good as any.
+        let seen = |p: &Params| ctx.trials.iter().chain(ctx.running).any(|t| &t.params == p);
+        let mut child = mutate(ctx.space, &parent.params, &mut rng);
+        for _ in 1..RETRIES {
+            if !seen(&child) {
+                break;
+            }
+            child = mutate(ctx.space, &parent.params, &mut rng);
+        }
+        Ok(child)
     }
 }
 
@@ -520,7 +537,35 @@ mod tests {
         assert_eq!(values, PINNED);
     }
 
-    const PINNED: [f64; 12] = [2.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 2.0, 1.0, 1.0];
+    const PINNED: [f64; 12] = [2.0, 1.0, 2.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 2.0, 1.0, 1.0];
+
+    #[test]
+    fn a_child_already_evaluated_or_running_is_drawn_again() {
+        // One parameter of four choices: the parent `a` has three neighbours, two of them taken
+        // (one finished, one running), so every child is the third: 32 draws all land on a taken
+        // neighbour with probability (2/3)^32 = 2e-6.
+        let s = space(vec![Param::new("op", Domain::choice(["a", "b", "c", "d"]))]);
+        let settings = Settings::default()
+            .with("population", 2)
+            .with("sample_size", 2);
+        let mut evo = create(&s, &settings).expect("valid");
+        let op = |v: &str| -> Params { [("op".to_owned(), Value::from(v))].into_iter().collect() };
+        let trials = vec![complete(0, op("a"), 0.0), complete(1, op("b"), 1.0)];
+        let running = vec![Trial::running(2, op("c"), 0)];
+        for n in 3..40 {
+            let child = evo
+                .ask(&AskContext {
+                    space: &s,
+                    directions: &[Direction::Minimize],
+                    seed: 8,
+                    trials: &trials,
+                    running: &running,
+                    number: n,
+                })
+                .expect("asks");
+            assert_eq!(child, op("d"), "trial {n}");
+        }
+    }
 
     #[test]
     fn numeric_mutations_move_and_stay_inside() {

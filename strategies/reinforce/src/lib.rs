@@ -20,7 +20,7 @@
 //! resumed study continues exactly as an uninterrupted one; parallel asks share the policy and
 //! differ by their draws from [`trial_rng`]`(seed, number)`.
 //!
-//! Settings: `learning_rate` (default 0.2), `baseline_decay` (0.9), `entropy` (0.01), `bins`
+//! Settings: `learning_rate` (default 0.1), `baseline_decay` (0.9), `entropy` (0.01), `bins`
 //! (10); the learning rate was chosen on development seeds of NAS-Bench-201
 //! (docs/BENCHMARKS.md).
 //!
@@ -60,7 +60,7 @@ use serde::Deserialize;
 const NAME: &str = "reinforce";
 
 /// The default of `learning_rate`.
-pub const DEFAULT_LEARNING_RATE: f64 = 0.2;
+pub const DEFAULT_LEARNING_RATE: f64 = 0.1;
 /// The default of `baseline_decay`.
 pub const DEFAULT_BASELINE_DECAY: f64 = 0.9;
 /// The default of `entropy`.
@@ -483,7 +483,7 @@ mod tests {
         assert_eq!(d, PINNED_D);
     }
 
-    const PINNED_D: usize = 99;
+    const PINNED_D: usize = 97;
 
     #[test]
     fn a_resumed_study_continues_exactly() {
