@@ -29,6 +29,7 @@
 //! layers = { int = [1, 4] }
 //! activation = { choice = ["relu", "tanh", "gelu"] }
 //! units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
+//! # [space.block] repeat = [1, 6] ... and [space.cell] nodes = 4 ...: see config/arch.rs
 //! ```
 
 use std::fmt;
@@ -40,6 +41,8 @@ use hyperplug_storage::Location;
 use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
+
+mod arch;
 
 /// A study file, read and checked.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,7 +155,7 @@ struct FileToml {
     study: Option<StudyToml>,
     strategy: Option<Spanned<toml::Table>>,
     objective: Option<Spanned<toml::Table>>,
-    space: Option<IndexMap<String, Spanned<ParamToml>>>,
+    space: Option<IndexMap<String, Spanned<toml::Value>>>,
     resources: Option<Spanned<Resources>>,
 }
 
@@ -295,9 +298,10 @@ impl StudyFile {
                 let mut params = Vec::with_capacity(entries.len());
                 for (name, spec) in entries {
                     let span = spec.span();
-                    let param = param(&name, spec.into_inner())
+                    // Layer blocks and cells expand into several parameters (config/arch.rs).
+                    let expanded = arch::expand(&name, spec.into_inner())
                         .map_err(|m| fail(Some(span.clone()), format!("space.{name}: {m}")))?;
-                    params.push((param, span));
+                    params.extend(expanded.into_iter().map(|p| (p, span.clone())));
                 }
                 let spans: Vec<_> = params
                     .iter()

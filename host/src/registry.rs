@@ -106,18 +106,21 @@ impl Registry {
         Registry::default()
     }
 
-    /// The strategies and objectives compiled into the host: random, grid, qmc, TPE and CMA-ES search,
+    /// The strategies and objectives compiled into the host: random, grid, qmc, TPE and CMA-ES
+    /// search, regularized evolution and REINFORCE,
     /// the synthetic benchmark functions, the command objective (any program), the table
     /// objective (lookup-table benchmarks), and the MLP objective (a neural network by
     /// cross-validation).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
-        let strategies: [Arc<dyn StrategyFactory>; 5] = [
+        let strategies: [Arc<dyn StrategyFactory>; 7] = [
             Arc::new(hyperplug_random::Random),
             Arc::new(hyperplug_grid::Grid),
             Arc::new(hyperplug_qmc::Qmc),
             Arc::new(hyperplug_tpe::Tpe),
             Arc::new(hyperplug_cmaes::CmaEs),
+            Arc::new(hyperplug_evolution::Evolution),
+            Arc::new(hyperplug_reinforce::Reinforce),
         ];
         for f in strategies {
             r.add_strategy(f, Source::Bundled);

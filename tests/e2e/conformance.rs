@@ -21,7 +21,10 @@ fn every_bundled_strategy_conforms_in_process() {
         .iter()
         .map(|e| e.info.name.as_str())
         .collect();
-    assert_eq!(names, ["cmaes", "grid", "qmc", "random", "tpe"]);
+    assert_eq!(
+        names,
+        ["cmaes", "evolution", "grid", "qmc", "random", "reinforce", "tpe"]
+    );
     for entry in registry.strategies() {
         assert_eq!(entry.source, Source::Bundled);
         check_strategy(&*entry.factory, &settings_for(&entry.info.name));
@@ -38,6 +41,8 @@ fn every_plugin_library_conforms_through_check_library() {
         ("hyperplug-plugin-qmc", vec!["qmc"], vec![]),
         ("hyperplug-plugin-tpe", vec!["tpe"], vec![]),
         ("hyperplug-plugin-cmaes", vec!["cmaes"], vec![]),
+        ("hyperplug-plugin-evolution", vec!["evolution"], vec![]),
+        ("hyperplug-plugin-reinforce", vec!["reinforce"], vec![]),
         ("hyperplug-example-sampler", vec!["local-search"], vec![]),
         (
             "hyperplug-example-library",

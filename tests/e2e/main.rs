@@ -9,6 +9,7 @@ mod command;
 mod conformance;
 mod executor;
 mod hardening;
+mod nas;
 mod plugins;
 mod resources;
 mod storage;

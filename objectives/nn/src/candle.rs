@@ -32,6 +32,10 @@ impl Backend for CandleCpu {
     fn parallel_folds(&self) -> bool {
         true
     }
+
+    fn per_layer(&self) -> bool {
+        true
+    }
 }
 
 /// The bound of the uniform distribution a layer's initial weights are drawn from: He
@@ -48,12 +52,22 @@ pub fn init_bound(fan_in: usize, fan_out: usize, activation: Option<Activation>)
 /// The initial weights of every layer, `widths[k] × widths[k + 1]` row-major, drawn in layer
 /// order from `rng`.
 pub fn init_weights(widths: &[usize], activation: Activation, rng: &mut SeedRng) -> Vec<Vec<f32>> {
-    let last = widths.len().saturating_sub(2);
+    let hidden = vec![activation; widths.len().saturating_sub(2)];
+    init_weights_per_layer(widths, &hidden, rng)
+}
+
+/// [`init_weights`] with each hidden layer's own activation (the architecture mode); the same
+/// draws, so a network whose layers share one activation starts from the same weights.
+pub fn init_weights_per_layer(
+    widths: &[usize],
+    activations: &[Activation],
+    rng: &mut SeedRng,
+) -> Vec<Vec<f32>> {
     widths
         .windows(2)
         .enumerate()
         .map(|(k, w)| {
-            let act = (k < last).then_some(activation);
+            let act = activations.get(k).copied();
             let bound = init_bound(w[0], w[1], act) as f32;
             (0..w[0] * w[1])
                 .map(|_| rng.random_range(-bound..=bound))
@@ -114,7 +128,11 @@ impl CandleFold {
             FoldTargets::Values(y) => Tensor::from_slice(y, (n_train, 1), &dev)?,
         };
         let widths = hyper.widths(data.inputs, data.outputs);
-        let weights = init_weights(&widths, hyper.activation, &mut data.rng);
+        let activations: Vec<Activation> = match hyper.layers.as_slice() {
+            [] => vec![hyper.activation; hyper.hidden.len()],
+            layers => layers.iter().map(|l| l.activation).collect(),
+        };
+        let weights = init_weights_per_layer(&widths, &activations, &mut data.rng);
         let layers = widths
             .windows(2)
             .zip(weights)
@@ -144,16 +162,21 @@ impl CandleFold {
     fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor, TrainError> {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
-        let p = self.hyper.dropout;
         for k in 0..self.layers.len() {
             let layer = &self.layers[k];
-            h = h
+            let input = h;
+            h = input
                 .matmul(layer.w.as_tensor())?
                 .broadcast_add(layer.b.as_tensor())?;
             if k == last {
                 break;
             }
-            h = activate(&h, self.hyper.activation)?;
+            let spec = self.hyper.layers.get(k);
+            h = activate(&h, spec.map_or(self.hyper.activation, |s| s.activation))?;
+            if spec.is_some_and(|s| s.skip) {
+                h = h.add(&shortcut(&input, h.dim(1)?)?)?;
+            }
+            let p = spec.map_or(self.hyper.dropout, |s| s.dropout);
             if train && p > 0.0 {
                 let keep = 1.0 - p;
                 let scale = (1.0 / keep) as f32;
@@ -247,6 +270,17 @@ fn adam_update(s: &mut Moments, g: &[f32], lr: f64, bc1: f64, bc2: f64, l1: f64,
         *m = m1 as f32;
         *v = v1 as f32;
         *w = (f64::from(*w) - lr * (m1 / bc1) / ((v1 / bc2).sqrt() + ADAM_EPS)) as f32;
+    }
+}
+
+/// `x` cut or zero-padded to `width` columns: a parameter-free shortcut between layers of
+/// different widths.
+fn shortcut(x: &Tensor, width: usize) -> Result<Tensor, candle_core::Error> {
+    let cols = x.dim(1)?;
+    match cols.cmp(&width) {
+        std::cmp::Ordering::Equal => Ok(x.clone()),
+        std::cmp::Ordering::Greater => x.narrow(1, 0, width),
+        std::cmp::Ordering::Less => x.pad_with_zeros(1, 0, width - cols),
     }
 }
 

@@ -76,6 +76,12 @@ pub trait Backend: Sync {
     fn parallel_folds(&self) -> bool {
         false
     }
+
+    /// Whether it builds the architecture mode's networks ([`Hyperparams::layers`]: per-layer
+    /// activation, dropout and shortcuts); a backend that does not gets no such trial.
+    fn per_layer(&self) -> bool {
+        false
+    }
 }
 
 /// One fold's network while it trains.

@@ -50,7 +50,7 @@ pub const MAX_LAYERS: usize = 8;
 pub const MAX_UNITS: usize = 65_536;
 
 /// The parameter names the objective reads, for messages.
-pub const PARAM_NAMES: &str = "lr, batch_size, optimizer, momentum, l1, l2, dropout, layers, units, units_1 … units_8, activation, epochs";
+pub const PARAM_NAMES: &str = "lr, batch_size, optimizer, momentum, l1, l2, dropout, layers, units, units_1 … units_8, activation, epochs, and per layer activation_k, dropout_k, skip_k";
 
 /// Everything that shapes one training run. Each field has a default, used when a study's space
 /// leaves that parameter out (see [`Hyperparams::default`]).
@@ -79,6 +79,23 @@ pub struct Hyperparams {
     pub activation: Activation,
     /// `epochs`: passes over the training rows; default 30.
     pub epochs: usize,
+    /// The architecture mode: one entry per hidden layer when any of `activation_k`,
+    /// `dropout_k` or `skip_k` is given (as a `[space.layers]` block with `repeat` writes them),
+    /// each layer's own activation, dropout and shortcut; empty otherwise, every layer then
+    /// taking `activation` and `dropout`.
+    pub layers: Vec<LayerSpec>,
+}
+
+/// One hidden layer of the architecture mode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerSpec {
+    /// `activation_k`; `activation` when absent.
+    pub activation: Activation,
+    /// `dropout_k`; `dropout` when absent.
+    pub dropout: f64,
+    /// `skip_k`: add the layer's input to its output (a residual shortcut, ResNet's
+    /// parameter-free "option A": the input is cut or zero-padded to the layer's width).
+    pub skip: bool,
 }
 
 impl Default for Hyperparams {
@@ -94,6 +111,7 @@ impl Default for Hyperparams {
             hidden: vec![128; 2],
             activation: Activation::Relu,
             epochs: 30,
+            layers: Vec::new(),
         }
     }
 }
@@ -117,7 +135,10 @@ impl Hyperparams {
                     | "units"
                     | "activation"
                     | "epochs"
-            ) || unit_index(name).is_some();
+            ) || unit_index(name).is_some()
+                || ["activation_", "dropout_", "skip_"]
+                    .iter()
+                    .any(|p| layer_index(name, p).is_some());
             if !known {
                 return Err(format!(
                     "parameter `{name}` is not one the mlp reads ({PARAM_NAMES})"
@@ -177,17 +198,51 @@ impl Hyperparams {
             ));
         }
         if let Some(v) = params.get("activation") {
-            h.activation = match v.as_str() {
-                Some("relu") => Activation::Relu,
-                Some("tanh") => Activation::Tanh,
-                Some("gelu") => Activation::Gelu,
-                Some("sigmoid") => Activation::Sigmoid,
-                _ => {
-                    return Err(format!(
-                        "parameter `activation` is {v}; use \"relu\", \"tanh\", \"gelu\" or \"sigmoid\""
-                    ));
-                }
-            };
+            h.activation = activation(v, "activation")?;
+        }
+        let per_layer: Vec<(&str, usize)> = params
+            .keys()
+            .filter_map(|n| {
+                ["activation_", "dropout_", "skip_"]
+                    .iter()
+                    .find_map(|p| layer_index(n, p).map(|k| (n.as_str(), k)))
+            })
+            .collect();
+        if let Some((name, k)) = per_layer.iter().find(|&&(_, k)| k > layers) {
+            return Err(format!(
+                "parameter `{name}` is given but `layers` = {layers}; make it conditional on layers ≥ {k} (a `[space.layers]` block with `repeat` does)"
+            ));
+        }
+        if !per_layer.is_empty() {
+            h.layers = (1..=layers)
+                .map(|k| {
+                    let spec = LayerSpec {
+                        activation: match params.get(&format!("activation_{k}")) {
+                            Some(v) => activation(v, &format!("activation_{k}"))?,
+                            None => h.activation,
+                        },
+                        dropout: match params.get(&format!("dropout_{k}")) {
+                            Some(v) => float(
+                                v,
+                                &format!("dropout_{k}"),
+                                |x| (0.0..1.0).contains(&x),
+                                "in [0, 1)",
+                            )?,
+                            None => h.dropout,
+                        },
+                        skip: match params.get(&format!("skip_{k}")) {
+                            None => false,
+                            Some(Value::Bool(b)) => *b,
+                            Some(v) => {
+                                return Err(format!(
+                                    "parameter `skip_{k}` is {v}; it must be true or false"
+                                ));
+                            }
+                        },
+                    };
+                    Ok(spec)
+                })
+                .collect::<Result<_, String>>()?;
         }
         if let Some(v) = params.get("epochs") {
             h.epochs = int(v, "epochs", 1, max_epochs).map_err(|e| {
@@ -217,6 +272,26 @@ impl Hyperparams {
 }
 
 /// `units_k` → k.
+/// Layer `k` of a per-layer name `{prefix}k`, for `k` in `1..=MAX_LAYERS`.
+fn layer_index(name: &str, prefix: &str) -> Option<usize> {
+    name.strip_prefix(prefix)?
+        .parse::<usize>()
+        .ok()
+        .filter(|k| (1..=MAX_LAYERS).contains(k))
+}
+
+fn activation(v: &Value, name: &str) -> Result<Activation, String> {
+    match v.as_str() {
+        Some("relu") => Ok(Activation::Relu),
+        Some("tanh") => Ok(Activation::Tanh),
+        Some("gelu") => Ok(Activation::Gelu),
+        Some("sigmoid") => Ok(Activation::Sigmoid),
+        _ => Err(format!(
+            "parameter `{name}` is {v}; use \"relu\", \"tanh\", \"gelu\" or \"sigmoid\""
+        )),
+    }
+}
+
 fn unit_index(name: &str) -> Option<usize> {
     name.strip_prefix("units_")?
         .parse::<usize>()

@@ -86,14 +86,14 @@ use hyperplug_core::{
 };
 use serde::Deserialize;
 
-pub use crate::candle::{CandleCpu, init_bound, init_weights};
+pub use crate::candle::{CandleCpu, init_bound, init_weights, init_weights_per_layer};
 pub use crate::cv::{Fold, kfold, shuffle, stratified_kfold};
 pub use crate::data::{Bundled, Dataset, MAX_INFERRED_CLASSES, Targets, Task};
 pub use crate::engine::{Backend, FoldData, FoldModel, FoldTargets};
 pub use crate::error::{DataError, TrainError};
 pub use crate::hyper::{
-    ADAM_BETA1, ADAM_BETA2, ADAM_EPS, Activation, Hyperparams, MAX_LAYERS, MAX_UNITS, Optimizer,
-    PARAM_NAMES, default_space,
+    ADAM_BETA1, ADAM_BETA2, ADAM_EPS, Activation, Hyperparams, LayerSpec, MAX_LAYERS, MAX_UNITS,
+    Optimizer, PARAM_NAMES, default_space,
 };
 pub use crate::metrics::{
     LOG_LOSS_EPS, METRIC_NAMES, Score, Selected, accuracy, argmax, log_loss, mean_std, r2, rmse,
@@ -331,6 +331,12 @@ impl MlpObjective {
     ) -> TrialOutcome {
         let hyper =
             Hyperparams::from_params(params, self.max_epochs).map_err(TrialError::failed)?;
+        if !hyper.layers.is_empty() && !backend.per_layer() {
+            return Err(TrialError::failed(format!(
+                "the architecture mode (per-layer activation_k, dropout_k, skip_k) runs on the CPU objective `mlp`; {} builds uniform networks only",
+                backend.describe()
+            )));
+        }
         // A pool per trial: concurrent trials each get their own `threads`, and candle's matrix
         // products, which run on the current rayon pool, stay on this trial's threads instead of
         // spreading over every core. Starting a pool costs well under a millisecond.

@@ -480,6 +480,7 @@ mod tests {
             hidden: vec![8, 6],
             activation,
             epochs: 2,
+            layers: Vec::new(),
         }
     }
 

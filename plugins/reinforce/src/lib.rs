@@ -1,0 +1,3 @@
+//! The REINFORCE strategy (`hyperplug-reinforce`) as a plugin library.
+
+hyperplug_sdk::export_plugin!(strategies: [hyperplug_reinforce::Reinforce]);
