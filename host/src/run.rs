@@ -34,7 +34,7 @@ pub struct Prepared {
     pub location: String,
     /// The persistent store, unless the study lives in memory.
     pub store: Option<Arc<dyn Store>>,
-    /// Trials the study held when it was opened.
+    /// Trials the study held when it was opened that count toward its budget (retries do not).
     pub existing: u64,
 }
 
@@ -158,7 +158,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         .with_context(|| format!("cannot start study `{}` in {location}", file.name))?;
     let existing = study
         .storage()
-        .next_number(study.id())
+        .counted(study.id())
         .with_context(|| format!("cannot read study `{}`", file.name))?;
     Ok(Prepared {
         study,
