@@ -927,3 +927,49 @@ fn one_unreadable_trial_leaves_the_study_usable_in_postgres() {
             .expect("corrupt the row");
     });
 }
+
+/// The store fails mid-run (its trials table renamed away): the run ends with the database's
+/// error and a non-zero status, soon, instead of hanging on a heartbeat that failed.
+#[test]
+fn a_store_that_fails_mid_run_ends_the_run_with_its_error() {
+    let Some(pg) = PgTestSchema::new("gone") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = write(
+        dir.path(),
+        "s.toml",
+        &slow("gone", 40, 0.5, "parallelism = 2\nheartbeat_grace = \"1s\""),
+    );
+    let out = hyperplug(
+        &["studies", "create", &study, "--storage", &pg.url],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let mut run = spawn(&["run", &study, "--storage", &pg.url], dir.path());
+    wait_for_running(dir.path(), &pg.url, "gone");
+    let started = Instant::now();
+    pg.client()
+        .and_then(|mut c| {
+            c.batch_execute("ALTER TABLE trials RENAME TO trials_gone")
+                .map_err(|e| e.to_string())
+        })
+        .expect("rename the table");
+    // Its output is small: the pipes do not fill while it runs.
+    while run.try_wait().expect("poll").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = run.kill();
+            panic!("the run hung for a minute after its store failed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = run.wait_with_output().expect("output");
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("error:") && stderr.contains("relation \"trials\" does not exist"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
