@@ -380,7 +380,7 @@ pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Res
             .reap(study.id())
             .context("the study stopped")?;
         study.sync().context("the study stopped")?;
-        if reaped.is_empty() && study.running().is_empty() {
+        if reaped.is_empty() && study.unfinished() == 0 {
             return Ok(());
         }
         if reaped.is_empty() {
@@ -388,7 +388,7 @@ pub fn run(prepared: &mut Prepared, observer: &mut (dyn Observer + Send)) -> Res
                 log::info!(
                     "study `{}`: the budget is spent; waiting for {} trial(s) running in other workers",
                     study.config().name,
-                    study.running().len()
+                    study.unfinished()
                 );
                 waiting = true;
             }

@@ -73,14 +73,13 @@ fn trials(export: &Json) -> Vec<Json> {
     export["trials"].as_array().expect("trials").clone()
 }
 
-/// Polls the store until a trial of `name` is running; returns it.
+/// Polls the store until a trial of `name` is running with its parameters; returns it.
 fn wait_for_running(dir: &Path, url: &str, name: &str) -> Json {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
-        if let Some(t) = trials(&export(dir, url, name))
-            .into_iter()
-            .find(|t| t["state"] == "running")
-        {
+        if let Some(t) = trials(&export(dir, url, name)).into_iter().find(|t| {
+            t["state"] == "running" && t["params"].as_object().is_some_and(|p| !p.is_empty())
+        }) {
             return t;
         }
         std::thread::sleep(Duration::from_millis(50));

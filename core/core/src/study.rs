@@ -211,6 +211,8 @@ pub struct Study {
     /// Numbers of the running trials this study started (the others are other workers'),
     /// reserved ones included. Shared with the heartbeat, which reads it without the study.
     own: Arc<Mutex<Vec<u64>>>,
+    /// Other workers' running trials still waiting for their parameters.
+    reserved_elsewhere: usize,
 }
 
 /// What an ask gave: a trial to run, or one that failed before it could run because the
@@ -306,6 +308,7 @@ impl Study {
             cursor: 0,
             running: Vec::new(),
             own: Arc::new(Mutex::new(Vec::new())),
+            reserved_elsewhere: 0,
         };
         study.sync()?;
         Ok(study)
@@ -336,9 +339,17 @@ impl Study {
         &self.finished
     }
 
-    /// Trials that are running, this study's and other workers'.
+    /// Trials that are running, this study's and other workers', once they have their
+    /// parameters (a trial whose number is reserved and whose strategy is still being asked is
+    /// not listed).
     pub fn running(&self) -> &[Trial] {
         &self.running
+    }
+
+    /// How many trials are started and not finished, in every worker: [`Study::running`] and
+    /// the other workers' trials still waiting for their parameters.
+    pub fn unfinished(&self) -> usize {
+        self.running.len() + self.reserved_elsewhere
     }
 
     /// Every trial, by number.
@@ -366,12 +377,13 @@ impl Study {
             .filter(|t| own.contains(&t.number))
             .collect();
         let asked = self.config.space.is_empty();
-        let others: Vec<Trial> = self
+        let (others, reserved): (Vec<Trial>, Vec<Trial>) = self
             .storage
             .running(self.id)?
             .into_iter()
-            .filter(|t| !own.contains(&t.number) && (asked || !t.params.is_empty()))
-            .collect();
+            .filter(|t| !own.contains(&t.number))
+            .partition(|t| asked || !t.params.is_empty());
+        self.reserved_elsewhere = reserved.len();
         self.running = mine;
         self.running.extend(others);
         Ok(())
@@ -907,5 +919,36 @@ mod tests {
             s.optimize_fn(Budget::default(), |_, _| Ok(0.0)).err(),
             Some(Error::UnboundedBudget)
         );
+    }
+
+    #[test]
+    fn another_worker_s_trial_still_being_asked_is_unfinished_but_not_shown_to_the_strategy() {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let config = StudyConfig::new("t", space, vec![Direction::Minimize]);
+        let mut s = Study::open(
+            config.clone(),
+            &scripted(),
+            &Settings::default(),
+            store.clone(),
+        )
+        .unwrap();
+        // Another worker has reserved a number and not yet stored its parameters.
+        let reserved = store.reserve(s.id(), None).unwrap().unwrap();
+        s.sync().unwrap();
+        assert!(s.running().is_empty());
+        assert_eq!(s.unfinished(), 1);
+        let mine = s.ask().unwrap();
+        assert_eq!(
+            (mine.number, mine.params["x"].as_f64()),
+            (1, Some(0.1)),
+            "the next number, and the strategy's point for it"
+        );
+        assert_eq!((s.running().len(), s.unfinished()), (1, 2));
+        store
+            .set_params(s.id(), reserved.number, &mine.params)
+            .unwrap();
+        s.sync().unwrap();
+        assert_eq!((s.running().len(), s.unfinished()), (2, 2));
     }
 }

@@ -120,18 +120,13 @@ impl SqliteStorage {
     pub fn open(path: &Path, mode: Mode) -> Result<Self, StorageError> {
         let location = format!("sqlite://{}", path.display());
         let conn = connect(path, mode, &location)?;
-        // The heartbeat's own connection, so that beats do not queue behind this process's
-        // other calls (they still wait for another process's write lock, as every write does).
-        let beat = connect(path, Mode::Existing, &location)?;
         let backend = SqliteBackend {
             main: Mutex::new(SqliteConn {
                 conn,
                 location: location.clone(),
             }),
-            beat: Mutex::new(SqliteConn {
-                conn: beat,
-                location: location.clone(),
-            }),
+            path: path.to_owned(),
+            beat: Mutex::new(None),
         };
         let db = Db::new(Box::new(backend), &DIALECT, location.clone());
         db.with(|c, q| write(c, |c| migrate(c, &DIALECT, q, &location, "main")))?;
@@ -195,7 +190,11 @@ fn wait_when_busy(attempt: i32) -> bool {
 
 struct SqliteBackend {
     main: Mutex<SqliteConn>,
-    beat: Mutex<SqliteConn>,
+    path: std::path::PathBuf,
+    /// The heartbeat's own connection, opened on the first beat, so that beats do not queue
+    /// behind this process's other calls (they still wait for another process's write lock,
+    /// as every write does).
+    beat: Mutex<Option<SqliteConn>>,
 }
 
 impl Backend for SqliteBackend {
@@ -211,8 +210,16 @@ impl Backend for SqliteBackend {
         &self,
         op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let mut conn = self.beat.lock().unwrap_or_else(|p| p.into_inner());
-        op(&mut *conn)
+        let mut slot = self.beat.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = match slot.take() {
+            Some(c) => slot.insert(c),
+            None => {
+                let location = format!("sqlite://{}", self.path.display());
+                let conn = connect(&self.path, Mode::Existing, &location)?;
+                slot.insert(SqliteConn { conn, location })
+            }
+        };
+        op(conn)
     }
 }
 
