@@ -122,6 +122,12 @@ impl Observer for Progress {
         self.say(format!("strategy error (the study goes on): {error}"));
     }
 
+    fn store_error(&mut self, error: &Error) {
+        self.say(format!(
+            "store error (no new trial starts; the run ends once the running ones finish): {error}"
+        ));
+    }
+
     fn stop_requested(&mut self) -> bool {
         self.presses() >= 1
     }

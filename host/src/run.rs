@@ -34,7 +34,7 @@ pub struct Prepared {
     pub location: String,
     /// The persistent store, unless the study lives in memory.
     pub store: Option<Arc<dyn Store>>,
-    /// Trials the study held when it was opened.
+    /// Trials the study held when it was opened that count toward its budget (retries do not).
     pub existing: u64,
     /// Stop after this many failed trials in a row (0: never).
     pub max_consecutive_failures: u32,
@@ -178,7 +178,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         .with_context(|| format!("cannot start study `{}` in {location}", file.name))?;
     let existing = study
         .storage()
-        .next_number(study.id())
+        .counted(study.id())
         .with_context(|| format!("cannot read study `{}`", file.name))?;
     Ok(Prepared {
         study,
@@ -480,7 +480,7 @@ pub fn run(
             .reap(study.id())
             .context("the study stopped")?;
         study.sync().context("the study stopped")?;
-        if reaped.is_empty() && study.running().is_empty() {
+        if reaped.is_empty() && study.unfinished() == 0 {
             return Ok(None);
         }
         if reaped.is_empty() {
@@ -488,7 +488,7 @@ pub fn run(
                 log::info!(
                     "study `{}`: the budget is spent; waiting for {} trial(s) running in other workers",
                     study.config().name,
-                    study.running().len()
+                    study.unfinished()
                 );
                 waiting = true;
             }

@@ -4,7 +4,7 @@
 //! `postgres` or `root`, each in a schema of its own that it drops afterwards. Without a server
 //! they print why and pass, except under `CI=true`, where they fail.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -73,14 +73,13 @@ fn trials(export: &Json) -> Vec<Json> {
     export["trials"].as_array().expect("trials").clone()
 }
 
-/// Polls the store until a trial of `name` is running; returns it.
+/// Polls the store until a trial of `name` is running with its parameters; returns it.
 fn wait_for_running(dir: &Path, url: &str, name: &str) -> Json {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
-        if let Some(t) = trials(&export(dir, url, name))
-            .into_iter()
-            .find(|t| t["state"] == "running")
-        {
+        if let Some(t) = trials(&export(dir, url, name)).into_iter().find(|t| {
+            t["state"] == "running" && t["params"].as_object().is_some_and(|p| !p.is_empty())
+        }) {
             return t;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -226,8 +225,8 @@ fn a_killed_worker_s_trial_is_failed_and_retried(url: &str) {
     );
     assert_eq!(
         all.len(),
-        4,
-        "the budget: the lost trial, its retry and two more"
+        5,
+        "the budget of four (the lost trial and three more), and the retry on top"
     );
     assert!(
         all.iter()
@@ -719,4 +718,257 @@ fn bad_urls_unreachable_servers_and_newer_schemas_get_clear_errors() {
             &["schema version 7", "newer hyperplug", "Upgrade hyperplug"],
         );
     }
+}
+
+/// A study whose trials run a 50 ms command: over two floats, or for `grid` one int of 10,000
+/// values (a grid needs finite axes).
+fn quick(name: &str, strategy: &str, trials: u64) -> String {
+    let space = if strategy == "grid" {
+        "x = { int = [0, 9999] }"
+    } else {
+        "x = { float = [0.0, 1.0] }\ny = { float = [0.0, 1.0] }"
+    };
+    format!(
+        "[study]\nname = \"{name}\"\ndirection = \"minimize\"\ntrials = {trials}\nseed = 3\n[strategy]\nname = \"{strategy}\"\n[objective]\nname = \"command\"\ncmd = [\"sh\", \"-c\", \"sleep 0.05; echo {{x}}\"]\n[space]\n{space}\n"
+    )
+}
+
+/// `hyperplug run` and `workers - 1` worker processes on one study: every trial's parameters
+/// are the strategy's for that trial's number, so no two trials evaluate the same point.
+fn parallel_workers_never_evaluate_the_same_parameters(url: &str, workers: usize, budget: u64) {
+    for strategy in ["random", "qmc", "grid", "tpe"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let name = format!("distinct-{strategy}");
+        let study = write(dir.path(), "s.toml", &quick(&name, strategy, budget));
+        let out = hyperplug(
+            &["studies", "create", &study, "--storage", url],
+            dir.path(),
+            &[],
+        );
+        assert!(out.status.success(), "{}", text(&out).1);
+        let mut children = vec![spawn(&["run", &study, "--storage", url], dir.path())];
+        children.extend(
+            (1..workers)
+                .map(|_| spawn(&["worker", "--study", &name, "--storage", url], dir.path())),
+        );
+        for out in wait_all(children) {
+            assert!(out.status.success(), "{strategy}: {}", text(&out).1);
+        }
+        let all = trials(&export(dir.path(), url, &name));
+        let numbers: Vec<u64> = all.iter().filter_map(|t| t["number"].as_u64()).collect();
+        assert_eq!(numbers, (0..budget).collect::<Vec<_>>(), "{strategy}");
+        assert!(
+            all.iter().all(|t| t["state"] == "complete"),
+            "{strategy}: {all:?}"
+        );
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        for t in &all {
+            *seen.entry(t["params"].to_string()).or_default() += 1;
+        }
+        let repeated: Vec<(&String, &u64)> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            repeated.is_empty(),
+            "{strategy}: {} distinct parameter sets in {budget} trials; repeated: {repeated:?}",
+            seen.len()
+        );
+    }
+}
+
+#[test]
+fn parallel_workers_never_evaluate_the_same_parameters_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    parallel_workers_never_evaluate_the_same_parameters(&url, 8, 120);
+}
+
+#[test]
+fn parallel_workers_never_evaluate_the_same_parameters_in_postgres() {
+    let Some(pg) = PgTestSchema::new("distinct") else {
+        return;
+    };
+    parallel_workers_never_evaluate_the_same_parameters(&pg.url, 16, 160);
+}
+
+/// A lock held on the study's row for longer than the grace period (a stalled database, a slow
+/// migration, an administrator's transaction) while trials run: workers wait for it, but their
+/// heartbeats, on a connection of their own, do not, so no live trial is failed.
+#[test]
+fn a_database_stall_longer_than_the_grace_fails_no_live_trial() {
+    let Some(pg) = PgTestSchema::new("stall") else {
+        return;
+    };
+    let url = pg.url.as_str();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = write(
+        dir.path(),
+        "s.toml",
+        &slow(
+            "stall",
+            6,
+            3.0,
+            "parallelism = 2\nretries = 1\nheartbeat_grace = \"2s\"",
+        ),
+    );
+    let out = hyperplug(
+        &["studies", "create", &study, "--storage", url],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let children = vec![
+        spawn(&["run", &study, "--storage", url], dir.path()),
+        spawn(
+            &["worker", "--study", "stall", "--storage", url],
+            dir.path(),
+        ),
+    ];
+    wait_for_running(dir.path(), url, "stall");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut client = pg.client().expect("a client of the test server");
+    let mut stall = client.transaction().expect("begin");
+    stall
+        .batch_execute("SELECT * FROM studies FOR UPDATE")
+        .expect("lock the study row");
+    // Twice the grace: every worker's next ask and tell waits behind this lock.
+    std::thread::sleep(Duration::from_secs(4));
+    stall.commit().expect("commit");
+    for out in wait_all(children) {
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("stopped responding"), "{stderr}");
+    }
+    let all = trials(&export(dir.path(), url, "stall"));
+    assert_eq!(all.len(), 6, "no retry was needed: {all:?}");
+    assert!(
+        all.iter().all(|t| t["state"] == "complete"),
+        "no live trial failed: {all:?}"
+    );
+}
+
+/// One trial row that cannot be read (parameters that are not JSON) leaves the rest of the
+/// study usable: `export`, `run` and `worker` go on without it and name it in a warning.
+fn one_unreadable_trial_leaves_the_study_usable(url: &str, corrupt: &dyn Fn(&str)) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = write(dir.path(), "s.toml", &branin("damaged", 5));
+    let out = hyperplug(&["run", &study, "--storage", url], dir.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    corrupt("UPDATE trials SET params = 'not json {' WHERE number = 2");
+    let warning = "study `damaged`, trial 2 is unreadable and left out";
+
+    let out = hyperplug(
+        &[
+            "studies",
+            "export",
+            "damaged",
+            "--format",
+            "json",
+            "--storage",
+            url,
+        ],
+        dir.path(),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(warning), "{stderr}");
+    assert!(stderr.contains("unreadable JSON"), "{stderr}");
+    let exported: Json = serde_json::from_str(&stdout).expect("JSON");
+    let numbers: Vec<u64> = trials(&exported)
+        .iter()
+        .filter_map(|t| t["number"].as_u64())
+        .collect();
+    assert_eq!(numbers, [0, 1, 3, 4]);
+
+    let out = hyperplug(
+        &["run", &study, "--storage", url, "--trials", "7", "--json"],
+        dir.path(),
+        &[],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(warning), "{stderr}");
+    let r = report(&out);
+    assert_eq!(
+        r["trials"].as_array().expect("trials").len(),
+        6,
+        "two more trials beside the four readable ones"
+    );
+    let out = hyperplug(
+        &["worker", "--study", "damaged", "--storage", url, "--json"],
+        dir.path(),
+        &[],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(warning), "{stderr}");
+}
+
+#[test]
+fn one_unreadable_trial_leaves_the_study_usable_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let url = format!("sqlite://{}", path.display());
+    one_unreadable_trial_leaves_the_study_usable(&url, &|sql| {
+        rusqlite::Connection::open(&path)
+            .and_then(|c| c.execute(sql, []))
+            .expect("corrupt the row");
+    });
+}
+
+#[test]
+fn one_unreadable_trial_leaves_the_study_usable_in_postgres() {
+    let Some(pg) = PgTestSchema::new("unreadable") else {
+        return;
+    };
+    one_unreadable_trial_leaves_the_study_usable(&pg.url, &|sql| {
+        pg.client()
+            .and_then(|mut c| c.batch_execute(sql).map_err(|e| e.to_string()))
+            .expect("corrupt the row");
+    });
+}
+
+/// The store fails mid-run (its trials table renamed away): the run ends with the database's
+/// error and a non-zero status, soon, instead of hanging on a heartbeat that failed.
+#[test]
+fn a_store_that_fails_mid_run_ends_the_run_with_its_error() {
+    let Some(pg) = PgTestSchema::new("gone") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = write(
+        dir.path(),
+        "s.toml",
+        &slow("gone", 40, 0.5, "parallelism = 2\nheartbeat_grace = \"1s\""),
+    );
+    let out = hyperplug(
+        &["studies", "create", &study, "--storage", &pg.url],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let mut run = spawn(&["run", &study, "--storage", &pg.url], dir.path());
+    wait_for_running(dir.path(), &pg.url, "gone");
+    let started = Instant::now();
+    pg.client()
+        .and_then(|mut c| {
+            c.batch_execute("ALTER TABLE trials RENAME TO trials_gone")
+                .map_err(|e| e.to_string())
+        })
+        .expect("rename the table");
+    // Its output is small: the pipes do not fill while it runs.
+    while run.try_wait().expect("poll").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = run.kill();
+            panic!("the run hung for a minute after its store failed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = run.wait_with_output().expect("output");
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("error:") && stderr.contains("relation \"trials\" does not exist"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

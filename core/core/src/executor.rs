@@ -3,7 +3,8 @@
 //! stopping and interrupting behave the same however many run at once.
 //!
 //! Workers share the study and the observer behind one mutex, held only to ask, tell, report and
-//! decide on pruning; objectives run unlocked.
+//! decide on pruning; objectives run unlocked. The heartbeat never takes that mutex: a worker
+//! waiting on a stalled store must not keep the other trials from beating.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::objective::{Objective, TrialContext};
-use crate::study::{Budget, Observer, RunOptions, Study, panic_message};
+use crate::study::{Asked, Budget, Observer, Pulse, RunOptions, Study, panic_message};
 use crate::trial::{Trial, TrialError, TrialOutcome};
 
 /// What the workers share.
@@ -72,7 +73,7 @@ pub(crate) fn run(
         devices_per_trial: options.devices_per_trial,
         start: Instant::now(),
     };
-    let beat = run.lock().study.storage().heartbeat_interval();
+    let pulse = run.lock().study.pulse();
     // The heartbeat runs while any worker does.
     let active = AtomicUsize::new(workers);
     let work = || {
@@ -80,9 +81,9 @@ pub(crate) fn run(
         active.fetch_sub(1, Ordering::SeqCst);
     };
     std::thread::scope(|scope| {
-        if let Some(every) = beat {
-            let (run, active) = (&run, &active);
-            scope.spawn(move || run.beat(every, active));
+        if let Some(every) = pulse.every() {
+            let (run, active, pulse) = (&run, &active, &pulse);
+            scope.spawn(move || run.beat(pulse, every, active));
         }
         for _ in 1..workers {
             scope.spawn(work);
@@ -104,15 +105,18 @@ impl<'a> Run<'a> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Keeps this process's running trials alive in the store while workers run.
-    fn beat(&self, every: Duration, active: &AtomicUsize) {
+    /// Keeps this process's running trials alive in the store while workers run. A heartbeat
+    /// the store refuses ends the run like any store failure.
+    fn beat(&self, pulse: &Pulse, every: Duration, active: &AtomicUsize) {
         let mut last = Instant::now();
         while active.load(Ordering::SeqCst) > 0 {
             std::thread::sleep(Duration::from_millis(50).min(every));
             if last.elapsed() >= every {
                 last = Instant::now();
-                if let Err(e) = self.lock().study.heartbeat() {
-                    log_error(&mut self.lock(), e);
+                // Beat first, lock after: the guard must not be held across the store call.
+                let beat = pulse.beat();
+                if let Err(e) = beat {
+                    self.lock().store_failed(e);
                 }
             }
         }
@@ -139,41 +143,27 @@ impl<'a> Run<'a> {
             {
                 return None;
             }
-            match s.study.ask_within(self.budget.trials) {
-                Ok(Some(trial)) => {
+            match s.study.next_trial(self.budget.trials) {
+                Ok(Some(Asked::Run(trial))) => {
                     let at = s.free_devices.len().saturating_sub(self.devices_per_trial);
                     let devices = s.free_devices.split_off(at);
                     s.observer.trial_started(&trial);
                     return Some((trial, devices));
+                }
+                Ok(Some(Asked::Failed(failed, _))) => {
+                    let Shared {
+                        study, observer, ..
+                    } = &mut *s;
+                    observer.trial_started(&failed);
+                    observer.trial_finished(study, &failed);
                 }
                 Ok(None) => return None,
                 Err(Error::Exhausted(_)) => {
                     s.exhausted = true;
                     return None;
                 }
-                Err(
-                    e @ (Error::Strategy(_)
-                    | Error::Space(_)
-                    | Error::Other(_)
-                    | Error::Settings { .. }),
-                ) => {
-                    let Shared {
-                        study, observer, ..
-                    } = &mut *s;
-                    match study.fail_ask(&e, self.budget.trials) {
-                        Ok(Some(failed)) => {
-                            observer.trial_started(&failed);
-                            observer.trial_finished(study, &failed);
-                        }
-                        Ok(None) => return None,
-                        Err(e) => {
-                            s.error = Some(e);
-                            return None;
-                        }
-                    }
-                }
                 Err(e) => {
-                    s.error = Some(e);
+                    s.store_failed(e);
                     return None;
                 }
             }
@@ -208,10 +198,16 @@ impl<'a> Run<'a> {
         let Shared {
             study, observer, ..
         } = &mut *s;
-        if let Err(e) = study.tell(number, outcome) {
+        match study.tell(number, outcome) {
+            Ok(_) => {}
+            // The store failed: the result may be lost, and so may the next ones.
+            Err(e @ Error::Storage(_)) => {
+                s.store_failed(e);
+                return;
+            }
             // The result is stored before the strategy hears of it; an error here is the
             // strategy's (or a trial the store already failed) and the study goes on.
-            observer.strategy_error(&e);
+            Err(e) => observer.strategy_error(&e),
         }
         if let Some(trial) = study.finished().iter().rev().find(|t| t.number == number) {
             observer.trial_finished(study, trial);
@@ -219,8 +215,14 @@ impl<'a> Run<'a> {
     }
 }
 
-fn log_error(s: &mut Shared<'_>, e: Error) {
-    s.observer.strategy_error(&e);
+impl Shared<'_> {
+    /// Reports a store failure once and ends the run: no new trial starts.
+    fn store_failed(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.observer.store_error(&e);
+            self.error = Some(e);
+        }
+    }
 }
 
 /// A running trial's link to the study.
@@ -271,6 +273,7 @@ impl TrialContext for Context<'_, '_> {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
@@ -279,6 +282,7 @@ mod tests {
     use crate::objective::FnObjective;
     use crate::settings::Settings;
     use crate::space::{Domain, Param, Space};
+    use crate::storage::{MemoryStorage, Storage};
     use crate::strategy::{AskContext, PluginInfo, Strategy, StrategyFactory, StudySetup};
     use crate::study::{Direction, StudyConfig};
     use crate::trial::TrialState;
@@ -462,6 +466,173 @@ mod tests {
             assert_eq!(t.state, TrialState::Failed);
             assert_eq!(t.message.as_deref(), Some("interrupted"));
             assert_eq!(t.intermediate.len(), 1, "stopped at its first check");
+        }
+    }
+
+    /// Two studies sharing one store, as two worker processes share a database, each with
+    /// parallel trials: every trial's parameters are the ones the strategy chose for that
+    /// trial's number, so no two trials get the same point.
+    #[test]
+    fn the_number_a_strategy_is_asked_with_is_the_number_stored() {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let mut config = StudyConfig::new("shared", space, vec![Direction::Minimize]);
+        config.parallelism = 3;
+        let objective = FnObjective(|_: &Params, _: &mut dyn TrialContext| {
+            std::thread::sleep(Duration::from_millis(2));
+            Ok(0.0)
+        });
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                let (store, config, objective) = (store.clone(), config.clone(), &objective);
+                scope.spawn(move || {
+                    let mut s = Study::open(config, &Counter, &Settings::default(), store).unwrap();
+                    s.optimize(objective, Budget::trials(60), &mut ()).unwrap();
+                });
+            }
+        });
+        let s = Study::open(config, &Counter, &Settings::default(), store).unwrap();
+        assert_eq!(s.finished().len(), 60);
+        for t in s.finished() {
+            assert_eq!(
+                t.params["x"].as_f64(),
+                Some(t.number as f64 / 100.0),
+                "trial {} ran another number's point",
+                t.number
+            );
+        }
+    }
+
+    /// Which store call fails.
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Fault {
+        Heartbeat,
+        Reserve,
+        Finish,
+    }
+
+    /// A memory store whose `fault` call fails from its `after`-th call on, as a database that
+    /// goes away mid-run.
+    struct Failing {
+        inner: MemoryStorage,
+        fault: Fault,
+        after: usize,
+        calls: AtomicUsize,
+    }
+
+    impl Failing {
+        fn check(&self, op: Fault) -> Result<(), Error> {
+            if op == self.fault && self.calls.fetch_add(1, Ordering::SeqCst) >= self.after {
+                return Err(Error::Storage(format!(
+                    "the database went away (at {op:?})"
+                )));
+            }
+            Ok(())
+        }
+    }
+
+    impl Storage for Failing {
+        fn open(&self, record: &crate::StudyRecord) -> Result<crate::StudyId, Error> {
+            self.inner.open(record)
+        }
+        fn claim_queued(&self, s: crate::StudyId, l: Option<u64>) -> Result<Option<Trial>, Error> {
+            self.inner.claim_queued(s, l)
+        }
+        fn reserve(&self, s: crate::StudyId, l: Option<u64>) -> Result<Option<Trial>, Error> {
+            self.check(Fault::Reserve)?;
+            self.inner.reserve(s, l)
+        }
+        fn set_params(&self, s: crate::StudyId, n: u64, p: &Params) -> Result<(), Error> {
+            self.inner.set_params(s, n, p)
+        }
+        fn release(&self, s: crate::StudyId, n: u64) -> Result<(), Error> {
+            self.inner.release(s, n)
+        }
+        fn counted(&self, s: crate::StudyId) -> Result<u64, Error> {
+            self.inner.counted(s)
+        }
+        fn report(&self, s: crate::StudyId, n: u64, step: u64, v: f64) -> Result<(), Error> {
+            self.inner.report(s, n, step, v)
+        }
+        fn finish(&self, s: crate::StudyId, t: &Trial) -> Result<(), Error> {
+            self.check(Fault::Finish)?;
+            self.inner.finish(s, t)
+        }
+        fn finished_since(&self, s: crate::StudyId, c: u64) -> Result<(Vec<Trial>, u64), Error> {
+            self.inner.finished_since(s, c)
+        }
+        fn running(&self, s: crate::StudyId) -> Result<Vec<Trial>, Error> {
+            self.inner.running(s)
+        }
+        fn enqueue(&self, s: crate::StudyId, p: &Params) -> Result<(), Error> {
+            self.inner.enqueue(s, p)
+        }
+        fn heartbeat(&self, s: crate::StudyId, n: &[u64]) -> Result<(), Error> {
+            self.check(Fault::Heartbeat)?;
+            self.inner.heartbeat(s, n)
+        }
+        fn heartbeat_interval(&self) -> Option<Duration> {
+            Some(Duration::from_millis(10))
+        }
+    }
+
+    /// Counts what the run reported.
+    #[derive(Default)]
+    struct Reports {
+        store: Vec<String>,
+        strategy: Vec<String>,
+        finished: usize,
+    }
+
+    impl Observer for Reports {
+        fn trial_finished(&mut self, _: &Study, _: &Trial) {
+            self.finished += 1;
+        }
+        fn strategy_error(&mut self, e: &Error) {
+            self.strategy.push(e.to_string());
+        }
+        fn store_error(&mut self, e: &Error) {
+            self.store.push(e.to_string());
+        }
+    }
+
+    #[test]
+    fn a_store_failing_mid_run_ends_the_run_with_a_store_error() {
+        for fault in [Fault::Heartbeat, Fault::Reserve, Fault::Finish] {
+            let store = Arc::new(Failing {
+                inner: MemoryStorage::new(),
+                fault,
+                after: 5,
+                calls: AtomicUsize::new(0),
+            });
+            let (done, ended) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+                let mut config = StudyConfig::new("down", space, vec![Direction::Minimize]);
+                config.parallelism = 4;
+                let mut s = Study::open(config, &Counter, &Settings::default(), store).unwrap();
+                let objective = FnObjective(|_: &Params, _: &mut dyn TrialContext| {
+                    std::thread::sleep(Duration::from_millis(15));
+                    Ok(0.0)
+                });
+                let mut reports = Reports::default();
+                let result = s.optimize(&objective, Budget::trials(10_000), &mut reports);
+                let _ = done.send((result, reports));
+            });
+            // A hang (a lock held across the store call) fails here instead of stalling CI.
+            let (result, reports) = ended
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("the run hung after the store failed at {fault:?}"));
+            let err = result.expect_err("the run ends with the store's error");
+            assert!(matches!(err, Error::Storage(_)), "{fault:?}: {err:?}");
+            assert!(err.to_string().contains("the database went away"), "{err}");
+            assert_eq!(reports.store.len(), 1, "{fault:?}: reported once");
+            assert!(
+                reports.strategy.is_empty(),
+                "{fault:?}: not a strategy error: {:?}",
+                reports.strategy
+            );
+            assert!(reports.finished < 10_000, "{fault:?}: stopped early");
         }
     }
 }

@@ -153,22 +153,31 @@ pub trait Storage: Send + Sync {
     /// retries, grace and definition of `record` replace the stored ones.
     fn open(&self, record: &StudyRecord) -> Result<StudyId, Error>;
 
-    /// The number the next trial of the study will get.
-    fn next_number(&self, study: StudyId) -> Result<u64, Error>;
-
     /// Starts the oldest queued trial (enqueued by a user, or a retry), unless the study already
-    /// has `limit` trials. Retries of trials lost with their worker are exempt from `limit`: they
-    /// replace a trial it already counted.
+    /// counts `limit` trials. The budget counts every trial except retries: a retry of a trial
+    /// lost with its worker replaces a trial already counted, so it starts whatever the limit.
     fn claim_queued(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error>;
 
-    /// Starts a trial with `params` under the next number, unless the study already has
-    /// `limit` trials.
-    fn start(
-        &self,
-        study: StudyId,
-        params: &Params,
-        limit: Option<u64>,
-    ) -> Result<Option<Trial>, Error>;
+    /// Reserves the next trial number, unless the study already counts `limit` trials: the
+    /// trial starts running with no parameters yet, in the same atomic step that checks the
+    /// limit, so the number the strategy is then asked with is the one stored. Give it its
+    /// parameters with [`Storage::set_params`], or fail it with [`Storage::finish`], or
+    /// withdraw it with [`Storage::release`]. A reserved trial whose worker is lost before it
+    /// has parameters is failed like any lost trial, and never retried.
+    fn reserve(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error>;
+
+    /// Gives a reserved trial its parameters. A trial that is not running, or already has
+    /// parameters, is refused with [`Error::NotRunning`].
+    fn set_params(&self, study: StudyId, number: u64, params: &Params) -> Result<(), Error>;
+
+    /// Withdraws a reserved trial that got no parameters (the strategy had nothing left to
+    /// suggest): it is removed and no longer counts toward the limit; its number is not given
+    /// again, so numbers may have gaps.
+    fn release(&self, study: StudyId, number: u64) -> Result<(), Error>;
+
+    /// How many trials count toward the limit: every trial started, except retries and
+    /// released numbers.
+    fn counted(&self, study: StudyId) -> Result<u64, Error>;
 
     /// Records an intermediate value of a running trial.
     fn report(&self, study: StudyId, number: u64, step: u64, value: f64) -> Result<(), Error>;
@@ -212,8 +221,11 @@ pub struct MemoryStorage {
 
 struct MemoryStudy {
     record: StudyRecord,
-    /// Every trial, by number.
-    trials: Vec<Trial>,
+    /// Every trial, by number; `None` for a released number.
+    trials: Vec<Option<Trial>>,
+    /// Trials that count toward the limit: every trial but the released ones (a store that
+    /// lives in one process loses no worker, so it has no retries).
+    counted: u64,
     /// Numbers of finished trials, in finish order.
     order: Vec<u64>,
     /// Numbers of running trials, so listing them does not scan every trial.
@@ -236,21 +248,26 @@ impl MemoryStorage {
         let s = usize::try_from(study)
             .ok()
             .and_then(|i| studies.get_mut(i))
-            .ok_or_else(|| Error::Other(format!("no study with id {study} in memory")))?;
+            .ok_or_else(|| Error::Storage(format!("no study with id {study} in memory")))?;
         f(s)
     }
 }
 
 impl MemoryStudy {
     fn room(&self, limit: Option<u64>) -> bool {
-        limit.is_none_or(|n| (self.trials.len() as u64) < n)
+        limit.is_none_or(|n| self.counted < n)
     }
 
     fn push(&mut self, params: Params) -> Trial {
         let trial = Trial::running(self.trials.len() as u64, params, now_ms());
         self.running.push(trial.number);
-        self.trials.push(trial.clone());
+        self.trials.push(Some(trial.clone()));
+        self.counted += 1;
         trial
+    }
+
+    fn trial(&self, number: u64) -> Option<&Trial> {
+        self.trials.get(number as usize).and_then(Option::as_ref)
     }
 }
 
@@ -267,15 +284,12 @@ impl Storage for MemoryStorage {
         studies.push(MemoryStudy {
             record: record.clone(),
             trials: Vec::new(),
+            counted: 0,
             order: Vec::new(),
             running: Vec::new(),
             queue: VecDeque::new(),
         });
         Ok(studies.len() as StudyId - 1)
-    }
-
-    fn next_number(&self, study: StudyId) -> Result<u64, Error> {
-        self.with(study, |s| Ok(s.trials.len() as u64))
     }
 
     fn claim_queued(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error> {
@@ -287,13 +301,30 @@ impl Storage for MemoryStorage {
         })
     }
 
-    fn start(
-        &self,
-        study: StudyId,
-        params: &Params,
-        limit: Option<u64>,
-    ) -> Result<Option<Trial>, Error> {
-        self.with(study, |s| Ok(s.room(limit).then(|| s.push(params.clone()))))
+    fn reserve(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error> {
+        self.with(study, |s| Ok(s.room(limit).then(|| s.push(Params::new()))))
+    }
+
+    fn set_params(&self, study: StudyId, number: u64, params: &Params) -> Result<(), Error> {
+        self.with(study, |s| {
+            let t = reserved_mut(s, number)?;
+            t.params = params.clone();
+            Ok(())
+        })
+    }
+
+    fn release(&self, study: StudyId, number: u64) -> Result<(), Error> {
+        self.with(study, |s| {
+            reserved_mut(s, number)?;
+            s.trials[number as usize] = None;
+            s.running.retain(|&n| n != number);
+            s.counted -= 1;
+            Ok(())
+        })
+    }
+
+    fn counted(&self, study: StudyId) -> Result<u64, Error> {
+        self.with(study, |s| Ok(s.counted))
     }
 
     fn report(&self, study: StudyId, number: u64, step: u64, value: f64) -> Result<(), Error> {
@@ -319,7 +350,7 @@ impl Storage for MemoryStorage {
             let from = (cursor as usize).min(s.order.len());
             let new = s.order[from..]
                 .iter()
-                .map(|&n| s.trials[n as usize].clone())
+                .filter_map(|&n| s.trial(n).cloned())
                 .collect();
             Ok((new, s.order.len() as u64))
         })
@@ -329,7 +360,7 @@ impl Storage for MemoryStorage {
         self.with(study, |s| {
             Ok(s.running
                 .iter()
-                .map(|&n| s.trials[n as usize].clone())
+                .filter_map(|&n| s.trial(n).cloned())
                 .collect())
         })
     }
@@ -349,15 +380,26 @@ impl Storage for MemoryStorage {
 fn running_mut(s: &mut MemoryStudy, number: u64) -> Result<&mut Trial, Error> {
     s.trials
         .get_mut(number as usize)
+        .and_then(Option::as_mut)
         .filter(|t| t.state == TrialState::Running)
         .ok_or(Error::NotRunning(number))
+}
+
+/// A running trial that has no parameters yet.
+fn reserved_mut(s: &mut MemoryStudy, number: u64) -> Result<&mut Trial, Error> {
+    running_mut(s, number).and_then(|t| {
+        if t.params.is_empty() {
+            Ok(t)
+        } else {
+            Err(Error::NotRunning(number))
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::space::{Domain, Param};
-    use crate::value::Value;
 
     fn record(domain: Domain) -> StudyRecord {
         let space = Space::new(vec![Param::new("x", domain)]).unwrap();
@@ -444,38 +486,5 @@ mod tests {
                 .to_string()
                 .contains("directions")
         );
-    }
-
-    #[test]
-    fn numbers_limits_queue_and_finish_order() {
-        let store = MemoryStorage::new();
-        let id = store.open(&record(Domain::float(0.0, 1.0))).unwrap();
-        let p: Params = [("x".to_owned(), Value::Float(0.5))].into_iter().collect();
-        store.enqueue(id, &p).unwrap();
-        let a = store.claim_queued(id, Some(2)).unwrap().unwrap();
-        assert_eq!((a.number, a.params.clone()), (0, p.clone()));
-        assert!(
-            store.claim_queued(id, Some(2)).unwrap().is_none(),
-            "queue empty"
-        );
-        let b = store.start(id, &p, Some(2)).unwrap().unwrap();
-        assert_eq!(b.number, 1);
-        assert!(
-            store.start(id, &p, Some(2)).unwrap().is_none(),
-            "limit reached"
-        );
-        let mut done = b.clone();
-        done.state = TrialState::Complete;
-        done.values = vec![1.0];
-        store.finish(id, &done).unwrap();
-        assert_eq!(
-            store.finish(id, &done),
-            Err(Error::NotRunning(1)),
-            "finished once only"
-        );
-        let (new, cursor) = store.finished_since(id, 0).unwrap();
-        assert_eq!((new.len(), new[0].number, cursor), (1, 1, 1));
-        assert!(store.finished_since(id, cursor).unwrap().0.is_empty());
-        assert_eq!(store.running(id).unwrap().len(), 1);
     }
 }

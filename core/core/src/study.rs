@@ -1,7 +1,7 @@
 use std::any::Any;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,8 @@ impl StudyConfig {
 /// When to stop: after a number of trials in the study, after a time, or whichever comes first.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Budget {
-    /// Trials in the study, counting every finished one.
+    /// Trials in the study, counting every trial started (running or finished, whatever its
+    /// outcome) except retries of trials lost with their worker, which replace the lost trial.
     pub trials: Option<u64>,
     /// Wall time of this run.
     pub timeout: Option<Duration>,
@@ -149,8 +150,14 @@ pub trait Observer {
     fn trial_finished(&mut self, study: &Study, trial: &Trial) {
         let _ = (study, trial);
     }
-    /// The strategy failed outside a trial (in `tell` or a pruning decision); the study goes on.
+    /// The strategy failed outside a trial (in `tell` or a pruning decision), or a result came
+    /// too late (the store had already failed its trial); the study goes on.
     fn strategy_error(&mut self, error: &Error) {
+        let _ = error;
+    }
+    /// The store failed (a database that cannot be reached, a table gone): the run starts no
+    /// more trials and ends with this error once the running ones have finished.
+    fn store_error(&mut self, error: &Error) {
         let _ = error;
     }
     /// Polled before each new trial: `true` starts no more trials; running ones finish.
@@ -198,9 +205,47 @@ pub struct Study {
     /// quadratic in the trials).
     best: Vec<usize>,
     cursor: u64,
+    /// Running trials that have parameters (a trial reserved by another worker and not yet
+    /// given its parameters is left out: strategies have nothing to learn from it).
     running: Vec<Trial>,
-    /// Numbers of the running trials this study started (the others are other workers').
-    own: Vec<u64>,
+    /// Numbers of the running trials this study started (the others are other workers'),
+    /// reserved ones included. Shared with the heartbeat, which reads it without the study.
+    own: Arc<Mutex<Vec<u64>>>,
+    /// Other workers' running trials still waiting for their parameters.
+    reserved_elsewhere: usize,
+}
+
+/// What an ask gave: a trial to run, or one that failed before it could run because the
+/// strategy could not suggest (it is already stored, failed, with the message).
+pub(crate) enum Asked {
+    Run(Trial),
+    Failed(Trial, Error),
+}
+
+/// Keeps a study's running trials alive in its store from another thread, without the study:
+/// a worker busy with the store (or waiting for it) does not hold up the heartbeat.
+pub(crate) struct Pulse {
+    storage: Arc<dyn Storage>,
+    id: StudyId,
+    own: Arc<Mutex<Vec<u64>>>,
+}
+
+impl Pulse {
+    pub(crate) fn beat(&self) -> Result<(), Error> {
+        let numbers = locked(&self.own).clone();
+        if numbers.is_empty() {
+            return Ok(());
+        }
+        self.storage.heartbeat(self.id, &numbers)
+    }
+
+    pub(crate) fn every(&self) -> Option<Duration> {
+        self.storage.heartbeat_interval()
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Study {
@@ -262,7 +307,8 @@ impl Study {
             best: Vec::new(),
             cursor: 0,
             running: Vec::new(),
-            own: Vec::new(),
+            own: Arc::new(Mutex::new(Vec::new())),
+            reserved_elsewhere: 0,
         };
         study.sync()?;
         Ok(study)
@@ -293,9 +339,17 @@ impl Study {
         &self.finished
     }
 
-    /// Trials that are running, this study's and other workers'.
+    /// Trials that are running, this study's and other workers', once they have their
+    /// parameters (a trial whose number is reserved and whose strategy is still being asked is
+    /// not listed).
     pub fn running(&self) -> &[Trial] {
         &self.running
+    }
+
+    /// How many trials are started and not finished, in every worker: [`Study::running`] and
+    /// the other workers' trials still waiting for their parameters.
+    pub fn unfinished(&self) -> usize {
+        self.running.len() + self.reserved_elsewhere
     }
 
     /// Every trial, by number.
@@ -312,21 +366,24 @@ impl Study {
         let (new, cursor) = self.storage.finished_since(self.id, self.cursor)?;
         self.cursor = cursor;
         for trial in new {
-            self.own.retain(|&n| n != trial.number);
+            locked(&self.own).retain(|&n| n != trial.number);
             self.finished.push(trial);
             self.note_best(self.finished.len() - 1);
         }
+        let own = locked(&self.own).clone();
         let mine: Vec<Trial> = self
             .running
             .drain(..)
-            .filter(|t| self.own.contains(&t.number))
+            .filter(|t| own.contains(&t.number))
             .collect();
-        let others: Vec<Trial> = self
+        let asked = self.config.space.is_empty();
+        let (others, reserved): (Vec<Trial>, Vec<Trial>) = self
             .storage
             .running(self.id)?
             .into_iter()
-            .filter(|t| !self.own.contains(&t.number))
-            .collect();
+            .filter(|t| !own.contains(&t.number))
+            .partition(|t| asked || !t.params.is_empty());
+        self.reserved_elsewhere = reserved.len();
         self.running = mine;
         self.running.extend(others);
         Ok(())
@@ -340,48 +397,108 @@ impl Study {
     }
 
     /// Asks for the next trial (a queued one first, else the strategy's suggestion) and marks it
-    /// running. A suggestion outside the space is refused as a strategy error.
+    /// running. A strategy that cannot suggest (an error, or a suggestion outside the space)
+    /// fails the trial it was asked for, which the study keeps, and its error is returned.
     pub fn ask(&mut self) -> Result<Trial, Error> {
         self.ask_within(None)?
-            .ok_or_else(|| Error::Other("the store refused to start a trial".into()))
+            .ok_or_else(|| Error::Storage("the store refused to start a trial".into()))
     }
 
-    /// [`Study::ask`], unless the study already holds `limit` trials (counting every worker's).
+    /// [`Study::ask`], unless the study already counts `limit` trials (counting every worker's;
+    /// see [`Budget::trials`]).
     pub fn ask_within(&mut self, limit: Option<u64>) -> Result<Option<Trial>, Error> {
-        self.sync()?;
-        if let Some(trial) = self.storage.claim_queued(self.id, limit)? {
-            return Ok(Some(self.started(trial)));
+        match self.next_trial(limit)? {
+            None => Ok(None),
+            Some(Asked::Run(trial)) => Ok(Some(trial)),
+            Some(Asked::Failed(_, e)) => Err(e),
         }
-        if limit.is_some_and(|n| (self.finished.len() + self.running.len()) as u64 >= n) {
-            return Ok(None);
+    }
+
+    /// The next trial: a queued one, else a number reserved in the store and the strategy's
+    /// suggestion for exactly that number. `Err` is the store's failure, or
+    /// [`Error::Exhausted`] (the reserved number is then released).
+    pub(crate) fn next_trial(&mut self, limit: Option<u64>) -> Result<Option<Asked>, Error> {
+        loop {
+            self.sync()?;
+            if let Some(trial) = self.storage.claim_queued(self.id, limit)? {
+                return Ok(Some(Asked::Run(self.started(trial))));
+            }
+            let Some(mut trial) = self.storage.reserve(self.id, limit)? else {
+                return Ok(None);
+            };
+            let number = trial.number;
+            // Beating from now on: a worker lost before the parameters are stored is reaped.
+            locked(&self.own).push(number);
+            let ctx = context(&self.config, &self.finished, &self.running, number);
+            let suggested = self.strategy.ask(&ctx).and_then(|params| {
+                self.config.space.validate(&params).map_err(|e| {
+                    Error::Strategy(format!(
+                        "strategy `{}` suggested parameters outside the space: {e}",
+                        self.strategy_name
+                    ))
+                })?;
+                Ok(params)
+            });
+            match suggested {
+                Ok(params) => match self.storage.set_params(self.id, number, &params) {
+                    Ok(()) => {
+                        trial.params = params;
+                        self.running.push(trial.clone());
+                        return Ok(Some(Asked::Run(trial)));
+                    }
+                    Err(e) => {
+                        // Not beating it any more: the store fails it once the grace is over.
+                        locked(&self.own).retain(|&n| n != number);
+                        match e {
+                            // Failed meanwhile for a lost heartbeat (a stalled worker): ask again.
+                            Error::NotRunning(_) => continue,
+                            e => return Err(e),
+                        }
+                    }
+                },
+                Err(e @ Error::Exhausted(_)) => {
+                    locked(&self.own).retain(|&n| n != number);
+                    self.storage.release(self.id, number)?;
+                    return Err(e);
+                }
+                Err(e) => {
+                    // The strategy is not told of a trial it never suggested.
+                    trial.state = TrialState::Failed;
+                    trial.message = Some(e.to_string());
+                    trial.duration_s = Some(0.0);
+                    let at = match self.record(trial) {
+                        Ok(at) => at,
+                        Err(Error::NotRunning(_)) => continue,
+                        Err(e) => return Err(e),
+                    };
+                    return Ok(Some(Asked::Failed(self.finished[at].clone(), e)));
+                }
+            }
         }
-        let number = self.storage.next_number(self.id)?;
-        let ctx = context(&self.config, &self.finished, &self.running, number);
-        let params = self.strategy.ask(&ctx)?;
-        self.config.space.validate(&params).map_err(|e| {
-            Error::Strategy(format!(
-                "strategy `{}` suggested parameters outside the space: {e}",
-                self.strategy_name
-            ))
-        })?;
-        Ok(self
-            .storage
-            .start(self.id, &params, limit)?
-            .map(|trial| self.started(trial)))
     }
 
     fn started(&mut self, trial: Trial) -> Trial {
-        self.own.push(trial.number);
+        locked(&self.own).push(trial.number);
         self.running.push(trial.clone());
         trial
     }
 
     /// Marks this study's running trials as alive in the store.
     pub fn heartbeat(&self) -> Result<(), Error> {
-        if self.own.is_empty() {
-            return Ok(());
+        self.pulse().beat()
+    }
+
+    /// The heartbeat of this study's running trials, to run from another thread.
+    pub(crate) fn pulse(&self) -> Pulse {
+        Pulse {
+            storage: Arc::clone(&self.storage),
+            id: self.id,
+            own: Arc::clone(&self.own),
         }
-        self.storage.heartbeat(self.id, &self.own)
+    }
+
+    fn is_own(&self, number: u64) -> bool {
+        locked(&self.own).contains(&number)
     }
 
     /// Records an intermediate value of a running trial.
@@ -389,7 +506,8 @@ impl Study {
         let trial = self
             .running
             .iter_mut()
-            .find(|t| t.number == number && self.own.contains(&number))
+            .find(|t| t.number == number)
+            .filter(|_| locked(&self.own).contains(&number))
             .ok_or(Error::NotRunning(number))?;
         trial.intermediate.push((step, value));
         self.storage.report(self.id, number, step, value)
@@ -413,7 +531,8 @@ impl Study {
         let i = self
             .running
             .iter()
-            .position(|t| t.number == number && self.own.contains(&number))
+            .position(|t| t.number == number)
+            .filter(|_| self.is_own(number))
             .ok_or(Error::NotRunning(number))?;
         let mut trial = self.running[i].clone();
         let n = self.config.directions.len();
@@ -458,7 +577,7 @@ impl Study {
         let stored = self.storage.finish(self.id, &trial);
         // Stored or refused (the store failed it for a lost heartbeat, or it finished
         // elsewhere), it is no longer this study's to run.
-        self.own.retain(|&n| n != number);
+        locked(&self.own).retain(|&n| n != number);
         self.running.retain(|t| t.number != number);
         stored?;
         self.sync()?;
@@ -540,26 +659,6 @@ impl Study {
         observer: &mut (dyn Observer + Send),
     ) -> Result<(), Error> {
         crate::executor::run(self, objective, budget, options, observer)
-    }
-
-    /// Records a trial that failed before it could run because its strategy could not
-    /// suggest, so the failure is visible and the budget still bounds the run. `None` when the
-    /// study already holds `limit` trials.
-    pub(crate) fn fail_ask(
-        &mut self,
-        error: &Error,
-        limit: Option<u64>,
-    ) -> Result<Option<Trial>, Error> {
-        let Some(trial) = self.storage.start(self.id, &Params::new(), limit)? else {
-            return Ok(None);
-        };
-        let mut trial = self.started(trial);
-        trial.state = TrialState::Failed;
-        trial.message = Some(error.to_string());
-        trial.duration_s = Some(0.0);
-        // The strategy is not told of a trial it never suggested.
-        let at = self.record(trial)?;
-        Ok(Some(self.finished[at].clone()))
     }
 
     /// [`Study::optimize`] with a closure as the objective and no observer.
@@ -820,5 +919,36 @@ mod tests {
             s.optimize_fn(Budget::default(), |_, _| Ok(0.0)).err(),
             Some(Error::UnboundedBudget)
         );
+    }
+
+    #[test]
+    fn another_worker_s_trial_still_being_asked_is_unfinished_but_not_shown_to_the_strategy() {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let config = StudyConfig::new("t", space, vec![Direction::Minimize]);
+        let mut s = Study::open(
+            config.clone(),
+            &scripted(),
+            &Settings::default(),
+            store.clone(),
+        )
+        .unwrap();
+        // Another worker has reserved a number and not yet stored its parameters.
+        let reserved = store.reserve(s.id(), None).unwrap().unwrap();
+        s.sync().unwrap();
+        assert!(s.running().is_empty());
+        assert_eq!(s.unfinished(), 1);
+        let mine = s.ask().unwrap();
+        assert_eq!(
+            (mine.number, mine.params["x"].as_f64()),
+            (1, Some(0.1)),
+            "the next number, and the strategy's point for it"
+        );
+        assert_eq!((s.running().len(), s.unfinished()), (1, 2));
+        store
+            .set_params(s.id(), reserved.number, &mine.params)
+            .unwrap();
+        s.sync().unwrap();
+        assert_eq!((s.running().len(), s.unfinished()), (2, 2));
     }
 }

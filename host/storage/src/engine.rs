@@ -9,7 +9,7 @@
 //! `k` has seen every position before it, so `finished_since` never skips a late commit. One
 //! lock, always taken first, also means no deadlock between these transactions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -73,6 +73,14 @@ pub(crate) trait Backend: Send + Sync {
         &self,
         op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
     ) -> Result<(), StorageError>;
+
+    /// [`Backend::with`] on a connection of the heartbeat's own, so that a beat never waits
+    /// for this process's other work on the database (a worker blocked on a lock, a slow
+    /// query) and trials stay alive through a stall.
+    fn with_beat(
+        &self,
+        op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError>;
 }
 
 /// Version 2 of the schema, the same in both dialects: which machine and process ran a trial (to
@@ -114,12 +122,15 @@ const TRIAL_COLUMNS: &str = "number, state, params, trial_values, intermediate, 
 
 /// Every statement, built once for a dialect.
 pub(crate) struct Queries {
-    next_number: String,
     find_study: String,
     insert_study: String,
     update_record: String,
     take_number: String,
-    start_one: Option<String>,
+    counted: String,
+    reserve_one: Option<String>,
+    set_params: String,
+    release: String,
+    uncount: String,
     finish_one: Option<String>,
     study_exists: String,
     insert_trial: String,
@@ -170,7 +181,6 @@ impl Queries {
             ))
         };
         Queries {
-            next_number: p("SELECT next_number FROM studies WHERE id = $1"),
             find_study: p(&format!(
                 "SELECT id, record FROM studies WHERE name = $1{lock}"
             )),
@@ -180,15 +190,26 @@ impl Queries {
             update_record: p(&format!(
                 "UPDATE studies SET record = $2, updated_ms = {now} WHERE id = $1"
             )),
+            counted: p("SELECT budgeted FROM studies WHERE id = $1"),
             take_number: p(&format!(
-                "UPDATE studies SET next_number = next_number + 1, updated_ms = {now} WHERE id = $1 AND (CAST($2 AS BIGINT) IS NULL OR next_number < CAST($2 AS BIGINT)) RETURNING next_number - 1"
+                "UPDATE studies SET next_number = next_number + 1, budgeted = budgeted + 1, updated_ms = {now} WHERE id = $1 AND (CAST($2 AS BIGINT) IS NULL OR budgeted < CAST($2 AS BIGINT)) RETURNING next_number - 1"
             )),
-            // Numbering first, so the study row is locked before the trial row exists.
-            start_one: d.writing_with.then(|| p(&format!(
-                "WITH n AS (UPDATE studies SET next_number = next_number + 1, updated_ms = {now} WHERE id = $1 AND (CAST($2 AS BIGINT) IS NULL OR next_number < CAST($2 AS BIGINT)) RETURNING next_number - 1 AS number) \
+            // Numbering first, so the study row is locked before the trial row exists. The
+            // parameters come later (`set_params`): NULL until then.
+            reserve_one: d.writing_with.then(|| p(&format!(
+                "WITH n AS (UPDATE studies SET next_number = next_number + 1, budgeted = budgeted + 1, updated_ms = {now} WHERE id = $1 AND (CAST($2 AS BIGINT) IS NULL OR budgeted < CAST($2 AS BIGINT)) RETURNING next_number - 1 AS number) \
                  INSERT INTO trials (study_id, number, state, params, trial_values, intermediate, attrs, started_ms, heartbeat_ms, worker, worker_key, retry_of) \
-                 SELECT $1, n.number, 'running', $3, '[]', '[]', '{{}}', $4, {now}, $5, $6, NULL FROM n RETURNING number"
+                 SELECT $1, n.number, 'running', NULL, '[]', '[]', '{{}}', $3, {now}, $4, $5, NULL FROM n RETURNING number"
             ))),
+            set_params: p(
+                "UPDATE trials SET params = $3 WHERE study_id = $1 AND number = $2 AND state = 'running' AND params IS NULL",
+            ),
+            release: p(
+                "DELETE FROM trials WHERE study_id = $1 AND number = $2 AND state = 'running' AND params IS NULL",
+            ),
+            uncount: p(&format!(
+                "UPDATE studies SET budgeted = budgeted - 1, updated_ms = {now} WHERE id = $1"
+            )),
             // The study row is locked (and the finish position taken) only for a trial still
             // running; two workers finishing one trial at once may leave a gap in the positions,
             // which readers never notice: they ask for positions after the last one they saw.
@@ -205,14 +226,14 @@ impl Queries {
                 "SELECT next_number, (SELECT id FROM queue WHERE study_id = $1 LIMIT 1) FROM studies WHERE id = $1",
             ),
             lock_study: p(&format!(
-                "SELECT next_number, finish_seq FROM studies WHERE id = $1{lock}"
+                "SELECT next_number, finish_seq, budgeted FROM studies WHERE id = $1{lock}"
             )),
             queue_head: p(
                 "SELECT id, params, retry_of FROM queue WHERE study_id = $1 AND (CAST($2 AS BIGINT) = 1 OR retry_of IS NOT NULL) ORDER BY id LIMIT 1",
             ),
             queue_delete: p("DELETE FROM queue WHERE id = $1"),
             set_next: p(&format!(
-                "UPDATE studies SET next_number = $2, updated_ms = {now} WHERE id = $1"
+                "UPDATE studies SET next_number = $2, budgeted = budgeted + $3, updated_ms = {now} WHERE id = $1"
             )),
             report: p(&format!(
                 "UPDATE trials SET intermediate = {} WHERE study_id = $1 AND number = $2 AND state = 'running'",
@@ -365,7 +386,12 @@ fn stored_trial(r: &dyn Row) -> Result<StoredTrial, StorageError> {
     let trial = Trial {
         number: u(need_int(r, 0)?),
         state: parse_state(&need_text(r, 1)?)?,
-        params: decode_params(&need_text(r, 2)?)?,
+        // NULL while the number is reserved and the strategy has not yet suggested.
+        params: r
+            .text(2)?
+            .map(|p| decode_params(&p))
+            .transpose()?
+            .unwrap_or_default(),
         values: decode_values(&need_text(r, 3)?)?,
         intermediate: decode_intermediate(&need_text(r, 4)?)?,
         started_ms: u(need_int(r, 7)?),
@@ -380,10 +406,6 @@ fn stored_trial(r: &dyn Row) -> Result<StoredTrial, StorageError> {
         worker: r.text(11)?,
         retry_of: r.int(12)?.map(u),
     })
-}
-
-fn trial_row(r: &dyn Row) -> Result<Trial, StorageError> {
-    stored_trial(r).map(|s| s.trial)
 }
 
 fn record_json(text: &str) -> Result<StudyRecord, StorageError> {
@@ -451,8 +473,8 @@ pub(crate) fn stored_version(
 /// A trial about to be inserted as running.
 struct NewTrial<'a> {
     number: i64,
-    /// Encoded.
-    params: &'a str,
+    /// Encoded; `None` for a reserved trial.
+    params: Option<&'a str>,
     started_ms: u64,
     /// The first trial of the chain, for a retry.
     retry_of: Option<i64>,
@@ -474,15 +496,18 @@ pub(crate) struct Db {
     rules: Mutex<HashMap<StudyId, Rules>>,
     last_reap: Mutex<HashMap<StudyId, Instant>>,
     stash: Mutex<Stash>,
+    /// Study names by key, for warnings.
+    names: Mutex<HashMap<StudyId, String>>,
+    /// Unreadable trials already warned about, so that each is named once per process.
+    warned: Mutex<HashSet<(StudyId, Option<u64>)>>,
 }
 
 /// Answers read together with an earlier one, for the call that the study makes right after
-/// it: `next_number` after `claim_queued`, `running` after `finished_since`. One round trip
-/// instead of two, and the pair comes from one snapshot. An answer is used once, within
-/// [`STASH_FOR`], and dropped by any write to its study.
+/// it: `running` after `finished_since`. One round trip instead of two, and the pair comes from
+/// one snapshot. An answer is used once, within [`STASH_FOR`], and dropped by any write to its
+/// study.
 #[derive(Default)]
 struct Stash {
-    next: HashMap<StudyId, (u64, Instant)>,
     running: HashMap<StudyId, (Vec<Trial>, Instant)>,
 }
 
@@ -501,6 +526,8 @@ impl Db {
             rules: Mutex::new(HashMap::new()),
             last_reap: Mutex::new(HashMap::new()),
             stash: Mutex::new(Stash::default()),
+            names: Mutex::new(HashMap::new()),
+            warned: Mutex::new(HashSet::new()),
         }
     }
 
@@ -510,9 +537,7 @@ impl Db {
 
     /// Forgets the stashed answers about `study`: it is about to change.
     fn changing(&self, study: StudyId) {
-        let mut stash = lock(&self.stash);
-        stash.next.remove(&study);
-        stash.running.remove(&study);
+        lock(&self.stash).running.remove(&study);
     }
 
     /// Runs `op` on the backend's connection.
@@ -541,6 +566,41 @@ impl Db {
             retries: record.retries,
         };
         lock(&self.rules).insert(id, rules);
+        lock(&self.names).insert(id, record.name.clone());
+    }
+
+    /// Reads a trial row; one that cannot be read is named in a warning (once) and left out,
+    /// so that one damaged row does not make the whole study unusable. Gives the row's finish
+    /// position either way, for the finish-order cursor.
+    fn readable(
+        &self,
+        study: StudyId,
+        r: &dyn Row,
+    ) -> Result<(Option<StoredTrial>, Option<u64>), StorageError> {
+        match stored_trial(r) {
+            Ok(t) => {
+                let seq = t.finish_seq;
+                Ok((Some(t), seq))
+            }
+            Err(e) => {
+                let number = r.int(0).ok().flatten().map(u);
+                let seq = r.int(9).ok().flatten().map(u);
+                if lock(&self.warned).insert((study, number)) {
+                    let name = lock(&self.names)
+                        .get(&study)
+                        .map_or_else(|| format!("with id {study}"), |n| format!("`{n}`"));
+                    let which = number.map_or_else(
+                        || "a trial without a number".to_owned(),
+                        |n| format!("trial {n}"),
+                    );
+                    log::warn!(
+                        "{}: study {name}, {which} is unreadable and left out ({e}); repair or delete that row to use it",
+                        self.location
+                    );
+                }
+                Ok((None, seq))
+            }
+        }
     }
 
     fn rules(&self, id: StudyId) -> Result<Rules, StorageError> {
@@ -612,7 +672,7 @@ impl Db {
             &[
                 Arg::int(study),
                 Arg::int(trial.number),
-                Arg::text(trial.params),
+                Arg::Text(trial.params),
                 Arg::int(i(trial.started_ms)),
                 Arg::text(&self.worker.name),
                 Arg::Text(self.worker.key.as_deref()),
@@ -622,24 +682,21 @@ impl Db {
         Ok(())
     }
 
-    pub fn start(
+    pub fn reserve(
         &self,
         study: StudyId,
-        params: &Params,
         limit: Option<u64>,
     ) -> Result<Option<Trial>, StorageError> {
         self.changing(study);
-        let encoded = encode_params(params);
         let started = now_ms();
         let number = self.with(|c, q| {
-            if let Some(sql) = &q.start_one {
+            if let Some(sql) = &q.reserve_one {
                 let number = first(
                     c,
                     sql,
                     &[
                         Arg::int(study),
                         limit_arg(limit),
-                        Arg::text(&encoded),
                         Arg::int(i(started)),
                         Arg::text(&self.worker.name),
                         Arg::Text(self.worker.key.as_deref()),
@@ -673,7 +730,7 @@ impl Db {
                     study,
                     NewTrial {
                         number,
-                        params: &encoded,
+                        params: None,
                         started_ms: started,
                         retry_of: None,
                     },
@@ -681,7 +738,44 @@ impl Db {
                 Ok(Some(number))
             })
         })?;
-        Ok(number.map(|n| Trial::running(u(n), params.clone(), started)))
+        Ok(number.map(|n| Trial::running(u(n), Params::new(), started)))
+    }
+
+    pub fn set_params(
+        &self,
+        study: StudyId,
+        number: u64,
+        params: &Params,
+    ) -> Result<(), StorageError> {
+        self.changing(study);
+        let encoded = encode_params(params);
+        let changed = self.with(|c, q| {
+            c.execute(
+                &q.set_params,
+                &[Arg::int(study), Arg::int(i(number)), Arg::text(&encoded)],
+            )
+        })?;
+        if changed == 0 {
+            return Err(StorageError::NotRunning(number));
+        }
+        Ok(())
+    }
+
+    pub fn release(&self, study: StudyId, number: u64) -> Result<(), StorageError> {
+        self.changing(study);
+        self.with(|c, q| {
+            write(c, |c| {
+                // The study row first, as every write that changes its counts.
+                if first(c, &q.lock_study, &[Arg::int(study)], |r| need_int(r, 0))?.is_none() {
+                    return Err(self.no_study(study));
+                }
+                if c.execute(&q.release, &[Arg::int(study), Arg::int(i(number))])? == 0 {
+                    return Err(StorageError::NotRunning(number));
+                }
+                c.execute(&q.uncount, &[Arg::int(study)])?;
+                Ok(())
+            })
+        })
     }
 
     pub fn claim_queued(
@@ -698,22 +792,20 @@ impl Db {
         })?;
         match peek {
             None => return Err(self.no_study(study)),
-            Some((next, None)) => {
-                lock(&self.stash)
-                    .next
-                    .insert(study, (u(next), Instant::now()));
-                return Ok(None);
-            }
+            Some((_, None)) => return Ok(None),
             Some((_, Some(_))) => self.changing(study),
         }
         let started = now_ms();
         let claimed = self.with(|c, q| {
             write(c, |c| {
-                let Some(next) = first(c, &q.lock_study, &[Arg::int(study)], |r| need_int(r, 0))?
+                let Some((next, budgeted)) = first(c, &q.lock_study, &[Arg::int(study)], |r| {
+                    Ok((need_int(r, 0)?, need_int(r, 2)?))
+                })?
                 else {
                     return Err(self.no_study(study));
                 };
-                let room = limit.is_none_or(|l| next < i(l));
+                // Retries do not count: they replace a lost trial that did.
+                let room = limit.is_none_or(|l| budgeted < i(l));
                 let head = first(
                     c,
                     &q.queue_head,
@@ -724,14 +816,21 @@ impl Db {
                     return Ok(None);
                 };
                 c.execute(&q.queue_delete, &[Arg::int(id)])?;
-                c.execute(&q.set_next, &[Arg::int(study), Arg::int(next + 1)])?;
+                c.execute(
+                    &q.set_next,
+                    &[
+                        Arg::int(study),
+                        Arg::int(next + 1),
+                        Arg::int(i64::from(retry_of.is_none())),
+                    ],
+                )?;
                 self.insert_trial(
                     c,
                     q,
                     study,
                     NewTrial {
                         number: next,
-                        params: &params,
+                        params: Some(&params),
                         started_ms: started,
                         retry_of,
                     },
@@ -744,13 +843,8 @@ impl Db {
             .transpose()
     }
 
-    pub fn next_number(&self, study: StudyId) -> Result<u64, StorageError> {
-        if let Some((n, at)) = lock(&self.stash).next.remove(&study)
-            && at.elapsed() < STASH_FOR
-        {
-            return Ok(n);
-        }
-        self.with(|c, q| first(c, &q.next_number, &[Arg::int(study)], |r| need_int(r, 0)))?
+    pub fn counted(&self, study: StudyId) -> Result<u64, StorageError> {
+        self.with(|c, q| first(c, &q.counted, &[Arg::int(study)], |r| need_int(r, 0)))?
             .map(u)
             .ok_or_else(|| self.no_study(study))
     }
@@ -841,17 +935,21 @@ impl Db {
                 c,
                 &q.finished_since,
                 &[Arg::int(study), Arg::int(i(cursor))],
-                stored_trial,
+                |r| self.readable(study, r),
             )
         })?;
-        let (mut finished, running): (Vec<StoredTrial>, Vec<StoredTrial>) =
-            found.into_iter().partition(|t| t.finish_seq.is_some());
-        finished.sort_by_key(|t| t.finish_seq);
-        let cursor = finished
-            .last()
-            .and_then(|t| t.finish_seq)
+        // Unreadable rows are left out, but the cursor moves past their positions too.
+        let cursor = found
+            .iter()
+            .filter_map(|(_, seq)| *seq)
+            .max()
             .unwrap_or(cursor)
             .max(cursor);
+        let (mut finished, running): (Vec<StoredTrial>, Vec<StoredTrial>) = found
+            .into_iter()
+            .filter_map(|(t, _)| t)
+            .partition(|t| t.finish_seq.is_some());
+        finished.sort_by_key(|t| t.finish_seq);
         let mut running: Vec<Trial> = running.into_iter().map(|t| t.trial).collect();
         running.sort_by_key(|t| t.number);
         lock(&self.stash)
@@ -868,7 +966,15 @@ impl Db {
         }
         // Sorted here: `ORDER BY number` in SQL tempts SQLite to walk every trial of the study
         // by number instead of the few running ones by state.
-        let mut running = self.with(|c, q| rows(c, &q.running, &[Arg::int(study)], trial_row))?;
+        let found = self.with(|c, q| {
+            rows(c, &q.running, &[Arg::int(study)], |r| {
+                self.readable(study, r)
+            })
+        })?;
+        let mut running: Vec<Trial> = found
+            .into_iter()
+            .filter_map(|(t, _)| t.map(|t| t.trial))
+            .collect();
         running.sort_by_key(|t| t.number);
         Ok(running)
     }
@@ -898,8 +1004,11 @@ impl Db {
             return Ok(());
         }
         let list = serde_json::Value::from(numbers.to_vec()).to_string();
-        self.with(|c, q| c.execute(&q.heartbeat, &[Arg::int(study), Arg::text(&list)]))?;
-        Ok(())
+        let sql = &self.q.heartbeat;
+        self.backend.with_beat(&mut |c| {
+            c.execute(sql, &[Arg::int(study), Arg::text(&list)])?;
+            Ok(())
+        })
     }
 
     /// Fails the running trials of `study` whose worker is gone: no heartbeat within the grace
@@ -983,11 +1092,21 @@ impl Db {
                             Arg::int(seq + 1),
                             Arg::int(*beat),
                         ],
-                        stored_trial,
+                        |r| {
+                            Ok((
+                                self.readable(study, r)?.0,
+                                r.text(2).ok().flatten().is_some(),
+                            ))
+                        },
                     )?;
-                    let Some(failed) = failed else { continue };
+                    let Some((failed, has_params)) = failed else {
+                        continue;
+                    };
                     seq += 1;
-                    if rules.retries > 0 {
+                    // Failed either way; an unreadable row is not retried, nor a trial lost
+                    // before it had parameters: there is nothing to run again.
+                    let Some(failed) = failed else { continue };
+                    if rules.retries > 0 && has_params {
                         let root = i(failed.retry_of.unwrap_or(failed.trial.number));
                         let done =
                             first(c, &q.retries_of, &[Arg::int(study), Arg::int(root)], |r| {
@@ -1063,8 +1182,10 @@ impl Db {
                     updated_ms: u(updated),
                     record,
                 };
+                lock(&self.names).insert(id, summary.record.name.clone());
                 for (s, state, n) in &counts {
-                    if *s == id {
+                    // A state no hyperplug writes is an unreadable row: counted nowhere.
+                    if let (true, Some(state)) = (*s == id, state) {
                         summary.counts.add(*state, u(*n));
                     }
                 }
@@ -1073,9 +1194,13 @@ impl Db {
                         hyperplug_core::Direction::Minimize => &q.best_min,
                         hyperplug_core::Direction::Maximize => &q.best_max,
                     };
+                    // Unreadable values leave the study without a best, not unlisted.
                     summary.best = first(c, sql, &[Arg::int(id)], |r| {
-                        Ok((u(need_int(r, 0)?), decode_values(&need_text(r, 1)?)?))
-                    })?;
+                        Ok(decode_values(&need_text(r, 1)?)
+                            .ok()
+                            .map(|v| (u(need_int(r, 0).unwrap_or(0)), v)))
+                    })?
+                    .flatten();
                 }
                 out.push(summary);
             }
@@ -1098,7 +1223,10 @@ impl Db {
     ) -> Result<(), StorageError> {
         self.with(|c, q| {
             c.query(&q.all_trials, &[Arg::int(study)], &mut |r| {
-                Ok(each(stored_trial(r)?))
+                Ok(match self.readable(study, r)?.0 {
+                    Some(t) => each(t),
+                    None => true,
+                })
             })
         })
     }
@@ -1121,10 +1249,10 @@ fn limit_arg(limit: Option<u64>) -> Arg<'static> {
     Arg::Int(limit.map(i))
 }
 
-fn count_row(r: &dyn Row) -> Result<(i64, TrialState, i64), StorageError> {
+fn count_row(r: &dyn Row) -> Result<(i64, Option<TrialState>, i64), StorageError> {
     Ok((
         need_int(r, 0)?,
-        parse_state(&need_text(r, 1)?)?,
+        parse_state(&need_text(r, 1)?).ok(),
         need_int(r, 2)?,
     ))
 }
@@ -1147,12 +1275,6 @@ macro_rules! storage_via_db {
             ) -> Result<hyperplug_core::StudyId, hyperplug_core::Error> {
                 Ok(self.db.open_study(record)?)
             }
-            fn next_number(
-                &self,
-                study: hyperplug_core::StudyId,
-            ) -> Result<u64, hyperplug_core::Error> {
-                Ok(self.db.next_number(study)?)
-            }
             fn claim_queued(
                 &self,
                 study: hyperplug_core::StudyId,
@@ -1160,13 +1282,33 @@ macro_rules! storage_via_db {
             ) -> Result<Option<hyperplug_core::Trial>, hyperplug_core::Error> {
                 Ok(self.db.claim_queued(study, limit)?)
             }
-            fn start(
+            fn reserve(
                 &self,
                 study: hyperplug_core::StudyId,
-                params: &hyperplug_core::Params,
                 limit: Option<u64>,
             ) -> Result<Option<hyperplug_core::Trial>, hyperplug_core::Error> {
-                Ok(self.db.start(study, params, limit)?)
+                Ok(self.db.reserve(study, limit)?)
+            }
+            fn set_params(
+                &self,
+                study: hyperplug_core::StudyId,
+                number: u64,
+                params: &hyperplug_core::Params,
+            ) -> Result<(), hyperplug_core::Error> {
+                Ok(self.db.set_params(study, number, params)?)
+            }
+            fn release(
+                &self,
+                study: hyperplug_core::StudyId,
+                number: u64,
+            ) -> Result<(), hyperplug_core::Error> {
+                Ok(self.db.release(study, number)?)
+            }
+            fn counted(
+                &self,
+                study: hyperplug_core::StudyId,
+            ) -> Result<u64, hyperplug_core::Error> {
+                Ok(self.db.counted(study)?)
             }
             fn report(
                 &self,

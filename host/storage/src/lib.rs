@@ -1,8 +1,9 @@
 //! Persistent study storage: SQLite and PostgreSQL backends of the core [`Storage`] contract.
 //!
 //! A study stored here outlives the process that runs it, and any number of worker processes,
-//! on one machine (SQLite) or many (PostgreSQL), run it together: trial numbers come from the
-//! database in the same transaction that starts the trial, a result is stored once (a trial
+//! on one machine (SQLite) or many (PostgreSQL), run it together: a trial's number is reserved
+//! in the database, in the same transaction that checks the budget and starts the trial, before
+//! the strategy is asked for that number's parameters, a result is stored once (a trial
 //! that is no longer running is refused), every worker reads the others' results in one finish
 //! order, and trials whose worker stopped beating are failed and, when the study allows,
 //! queued again with the same parameters.
@@ -51,7 +52,7 @@ pub use sqlite::SqliteStorage;
 
 /// The schema version this build writes. Older databases are migrated up to it; newer ones are
 /// refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Whether opening a store may create it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: one database that workers on many machines share.
 //!
-//! Each store holds one connection (the executor serializes a process's calls to its store).
+//! Each store holds one connection for its work (the executor serializes a process's calls to
+//! its store) and one for heartbeats, so that beats never wait behind that work.
 //! Transactions run at READ COMMITTED; the study row lock taken first in each write keeps them
 //! correct and free of deadlocks (see the engine). A conflict that PostgreSQL still reports
 //! (a deadlock with a heartbeat, a serialization failure) is retried a few times, and a lost
@@ -39,7 +40,7 @@ const DIALECT: Dialect = Dialect {
     first_value: "((trial_values::jsonb) ->> 0)::float8",
     first_is_number: "jsonb_typeof((trial_values::jsonb) -> 0) = 'number'",
     tables: "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname::text = $1 AND c.relkind IN ('r', 'p') AND c.relname IN ('meta', 'studies', 'trials', 'queue') ORDER BY c.relname = 'meta' DESC, c.relname",
-    migrations: &[MIGRATION_1, MIGRATION_2],
+    migrations: &[MIGRATION_1, MIGRATION_2, MIGRATION_3],
     placeholders: str::to_owned,
     writing_with: true,
 };
@@ -82,6 +83,14 @@ CREATE TABLE queue (
     created_ms BIGINT NOT NULL
 );
 CREATE INDEX queue_by_study ON queue (study_id, id);
+";
+
+/// Version 3: `params` may be NULL while a trial's number is reserved, and studies count the
+/// trials that count toward their limit, every trial but retries.
+const MIGRATION_3: &str = "
+ALTER TABLE trials ALTER COLUMN params DROP NOT NULL;
+ALTER TABLE studies ADD COLUMN budgeted BIGINT NOT NULL DEFAULT 0;
+UPDATE studies SET budgeted = (SELECT count(*) FROM trials WHERE trials.study_id = studies.id AND trials.retry_of IS NULL);
 ";
 
 /// Conflicts are retried this many times, reconnections tried this many times, per call.
@@ -177,6 +186,8 @@ struct PgBackend {
     schema: String,
     location: String,
     conn: Mutex<Option<PgConn>>,
+    /// The heartbeat's own connection, opened on the first beat.
+    beat: Mutex<Option<PgConn>>,
 }
 
 impl PgBackend {
@@ -200,6 +211,7 @@ impl PgBackend {
             schema: schema.to_owned(),
             location: location.to_owned(),
             conn: Mutex::new(None),
+            beat: Mutex::new(None),
         };
         let first = backend.connect()?;
         *backend.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(first);
@@ -235,7 +247,26 @@ impl Backend for PgBackend {
         &self,
         op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let mut slot = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        self.with_slot(&self.conn, op)
+    }
+
+    fn with_beat(
+        &self,
+        op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        self.with_slot(&self.beat, op)
+    }
+}
+
+impl PgBackend {
+    /// Runs `op` on the connection in `slot`, connecting when there is none, retrying
+    /// conflicts and reconnecting after a lost connection.
+    fn with_slot(
+        &self,
+        slot: &Mutex<Option<PgConn>>,
+        op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         let (mut conflicts, mut reconnects) = (0, 0);
         loop {
             let conn = match slot.take() {

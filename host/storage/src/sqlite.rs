@@ -36,7 +36,7 @@ const DIALECT: Dialect = Dialect {
     first_value: "json_extract(trial_values, '$[0]')",
     first_is_number: "json_type(trial_values, '$[0]') IN ('real', 'integer')",
     tables: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'studies', 'trials', 'queue') AND $1 IS NOT NULL ORDER BY name = 'meta' DESC, name",
-    migrations: &[MIGRATION_1, MIGRATION_2],
+    migrations: &[MIGRATION_1, MIGRATION_2, MIGRATION_3],
     placeholders: question_marks,
     writing_with: false,
 };
@@ -80,6 +80,38 @@ CREATE TABLE queue (
 CREATE INDEX queue_by_study ON queue (study_id, id);
 ";
 
+/// Version 3: `params` may be NULL while a trial's number is reserved (SQLite cannot drop a
+/// column's NOT NULL, so the trials table is built again), and studies count the trials that
+/// count toward their limit, every trial but retries.
+const MIGRATION_3: &str = "
+CREATE TABLE trials_v3 (
+    study_id INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    params TEXT,
+    trial_values TEXT NOT NULL DEFAULT '[]',
+    intermediate TEXT NOT NULL DEFAULT '[]',
+    attrs TEXT NOT NULL DEFAULT '{}',
+    message TEXT,
+    started_ms INTEGER NOT NULL,
+    duration_s REAL,
+    finish_seq INTEGER,
+    heartbeat_ms INTEGER,
+    worker TEXT,
+    retry_of INTEGER,
+    worker_key TEXT,
+    PRIMARY KEY (study_id, number)
+);
+INSERT INTO trials_v3 (study_id, number, state, params, trial_values, intermediate, attrs, message, started_ms, duration_s, finish_seq, heartbeat_ms, worker, retry_of, worker_key)
+    SELECT study_id, number, state, params, trial_values, intermediate, attrs, message, started_ms, duration_s, finish_seq, heartbeat_ms, worker, retry_of, worker_key FROM trials;
+DROP TABLE trials;
+ALTER TABLE trials_v3 RENAME TO trials;
+CREATE INDEX trials_by_finish ON trials (study_id, finish_seq);
+CREATE INDEX trials_by_state ON trials (study_id, state);
+ALTER TABLE studies ADD COLUMN budgeted INTEGER NOT NULL DEFAULT 0;
+UPDATE studies SET budgeted = (SELECT count(*) FROM trials WHERE trials.study_id = studies.id AND trials.retry_of IS NULL);
+";
+
 /// Writers wait for the lock this long before giving up.
 const BUSY_FOR: Duration = Duration::from_secs(60);
 
@@ -90,14 +122,15 @@ impl SqliteStorage {
     pub fn open(path: &Path, mode: Mode) -> Result<Self, StorageError> {
         let location = format!("sqlite://{}", path.display());
         let conn = connect(path, mode, &location)?;
-        let db = Db::new(
-            Box::new(SqliteBackend(Mutex::new(SqliteConn {
+        let backend = SqliteBackend {
+            main: Mutex::new(SqliteConn {
                 conn,
                 location: location.clone(),
-            }))),
-            &DIALECT,
-            location.clone(),
-        );
+            }),
+            path: path.to_owned(),
+            beat: Mutex::new(None),
+        };
+        let db = Db::new(Box::new(backend), &DIALECT, location.clone());
         if mode == Mode::Read {
             let version = db.with(|c, q| stored_version(c, q, &location, "main"))?;
             if version == 0 {
@@ -243,15 +276,38 @@ fn wait_when_busy(attempt: i32) -> bool {
     true
 }
 
-struct SqliteBackend(Mutex<SqliteConn>);
+struct SqliteBackend {
+    main: Mutex<SqliteConn>,
+    path: std::path::PathBuf,
+    /// The heartbeat's own connection, opened on the first beat, so that beats do not queue
+    /// behind this process's other calls (they still wait for another process's write lock,
+    /// as every write does).
+    beat: Mutex<Option<SqliteConn>>,
+}
 
 impl Backend for SqliteBackend {
     fn with(
         &self,
         op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let mut conn = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.main.lock().unwrap_or_else(|p| p.into_inner());
         op(&mut *conn)
+    }
+
+    fn with_beat(
+        &self,
+        op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut slot = self.beat.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = match slot.take() {
+            Some(c) => slot.insert(c),
+            None => {
+                let location = format!("sqlite://{}", self.path.display());
+                let conn = connect(&self.path, Mode::Existing, &location)?;
+                slot.insert(SqliteConn { conn, location })
+            }
+        };
+        op(conn)
     }
 }
 
@@ -411,7 +467,8 @@ mod tests {
         record.retries = 1;
         let id = store.open(&record).unwrap();
         let params = [("x".to_owned(), Value::Float(0.5))].into_iter().collect();
-        let t = store.start(id, &params, None).unwrap().unwrap();
+        let t = store.reserve(id, None).unwrap().unwrap();
+        store.set_params(id, t.number, &params).unwrap();
         assert!(store.reap(id).unwrap().is_empty(), "this process is alive");
         // As if a process of this machine, since exited, had started it.
         let mut child = std::process::Command::new("true").spawn().unwrap();
@@ -477,7 +534,7 @@ mod tests {
         assert!(
             err.contains("schema version 99")
                 && err.contains("newer hyperplug")
-                && err.contains("up to 2"),
+                && err.contains(&format!("up to {}", crate::SCHEMA_VERSION)),
             "{err}"
         );
     }

@@ -1,19 +1,21 @@
-//! One test suite for every backend: the `Storage` contract as the in-memory store keeps it,
-//! plus what only a shared database adds (other connections, heartbeats, reaping, retries).
-//! Each backend's tests call [`contract`] with a function that opens a new connection to one
-//! fresh database, as another process would.
+//! One test suite for every backend: the `Storage` contract, which the in-memory store keeps too
+//! ([`storage_contract`]), plus what only a shared database adds (other connections, heartbeats,
+//! reaping, retries, listing). Each backend's tests call [`contract`] with a function that opens
+//! a new connection to one fresh database, as another process would.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyperplug_core::{
-    Direction, Domain, Error, Param, Params, Space, StudyRecord, Trial, TrialState, Value,
+    Direction, Domain, Error, MemoryStorage, Param, Params, Space, Storage, StudyId, StudyRecord,
+    Trial, TrialState, Value,
 };
 
 use crate::Store;
 
 type Make<'a> = &'a dyn Fn() -> Arc<dyn Store>;
+type MakeStorage<'a> = &'a dyn Fn() -> Arc<dyn Storage>;
 
 fn record(name: &str, domain: Domain) -> StudyRecord {
     let space = Space::new(vec![Param::new("x", domain)]).unwrap();
@@ -29,6 +31,14 @@ fn x(v: f64) -> Params {
     [("x".to_owned(), Value::Float(v))].into_iter().collect()
 }
 
+/// Reserves a number and gives it `params`, as a study does with its strategy's suggestion.
+fn start(store: &dyn Storage, id: StudyId, params: &Params, limit: Option<u64>) -> Option<Trial> {
+    let mut t = store.reserve(id, limit).unwrap()?;
+    store.set_params(id, t.number, params).unwrap();
+    t.params = params.clone();
+    Some(t)
+}
+
 fn finished(mut t: Trial, value: f64) -> Trial {
     t.state = TrialState::Complete;
     t.values = vec![value];
@@ -38,13 +48,28 @@ fn finished(mut t: Trial, value: f64) -> Trial {
 
 /// Runs the whole suite; `make` opens a new connection to the same fresh store.
 pub(crate) fn contract(make: Make<'_>) {
+    let storage = || make() as Arc<dyn Storage>;
+    storage_contract(&storage);
     a_changed_definition_is_refused_saying_what_changed(make);
-    numbers_limits_queue_and_finish_order(make);
     a_trial_comes_back_exactly_as_stored(make);
-    only_running_trials_take_reports_and_results(make);
     silent_trials_are_failed_and_retried_with_the_same_parameters(make);
-    concurrent_workers_never_share_a_number_or_miss_a_result(make);
+    retries_come_on_top_of_the_budget_whenever_they_run(make);
     studies_are_listed_summarized_and_deleted(make);
+}
+
+/// The `Storage` contract alone, which every store keeps, the in-memory one included.
+pub(crate) fn storage_contract(make: MakeStorage<'_>) {
+    numbers_limits_queue_and_finish_order(make);
+    a_reserved_number_gets_its_parameters_once_or_is_released(make);
+    only_running_trials_take_reports_and_results(make);
+    concurrent_workers_never_share_a_number_or_miss_a_result(make);
+}
+
+#[test]
+fn the_memory_store_keeps_the_contract() {
+    let store: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    // One store: every "connection" is the same one.
+    storage_contract(&|| store.clone());
 }
 
 fn a_changed_definition_is_refused_saying_what_changed(make: Make<'_>) {
@@ -100,7 +125,7 @@ fn a_changed_definition_is_refused_saying_what_changed(make: Make<'_>) {
     );
 }
 
-fn numbers_limits_queue_and_finish_order(make: Make<'_>) {
+fn numbers_limits_queue_and_finish_order(make: MakeStorage<'_>) {
     let store = make();
     let id = store
         .open(&record("numbers", Domain::float(0.0, 1.0)))
@@ -108,23 +133,21 @@ fn numbers_limits_queue_and_finish_order(make: Make<'_>) {
     let p = x(0.5);
     store.enqueue(id, &p).unwrap();
     store.enqueue(id, &x(0.25)).unwrap();
-    assert_eq!(store.next_number(id).unwrap(), 0);
     let a = store.claim_queued(id, Some(2)).unwrap().unwrap();
     assert_eq!(
         (a.number, a.params.clone(), a.state),
         (0, p.clone(), TrialState::Running)
     );
-    let b = store.start(id, &x(0.75), Some(2)).unwrap().unwrap();
+    let b = start(&*store, id, &x(0.75), Some(2)).unwrap();
     assert_eq!(b.number, 1);
     assert!(
-        store.start(id, &p, Some(2)).unwrap().is_none(),
+        store.reserve(id, Some(2)).unwrap().is_none(),
         "limit reached"
     );
     assert!(
         store.claim_queued(id, Some(2)).unwrap().is_none(),
         "an enqueued trial counts toward the limit"
     );
-    assert_eq!(store.next_number(id).unwrap(), 2);
     let c = store.claim_queued(id, None).unwrap().unwrap();
     assert_eq!(
         (c.number, c.params.clone()),
@@ -163,6 +186,75 @@ fn numbers_limits_queue_and_finish_order(make: Make<'_>) {
     assert_eq!(running.iter().map(|t| t.number).collect::<Vec<_>>(), [2]);
 }
 
+fn a_reserved_number_gets_its_parameters_once_or_is_released(make: MakeStorage<'_>) {
+    let store = make();
+    let id = store
+        .open(&record("reserve", Domain::float(0.0, 1.0)))
+        .unwrap();
+    let t = store.reserve(id, Some(3)).unwrap().unwrap();
+    assert_eq!(
+        (t.number, t.state, t.params.is_empty()),
+        (0, TrialState::Running, true)
+    );
+    let other = make();
+    let seen = other.running(id).unwrap();
+    assert_eq!(
+        (seen.len(), seen[0].params.is_empty()),
+        (1, true),
+        "running, with no parameters yet"
+    );
+    store.set_params(id, t.number, &x(0.3)).unwrap();
+    assert_eq!(other.running(id).unwrap()[0].params, x(0.3));
+    assert_eq!(
+        other.set_params(id, t.number, &x(0.9)),
+        Err(Error::NotRunning(0)),
+        "parameters are given once"
+    );
+    assert_eq!(store.set_params(id, 7, &x(0.9)), Err(Error::NotRunning(7)));
+    assert_eq!(
+        store.release(id, t.number),
+        Err(Error::NotRunning(0)),
+        "a trial with parameters is not released"
+    );
+
+    // A strategy with nothing left: the reserved number is withdrawn and no longer counts.
+    let r = store.reserve(id, Some(3)).unwrap().unwrap();
+    assert_eq!(r.number, 1);
+    store.release(id, r.number).unwrap();
+    assert_eq!(store.release(id, r.number), Err(Error::NotRunning(1)));
+    assert!(
+        store.running(id).unwrap().iter().all(|t| t.number != 1),
+        "gone"
+    );
+    let (n2, n3) = (
+        start(&*store, id, &x(0.1), Some(3)).unwrap(),
+        start(&*store, id, &x(0.2), Some(3)).unwrap(),
+    );
+    assert_eq!(
+        (n2.number, n3.number),
+        (2, 3),
+        "numbers are not given again; the released one did not count"
+    );
+    assert!(store.reserve(id, Some(3)).unwrap().is_none(), "3 counted");
+    assert_eq!(store.counted(id).unwrap(), 3);
+
+    // A strategy that failed: the reserved trial is failed with the message, and counts.
+    let s = make();
+    let id = s
+        .open(&record("ask-failed", Domain::float(0.0, 1.0)))
+        .unwrap();
+    let mut f = s.reserve(id, Some(1)).unwrap().unwrap();
+    f.state = TrialState::Failed;
+    f.message = Some("strategy failed: boom".into());
+    s.finish(id, &f).unwrap();
+    let (back, _) = make().finished_since(id, 0).unwrap();
+    assert_eq!(
+        (back[0].params.is_empty(), back[0].message.as_deref()),
+        (true, Some("strategy failed: boom"))
+    );
+    assert!(s.reserve(id, Some(1)).unwrap().is_none());
+}
+
 /// Equal, counting NaN as equal to NaN.
 fn same(a: &Trial, b: &Trial) -> bool {
     format!("{a:?}") == format!("{b:?}")
@@ -192,7 +284,7 @@ fn a_trial_comes_back_exactly_as_stored(make: Make<'_>) {
     ]
     .into_iter()
     .collect();
-    let t = store.start(id, &params, None).unwrap().unwrap();
+    let t = start(&*store, id, &params, None).unwrap();
     store.report(id, t.number, 1, 0.25).unwrap();
     store.report(id, t.number, 2, f64::NAN).unwrap();
     let live = make().running(id).unwrap();
@@ -236,12 +328,12 @@ fn a_trial_comes_back_exactly_as_stored(make: Make<'_>) {
     assert_eq!(seen[0].retry_of, None);
 }
 
-fn only_running_trials_take_reports_and_results(make: Make<'_>) {
+fn only_running_trials_take_reports_and_results(make: MakeStorage<'_>) {
     let store = make();
     let id = store
         .open(&record("running", Domain::float(0.0, 1.0)))
         .unwrap();
-    let t = store.start(id, &x(0.1), None).unwrap().unwrap();
+    let t = start(&*store, id, &x(0.1), None).unwrap();
     assert_eq!(store.report(id, 99, 0, 1.0), Err(Error::NotRunning(99)));
     let mut ghost = t.clone();
     ghost.number = 42;
@@ -280,8 +372,10 @@ fn silent_trials_are_failed_and_retried_with_the_same_parameters(make: Make<'_>)
         beat <= Duration::from_millis(100),
         "{beat:?}: a quarter of the grace"
     );
-    let lost = worker.start(id, &x(0.3), Some(2)).unwrap().unwrap();
-    let alive = worker.start(id, &x(0.6), Some(2)).unwrap().unwrap();
+    let lost = start(&*worker, id, &x(0.3), Some(3)).unwrap();
+    let alive = start(&*worker, id, &x(0.6), Some(3)).unwrap();
+    // Lost before the strategy's suggestion was stored.
+    let unasked = worker.reserve(id, Some(3)).unwrap().unwrap();
     // Only `alive` beats, for longer than the grace period.
     for _ in 0..10 {
         worker.heartbeat(id, &[alive.number]).unwrap();
@@ -289,10 +383,11 @@ fn silent_trials_are_failed_and_retried_with_the_same_parameters(make: Make<'_>)
     }
     let reaper = make();
     reaper.open(&r).unwrap();
-    let reaped = reaper.reap(id).unwrap();
+    let mut reaped = reaper.reap(id).unwrap();
+    reaped.sort_by_key(|t| t.number);
     assert_eq!(
         reaped.iter().map(|t| t.number).collect::<Vec<_>>(),
-        [lost.number]
+        [lost.number, unasked.number]
     );
     let message = reaped[0].message.clone().unwrap();
     assert!(
@@ -307,15 +402,26 @@ fn silent_trials_are_failed_and_retried_with_the_same_parameters(make: Make<'_>)
         "a late result of a reaped trial is refused"
     );
     let (gone, _) = worker.finished_since(id, 0).unwrap();
-    assert_eq!(gone.len(), 1);
+    assert_eq!(gone.len(), 2);
     assert_eq!(gone[0].message.as_deref(), Some(message.as_str()));
 
-    // The retry runs although the study is at its limit: it replaces the lost trial.
-    let retry = worker.claim_queued(id, Some(2)).unwrap().unwrap();
+    // The retry runs although the study is at its limit: it replaces the lost trial, and does
+    // not count toward the limit. The trial lost before it had parameters is not retried.
+    let retry = worker.claim_queued(id, Some(3)).unwrap().unwrap();
     assert_eq!(
         (retry.number, retry.params.clone()),
-        (2, lost.params.clone())
+        (3, lost.params.clone())
     );
+    assert!(
+        worker.claim_queued(id, Some(3)).unwrap().is_none(),
+        "one retry queued, not two"
+    );
+    // Had the retry counted, a study with room for one more would now be full: the budget
+    // counts 3 (0, 1 and 2), whenever the retry ran.
+    assert!(worker.reserve(id, Some(3)).unwrap().is_none());
+    let extra = start(&*worker, id, &x(0.9), Some(4)).unwrap();
+    assert_eq!(extra.number, 4);
+    worker.finish(id, &finished(extra, 0.0)).unwrap();
     // It is lost too: no second retry, since `retries = 1`.
     worker.finish(id, &finished(alive, 0.0)).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
@@ -333,10 +439,52 @@ fn silent_trials_are_failed_and_retried_with_the_same_parameters(make: Make<'_>)
             true
         })
         .unwrap();
-    assert!(chain.contains(&(2, Some(lost.number))), "{chain:?}");
+    assert!(chain.contains(&(3, Some(lost.number))), "{chain:?}");
+    assert_eq!(
+        chain.iter().filter(|(_, r)| r.is_some()).count(),
+        1,
+        "{chain:?}"
+    );
 }
 
-fn concurrent_workers_never_share_a_number_or_miss_a_result(make: Make<'_>) {
+/// The budget rule, with retries claimed before and after the limit is reached: `limit`
+/// trials that are not retries, plus every retry, whatever the timing.
+fn retries_come_on_top_of_the_budget_whenever_they_run(make: Make<'_>) {
+    for retry_first in [true, false] {
+        let mut r = record(&format!("budget-{retry_first}"), Domain::float(0.0, 1.0));
+        r.grace_s = 0.2;
+        r.retries = 1;
+        let worker = make();
+        let id = worker.open(&r).unwrap();
+        let lost = start(&*worker, id, &x(0.5), Some(4)).unwrap();
+        let mut numbers = vec![lost.number];
+        if !retry_first {
+            // The budget is spent before the lost trial is found.
+            while let Some(t) = start(&*worker, id, &x(0.1), Some(4)) {
+                numbers.push(t.number);
+                worker.finish(id, &finished(t, 0.0)).unwrap();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        let reaper = make();
+        reaper.open(&r).unwrap();
+        assert_eq!(reaper.reap(id).unwrap().len(), 1);
+        let retry = worker.claim_queued(id, Some(4)).unwrap().unwrap();
+        worker.finish(id, &finished(retry, 0.0)).unwrap();
+        while let Some(t) = start(&*worker, id, &x(0.1), Some(4)) {
+            worker.finish(id, &finished(t, 0.0)).unwrap();
+        }
+        assert_eq!(worker.counted(id).unwrap(), 4, "retry first: {retry_first}");
+        let s = worker.find(&r.name).unwrap().unwrap();
+        assert_eq!(
+            (s.total(), s.counts.complete, s.counts.failed),
+            (5, 4, 1),
+            "retry first: {retry_first}"
+        );
+    }
+}
+
+fn concurrent_workers_never_share_a_number_or_miss_a_result(make: MakeStorage<'_>) {
     const WORKERS: usize = 8;
     const BUDGET: u64 = 160;
     let r = record("race", Domain::float(0.0, 1.0));
@@ -351,8 +499,7 @@ fn concurrent_workers_never_share_a_number_or_miss_a_result(make: Make<'_>) {
                 scope.spawn(move || {
                     assert_eq!(store.open(&r).unwrap(), id);
                     let (mut mine, mut read, mut cursor) = (Vec::new(), Vec::new(), 0);
-                    while let Some(t) = store.start(id, &x(w as f64 / 10.0), Some(BUDGET)).unwrap()
-                    {
+                    while let Some(t) = start(&*store, id, &x(w as f64 / 10.0), Some(BUDGET)) {
                         mine.push(t.number);
                         store.finish(id, &finished(t, w as f64)).unwrap();
                         let (new, next) = store.finished_since(id, cursor).unwrap();
@@ -381,16 +528,9 @@ fn concurrent_workers_never_share_a_number_or_miss_a_result(make: Make<'_>) {
             "each worker read every result exactly once"
         );
     }
-    let mut seqs = Vec::new();
-    make()
-        .each_trial(id, &mut |s| {
-            assert_eq!(s.trial.state, TrialState::Complete);
-            seqs.push(s.finish_seq.unwrap_or(0));
-            true
-        })
-        .unwrap();
-    seqs.sort_unstable();
-    assert_eq!(seqs, (1..=BUDGET).collect::<Vec<_>>());
+    let (done, cursor) = make().finished_since(id, 0).unwrap();
+    assert_eq!(cursor, BUDGET, "finish positions 1 to {BUDGET}");
+    assert!(done.iter().all(|t| t.state == TrialState::Complete));
 }
 
 fn studies_are_listed_summarized_and_deleted(make: Make<'_>) {
@@ -399,15 +539,15 @@ fn studies_are_listed_summarized_and_deleted(make: Make<'_>) {
     r.directions = vec![Direction::Maximize];
     let id = store.open(&r).unwrap();
     for (i, v) in [0.2, 0.9, 0.5].into_iter().enumerate() {
-        let t = store.start(id, &x(v), None).unwrap().unwrap();
+        let t = start(&*store, id, &x(v), None).unwrap();
         assert_eq!(t.number, i as u64);
         store.finish(id, &finished(t, v)).unwrap();
     }
-    let t = store.start(id, &x(0.1), None).unwrap().unwrap();
+    let t = start(&*store, id, &x(0.1), None).unwrap();
     let mut pruned = t.clone();
     pruned.state = TrialState::Pruned;
     store.finish(id, &pruned).unwrap();
-    store.start(id, &x(0.1), None).unwrap().unwrap();
+    start(&*store, id, &x(0.1), None).unwrap();
     store.enqueue(id, &x(0.4)).unwrap();
     let s = store.find("summary").unwrap().unwrap();
     assert_eq!(s.id, id);
@@ -446,8 +586,8 @@ fn studies_are_listed_summarized_and_deleted(make: Make<'_>) {
     assert!(store.delete(id).is_err(), "already gone");
     // A new study of that name starts afresh.
     let id2 = store.open(&r).unwrap();
-    assert_eq!(store.next_number(id2).unwrap(), 0);
     assert!(store.claim_queued(id2, None).unwrap().is_none());
+    assert_eq!(store.reserve(id2, None).unwrap().unwrap().number, 0);
 }
 
 /// Checks a store that an older schema was migrated into: the study and its running trial
@@ -461,5 +601,9 @@ pub(crate) fn migrated(store: &dyn Store) {
     store
         .finish(s.id, &finished(running[0].clone(), 0.5))
         .unwrap();
-    assert_eq!(store.start(s.id, &x(0.1), None).unwrap().unwrap().number, 1);
+    assert_eq!(start(store, s.id, &x(0.1), Some(2)).unwrap().number, 1);
+    assert!(
+        store.reserve(s.id, Some(2)).unwrap().is_none(),
+        "the migrated study counts its old trial toward the limit"
+    );
 }

@@ -34,6 +34,23 @@ impl PgTestSchema {
     }
 }
 
+impl PgTestSchema {
+    /// A plain client of the server with the schema as its search path, for tests that change
+    /// or lock rows behind the store's back.
+    pub fn client(&self) -> Result<postgres::Client, String> {
+        let mut client = self
+            .base
+            .parse::<postgres::Config>()
+            .map_err(|e| e.to_string())?
+            .connect(postgres::NoTls)
+            .map_err(|e| e.to_string())?;
+        client
+            .batch_execute(&format!("SET search_path TO \"{}\"", self.name))
+            .map_err(|e| e.to_string())?;
+        Ok(client)
+    }
+}
+
 impl Drop for PgTestSchema {
     fn drop(&mut self) {
         if let Err(e) = PostgresStorage::drop_schema(&self.url) {

@@ -159,6 +159,16 @@ impl GridStrategy {
 impl Strategy for GridStrategy {
     fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error> {
         self.absorb(ctx);
+        // The trial's own position first: the store gives each number once, so workers asking
+        // at the same moment, before they see each other's points, still take different ones.
+        if ctx.number < self.size {
+            let rank = self.order.at(ctx.number);
+            if self.used.insert(rank) {
+                return Ok(self.tree.point(rank));
+            }
+        }
+        // Taken (by an enqueued trial, a retry, or a number past the grid): the first point
+        // in order that no trial has.
         while self.cursor < self.size {
             let rank = self.order.at(self.cursor);
             self.cursor += 1;
@@ -945,7 +955,31 @@ mod tests {
             .iter()
             .map(|p| format!("{}{}", p["a"], p["b"]))
             .collect();
-        assert_eq!(seq, ["1x", "2x", "2y", "3x", "3y"]);
+        // Each trial takes its own number's position (numbers 0 and 1 went to the preset
+        // points); position 0 (`1x`), which no number took, comes once the positions run out.
+        assert_eq!(seq, ["2x", "2y", "3x", "3y", "1x"]);
+    }
+
+    #[test]
+    fn parallel_asks_that_cannot_see_each_other_take_different_points() {
+        let s = space(vec![Param::new("a", Domain::int(1, 20))]);
+        // Two workers, each its own strategy with the same seed and the same history, asked
+        // for different numbers at once.
+        let points: Vec<Value> = (0..2)
+            .map(|number| {
+                let mut strategy = create(&s, &Settings::default(), 3).expect("valid");
+                let ctx = AskContext {
+                    space: &s,
+                    directions: &[Direction::Minimize],
+                    seed: 3,
+                    trials: &[],
+                    running: &[],
+                    number,
+                };
+                strategy.ask(&ctx).expect("ok")["a"].clone()
+            })
+            .collect();
+        assert_ne!(points[0], points[1]);
     }
 
     #[test]
