@@ -883,11 +883,15 @@ mod tests {
     fn an_empty_space_is_one_empty_point() {
         let s = Space::empty();
         assert_eq!(drain(&s, &Settings::default(), 3, vec![]), [Params::new()]);
-        // A fine step on a wide range is counted, not enumerated or overflowed.
-        let fine = space(vec![Param::new("x", Domain::float(0.0, 1e30).step(1e-10))]);
+        // Fine steps on wide ranges are counted, not enumerated or overflowed (each range has
+        // 1e15 steps, about as many as a space allows; together more than a u64 counts).
+        let fine = space(vec![
+            Param::new("x", Domain::float(0.0, 1e6).step(1e-9)),
+            Param::new("y", Domain::float(0.0, 1e6).step(1e-9)),
+        ]);
         let e = settings_error(&fine, &Settings::default());
         assert!(
-            e.contains("the grid has 18446744073709551615 points"),
+            e.contains("the grid has 1000000000000002000000000000001 points"),
             "{e}"
         );
     }
