@@ -62,17 +62,22 @@ impl Registry {
         Registry::default()
     }
 
-    /// The strategies and objectives compiled into the host: random, grid, qmc and TPE search,
+    /// The strategies and objectives compiled into the host: random, grid, qmc and TPE search, the
+    /// genetic algorithm, differential evolution, NSGA-II and NSGA-III,
     /// the synthetic benchmark functions, the command objective (any program), the table
     /// objective (lookup-table benchmarks), and the MLP objective (a neural network by
     /// cross-validation).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
-        let strategies: [Arc<dyn StrategyFactory>; 4] = [
+        let strategies: [Arc<dyn StrategyFactory>; 8] = [
             Arc::new(hyperplug_random::Random),
             Arc::new(hyperplug_grid::Grid),
             Arc::new(hyperplug_qmc::Qmc),
             Arc::new(hyperplug_tpe::Tpe),
+            Arc::new(hyperplug_genetic::Genetic),
+            Arc::new(hyperplug_genetic::DifferentialEvolution),
+            Arc::new(hyperplug_nsga::Nsga2),
+            Arc::new(hyperplug_nsga::Nsga3),
         ];
         for f in strategies {
             r.add_strategy(f, Source::Bundled);
