@@ -137,10 +137,15 @@ def seeds_of(text: str) -> list[int]:
 
 def summarize(paths: list[str]) -> None:
     rows = defaultdict(list)
+    seen = set()
     for path in paths:
         with open(path) as f:
             for line in f:
                 r = json.loads(line)
+                run = (r["system"], r["strategy"], r["problem"], r["seed"], r["trials"])
+                if run in seen:  # a repeated run (an interrupted script run again) counts once
+                    continue
+                seen.add(run)
                 key = (r["problem"], r["trials"], f'{r["system"]} {r["strategy"]}')
                 rows[key].append(r)
     print("| problem | trials | system | runs | median hypervolume [min – max] | median sampler s |")

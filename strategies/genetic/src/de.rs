@@ -37,7 +37,7 @@ impl Default for DeSettings {
     fn default() -> Self {
         DeSettings {
             population: 20,
-            variant: Variant::Rand1Bin,
+            variant: Variant::Best1Bin,
             differential_weight: 0.5,
             crossover_rate: 0.9,
             constraints: Vec::new(),

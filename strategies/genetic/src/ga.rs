@@ -30,13 +30,13 @@ pub struct GaSettings {
 impl Default for GaSettings {
     fn default() -> Self {
         GaSettings {
-            population: 20,
+            population: 10,
             crossover: Crossover::Sbx,
             crossover_prob: 0.9,
             eta_crossover: 15.0,
             swap_prob: 0.5,
             mutation_prob: None,
-            eta_mutation: 20.0,
+            eta_mutation: 5.0,
             tournament: 2,
             elites: None,
             constraints: Vec::new(),
