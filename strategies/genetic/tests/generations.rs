@@ -16,7 +16,7 @@ fn space() -> Space {
         Param::new("kind", Domain::choice(["a", "b", "c"])),
         Param::new("y", Domain::float(0.0, 1.0)).when("kind", ["b"]),
     ])
-    .unwrap()
+    .expect("a valid space")
 }
 
 fn objective(p: &hyperplug_core::Params) -> f64 {
@@ -43,10 +43,10 @@ fn run(
         &Settings::default().with("population", 8),
         store,
     )
-    .unwrap();
+    .expect("the study opens");
     study
         .optimize_fn(Budget::trials(trials), |p, _| Ok(objective(p)))
-        .unwrap();
+        .expect("the run ends");
     study
         .finished()
         .iter()
