@@ -451,6 +451,42 @@ mod tests {
         }
     }
 
+    /// Survival, niching included, is a function of the stored history: a study stopped
+    /// mid-generation and resumed by a new strategy goes on exactly as one that never stopped.
+    #[test]
+    fn a_resumed_study_continues_the_same_generations() {
+        use hyperplug_core::{MemoryStorage, Storage};
+        use std::sync::Arc;
+        let f = hyperplug_synthetic::Function::Zdt2;
+        let run = |factory: &dyn StrategyFactory, storage: &Arc<MemoryStorage>, trials: u64| {
+            let dirs = vec![Direction::Minimize, Direction::Minimize];
+            let config = StudyConfig::new("r", f.space(6).unwrap(), dirs).seed(12);
+            let store: Arc<dyn Storage> = storage.clone();
+            let settings = Settings::default().with("population", 10);
+            let mut study = Study::open(config, factory, &settings, store).unwrap();
+            study
+                .optimize_fn(Budget::trials(trials), |p, _| {
+                    let x: Vec<f64> = (0..6)
+                        .map(|i| p[&format!("x{i}")].as_f64().unwrap())
+                        .collect();
+                    Ok(hyperplug_synthetic::zdt2(&x).to_vec())
+                })
+                .unwrap();
+            study
+                .finished()
+                .iter()
+                .map(|t| t.params.clone().into_iter().collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        };
+        for factory in [&Nsga2 as &dyn StrategyFactory, &Nsga3] {
+            let whole = run(factory, &Arc::new(MemoryStorage::new()), 120);
+            let storage = Arc::new(MemoryStorage::new());
+            run(factory, &storage, 43);
+            let resumed = run(factory, &storage, 120);
+            assert_eq!(whole, resumed, "{}", factory.info().name);
+        }
+    }
+
     /// Constraint domination: with `c = 0.6 - x0 ≤ 0` required, the final parents of a ZDT1
     /// run are feasible, and the front of feasible trials hugs `x0 ≥ 0.6`.
     #[test]
