@@ -3,6 +3,8 @@
 //! A categorical gene holds its choice's index. A parameter a trial did not have (inactive under
 //! its condition) is `NaN`; if a child needs it, it is drawn at random.
 
+use std::collections::HashMap;
+
 use hyperplug_core::{Domain, Params, Space};
 use rand::Rng;
 
@@ -20,12 +22,20 @@ pub enum Gene {
 pub struct Genome {
     /// One per parameter.
     pub genes: Vec<Gene>,
+    /// Each parameter's gene, by name (decoding visits only the active parameters).
+    index: HashMap<String, usize>,
 }
 
 impl Genome {
     /// The genes of `space`.
     pub fn of(space: &Space) -> Self {
         Genome {
+            index: space
+                .params()
+                .iter()
+                .enumerate()
+                .map(|(j, p)| (p.name.clone(), j))
+                .collect(),
             genes: space
                 .params()
                 .iter()
@@ -88,9 +98,8 @@ impl Genome {
     /// The parameters of `genes`: active parameters only, parents first; an active parameter
     /// whose gene is `NaN` (no parent had it) gets a random value from `rng`.
     pub fn decode<R: Rng>(&self, space: &Space, genes: &[f64], rng: &mut R) -> Params {
-        let index = |name: &str| space.params().iter().position(|p| p.name == name);
         space.assign(|p| {
-            let j = index(&p.name).unwrap_or(0);
+            let j = self.index.get(&p.name).copied().unwrap_or(0);
             let mut x = genes[j];
             if x.is_nan() {
                 x = Self::random_gene(self.genes[j], rng);

@@ -197,9 +197,17 @@ mod tests {
 
     #[test]
     fn children_take_missing_genes_from_the_other_parent() {
-        let genome = Genome {
-            genes: vec![Gene::Numeric, Gene::Categorical(3), Gene::Numeric],
-        };
+        let space = hyperplug_core::Space::new(vec![
+            hyperplug_core::Param::new("a", hyperplug_core::Domain::float(0.0, 1.0)),
+            hyperplug_core::Param::new("b", hyperplug_core::Domain::choice(["x", "y", "z"])),
+            hyperplug_core::Param::new("c", hyperplug_core::Domain::int(0, 9)),
+        ])
+        .unwrap();
+        let genome = Genome::of(&space);
+        assert_eq!(
+            genome.genes,
+            [Gene::Numeric, Gene::Categorical(3), Gene::Numeric]
+        );
         let v = Variation {
             crossover: Crossover::Sbx,
             crossover_prob: 1.0,
