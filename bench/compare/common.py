@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any, Callable
 
-OPTUNA_SAMPLERS = ["random", "qmc", "tpe", "tpe-indep", "gp", "cmaes", "nsga2"]
+OPTUNA_SAMPLERS = ["random", "qmc", "tpe", "tpe-indep", "gp", "cmaes", "nsga2", "nsga3"]
 RUSTUNA_SAMPLERS = ["random", "tpe", "tpe-indep", "cmaes", "nsga2"]
 
 
@@ -30,6 +30,7 @@ def sampler(system: str, label: str, seed: int):
             "gp": lambda: s.GPSampler(seed=seed),
             "cmaes": lambda: s.CmaEsSampler(seed=seed),
             "nsga2": lambda: s.NSGAIISampler(seed=seed),
+            "nsga3": lambda: s.NSGAIIISampler(seed=seed),
         }
     elif system == "rustuna":
         import rustuna

@@ -107,13 +107,14 @@ impl Registry {
     }
 
     /// The strategies and objectives compiled into the host: random, grid, qmc, TPE and CMA-ES
-    /// search, regularized evolution and REINFORCE,
+    /// search, regularized evolution and REINFORCE, the genetic algorithm, differential
+    /// evolution, NSGA-II and NSGA-III,
     /// the synthetic benchmark functions, the command objective (any program), the table
     /// objective (lookup-table benchmarks), and the MLP objective (a neural network by
     /// cross-validation).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
-        let strategies: [Arc<dyn StrategyFactory>; 7] = [
+        let strategies: [Arc<dyn StrategyFactory>; 11] = [
             Arc::new(hyperplug_random::Random),
             Arc::new(hyperplug_grid::Grid),
             Arc::new(hyperplug_qmc::Qmc),
@@ -121,6 +122,10 @@ impl Registry {
             Arc::new(hyperplug_cmaes::CmaEs),
             Arc::new(hyperplug_evolution::Evolution),
             Arc::new(hyperplug_reinforce::Reinforce),
+            Arc::new(hyperplug_genetic::Genetic),
+            Arc::new(hyperplug_genetic::DifferentialEvolution),
+            Arc::new(hyperplug_nsga::Nsga2),
+            Arc::new(hyperplug_nsga::Nsga3),
         ];
         for f in strategies {
             r.add_strategy(f, Source::Bundled);

@@ -325,6 +325,25 @@ pub fn best(store: &dyn Store, name: &str, out: &mut dyn Write) -> Result<()> {
         directions_text(&s.record.directions),
         best.len()
     )?;
+    let complete = trials
+        .iter()
+        .filter(|t| t.trial.state == TrialState::Complete)
+        .map(|t| t.trial.values.as_slice());
+    if let Some(hv) = crate::run::FrontHypervolume::of(&s.record.directions, complete) {
+        let reference: Vec<String> = hv.reference_point.iter().map(|v| number(*v)).collect();
+        writeln!(
+            out,
+            "hypervolume {}{} against the reference point ({}): each objective's worst complete \
+             value, a tenth of its range further",
+            number(hv.value),
+            if hv.estimate {
+                " (Monte Carlo estimate)"
+            } else {
+                ""
+            },
+            reference.join(", ")
+        )?;
+    }
     let mut headers: Vec<String> = vec!["trial".into()];
     headers.extend((0..s.record.directions.len()).map(|i| format!("value {i}")));
     headers.push("params".into());

@@ -410,10 +410,6 @@ fn bad_input_fails_cleanly_naming_what_is_wrong() {
         &["problem `brannin`", "unknown objective `brannin`"],
     );
     assert_clean_failure(
-        &run(&["--strategies", "random", "--problems", "zdt1"]),
-        &["single-objective"],
-    );
-    assert_clean_failure(
         &run(&[
             "--strategies",
             "random",
@@ -458,4 +454,42 @@ fn bad_input_fails_cleanly_naming_what_is_wrong() {
         !d.join("r.jsonl").exists(),
         "nothing ran, so nothing was written"
     );
+}
+
+#[test]
+fn several_objectives_are_scored_by_hypervolume_against_the_known_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hyperplug(
+        &[
+            "bench",
+            "--strategies",
+            "nsga2,random",
+            "--problems",
+            "zdt1:dim=5",
+            "--seeds",
+            "2",
+            "--budgets",
+            "200",
+            "--out",
+            "r.jsonl",
+        ],
+        dir.path(),
+        &[],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let lines = std::fs::read_to_string(dir.path().join("r.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_eq!(r["direction"], "maximize", "{r}");
+        let optimum = r["optimum"].as_f64().unwrap();
+        assert!((optimum - (1.21 - 1.0 / 3.0)).abs() < 1e-12);
+        let hv = r["best_value"].as_f64().unwrap();
+        assert!(hv > 0.0 && hv < optimum, "{r}");
+        assert!((r["regret"].as_f64().unwrap() - (optimum - hv)).abs() < 1e-12);
+    }
 }

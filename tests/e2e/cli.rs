@@ -118,6 +118,41 @@ fn a_two_objective_study_reports_its_pareto_front() {
     assert_eq!(r["directions"], serde_json::json!(["minimize", "minimize"]));
     let front = r["best_trials"].as_array().unwrap();
     assert!(!front.is_empty() && front.len() < 40);
+    // Its hypervolume, against each objective's worst complete value plus a tenth of its range.
+    let hv = &r["hypervolume"];
+    let reference: Vec<f64> = (0..2)
+        .map(|j| {
+            let all: Vec<f64> = r["trials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["values"][j].as_f64().unwrap())
+                .collect();
+            let (lo, hi) = all
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(*v), b.max(*v))
+                });
+            hi + 0.1 * (hi - lo)
+        })
+        .collect();
+    assert_eq!(hv["reference_point"], serde_json::json!(reference));
+    assert!(hv["value"].as_f64().unwrap() > 0.0, "{hv}");
+    assert_eq!(hv["estimate"], false);
+    // `studies best` prints the same front and hypervolume from the store.
+    let name = r["study"].as_str().unwrap();
+    let best = hyperplug(&["studies", "best", name], dir.path(), &[]);
+    let (stdout, stderr) = text(&best);
+    assert!(best.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(&format!("{} trials", front.len())),
+        "{stdout}"
+    );
+    let value = hv["value"].as_f64().unwrap();
+    assert!(
+        stdout.contains(&format!("hypervolume {}", hyperplug::format::number(value))),
+        "{stdout}"
+    );
     // No trial on the reported front is dominated by any complete trial.
     let vals = |t: &serde_json::Value| {
         (

@@ -25,8 +25,12 @@ fn every_bundled_strategy_conforms_in_process() {
         names,
         [
             "cmaes",
+            "de",
             "evolution",
+            "ga",
             "grid",
+            "nsga2",
+            "nsga3",
             "qmc",
             "random",
             "reinforce",
@@ -51,6 +55,8 @@ fn every_plugin_library_conforms_through_check_library() {
         ("hyperplug-plugin-cmaes", vec!["cmaes"], vec![]),
         ("hyperplug-plugin-evolution", vec!["evolution"], vec![]),
         ("hyperplug-plugin-reinforce", vec!["reinforce"], vec![]),
+        ("hyperplug-plugin-genetic", vec!["ga", "de"], vec![]),
+        ("hyperplug-plugin-nsga", vec!["nsga2", "nsga3"], vec![]),
         ("hyperplug-example-sampler", vec!["local-search"], vec![]),
         (
             "hyperplug-example-library",

@@ -47,6 +47,7 @@
 mod capability;
 mod error;
 mod executor;
+mod hypervolume;
 mod objective;
 mod pareto;
 mod rng;
@@ -60,6 +61,7 @@ mod value;
 
 pub use capability::{Capabilities, Requirements};
 pub use error::{Error, SpaceError};
+pub use hypervolume::{hypervolume, hypervolume_monte_carlo};
 pub use objective::{
     Evaluation, FnObjective, Metric, Objective, ObjectiveFactory, TrialContext, TrialResources,
 };

@@ -217,6 +217,62 @@ pub fn outcome(
     out
 }
 
+/// Follows a run with several objectives trial by trial: its score after each trial is the
+/// hypervolume of the complete trials' values (as losses) against `reference` (given in the
+/// objectives' own terms), recomputed only when a trial joins the front. There is no single
+/// best trial; `best_value` and `best_observed` are the final hypervolume.
+pub fn hypervolume_outcome(
+    trials: &[Trial],
+    directions: &[Direction],
+    reference: &[f64],
+    optimum: Option<f64>,
+) -> Outcome {
+    let loss = |v: &[f64]| -> Vec<f64> {
+        v.iter()
+            .zip(directions)
+            .map(|(x, d)| d.to_loss(*x))
+            .collect()
+    };
+    let reference = loss(reference);
+    let mut out = Outcome::default();
+    let mut front: Vec<Vec<f64>> = Vec::new();
+    let mut hv: Option<f64> = None;
+    for t in trials {
+        match t.state {
+            TrialState::Complete if t.values.len() == directions.len() => {
+                out.complete += 1;
+                let p = loss(&t.values);
+                let weakly = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x <= y);
+                if !front.iter().any(|q| weakly(q, &p)) {
+                    front.retain(|q| !weakly(&p, q));
+                    front.push(p);
+                    let points: Vec<&[f64]> = front.iter().map(Vec::as_slice).collect();
+                    hv = hyperplug_core::hypervolume(&points, &reference).or_else(|| {
+                        // Four objectives and up: a seeded estimate from 100,000 samples.
+                        let mut rng = hyperplug_core::trial_rng(0, t.number);
+                        hyperplug_core::hypervolume_monte_carlo(
+                            &points, &reference, 100_000, &mut rng,
+                        )
+                    });
+                } else if hv.is_none() {
+                    hv = Some(0.0);
+                }
+            }
+            TrialState::Complete => out.complete += 1,
+            TrialState::Failed => out.failed += 1,
+            TrialState::Pruned | TrialState::Running => {}
+        }
+        out.best_so_far.push(hv);
+    }
+    out.best_value = hv;
+    out.best_observed = hv;
+    out.regret = match (hv, optimum) {
+        (Some(v), Some(o)) => Some(o - v),
+        _ => None,
+    };
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use hyperplug_core::Params;
@@ -286,6 +342,33 @@ mod tests {
         assert_eq!(quality(&t, "value", None), Some(1.0));
         assert_eq!(quality(&t, "value", Some("other")), Some(7.0));
         assert_eq!(quality(&t, "value", Some("missing")), None);
+    }
+
+    #[test]
+    fn hypervolume_outcome_by_hand() {
+        let two = |n: u64, a: f64, b: f64| {
+            let mut t = trial(n, Some(a), &[]);
+            t.values = vec![a, b];
+            t
+        };
+        // Minimize f1, maximize f2; reference (4, 0) in those terms.
+        let d = [Direction::Minimize, Direction::Maximize];
+        let trials = [
+            two(0, 1.0, 1.0),
+            trial(1, None, &[]),
+            two(2, 3.0, 3.0),
+            two(3, 3.0, 2.5),
+            two(4, 2.0, 2.0),
+        ];
+        let o = hypervolume_outcome(&trials, &d, &[4.0, 0.0], Some(10.0));
+        // As losses against (4, 0): (1,-1) covers 3·1 = 3; (3,-3) adds (4-3)·(3-1) = 2 → 5;
+        // (3,-2.5) is dominated; (2,-2) adds (4-2)·(2-1) - (4-3)·(2-1) = 1 → 6.
+        assert_eq!(
+            o.best_so_far,
+            [Some(3.0), Some(3.0), Some(5.0), Some(5.0), Some(6.0)]
+        );
+        assert_eq!((o.best_value, o.regret), (Some(6.0), Some(4.0)));
+        assert_eq!((o.complete, o.failed), (4, 1));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use hyperplug_core::{
     panic_message,
 };
 
-use super::record::{Record, RecordKind, outcome};
+use super::record::{Record, RecordKind, hypervolume_outcome, outcome};
 use super::suite::{ProblemSpec, StrategySpec, Suite};
 use crate::registry::Registry;
 
@@ -31,8 +31,14 @@ pub struct PlannedProblem {
     /// What the suite says.
     pub spec: ProblemSpec,
     factory: Arc<dyn ObjectiveFactory>,
-    /// Which way is better.
+    /// Which way the score is better: the objective's direction, or for several objectives
+    /// `maximize` (the hypervolume).
     pub direction: Direction,
+    /// The study's directions: `[direction]` for one objective, the objective's metrics' for
+    /// several.
+    pub directions: Vec<Direction>,
+    /// Several objectives: the reference point the run's hypervolume is measured against.
+    pub reference: Option<Vec<f64>>,
     /// The name of the metric (for `mean_<metric>` and `noiseless_<metric>`).
     pub metric: String,
     /// The best value, when the objective knows it.
@@ -107,12 +113,8 @@ impl Plan {
             let space = space_of(spec, &*objective)?;
             let metrics = objective.metrics();
             if metrics.len() > 1 {
-                bail!(
-                    "problem `{}`: objective `{}` returns {} values; benchmarks compare single-objective problems",
-                    spec.label,
-                    spec.objective,
-                    metrics.len()
-                );
+                problems.push(multi_objective(spec, factory, &metrics, space)?);
+                continue;
             }
             let direction = match (spec.direction, metrics.first()) {
                 (Some(d), _) => d,
@@ -127,6 +129,8 @@ impl Plan {
                 spec: spec.clone(),
                 factory,
                 direction,
+                directions: vec![direction],
+                reference: None,
                 metric: metrics
                     .first()
                     .map_or_else(|| "value".into(), |m| m.name.clone()),
@@ -138,8 +142,8 @@ impl Plan {
         // benchmark now rather than fail one run in a thousand later.
         for s in &strategies {
             for p in &problems {
-                let config =
-                    StudyConfig::new("check", p.space.clone(), vec![p.direction]).seed(first_seed);
+                let config = StudyConfig::new("check", p.space.clone(), p.directions.clone())
+                    .seed(first_seed);
                 Study::new(config, &*s.factory, &s.spec.settings).with_context(|| {
                     format!(
                         "strategy `{}` cannot run problem `{}`",
@@ -218,7 +222,7 @@ impl Plan {
             seconds: Arc::clone(&sampler),
         };
         let name = format!("{}-{}-{}", s.spec.label, p.spec.label, job.seed);
-        let config = StudyConfig::new(name, space, vec![p.direction]).seed(job.seed);
+        let config = StudyConfig::new(name, space, p.directions.clone()).seed(job.seed);
         let mut study = Study::new(config, &timed, &s.spec.settings)?;
         let budget = Budget {
             trials: Some(job.budget),
@@ -228,13 +232,16 @@ impl Plan {
         study.optimize(&*objective, budget, &mut clock)?;
         record.wall_s = clock.start.elapsed().as_secs_f64();
         let trials = study.finished();
-        let o = outcome(
-            trials,
-            p.direction,
-            &p.metric,
-            p.spec.quality_attr.as_deref(),
-            p.optimum,
-        );
+        let o = match &p.reference {
+            Some(reference) => hypervolume_outcome(trials, &p.directions, reference, p.optimum),
+            None => outcome(
+                trials,
+                p.direction,
+                &p.metric,
+                p.spec.quality_attr.as_deref(),
+                p.optimum,
+            ),
+        };
         record.trials = trials.len() as u64;
         record.complete = o.complete;
         record.failed = o.failed;
@@ -256,6 +263,46 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// A problem with several objectives, scored by the hypervolume of its run's front against the
+/// reference point of a synthetic function whose true front is known (its hypervolume is the
+/// optimum, so the regret is what the run's front lacks).
+fn multi_objective(
+    spec: &ProblemSpec,
+    factory: Arc<dyn ObjectiveFactory>,
+    metrics: &[hyperplug_core::Metric],
+    space: Space,
+) -> Result<PlannedProblem> {
+    let known = hyperplug_synthetic::Function::from_name(&spec.objective)
+        .and_then(|f| Some((f.reference_point()?, f.front_hypervolume()?)));
+    let Some((reference, optimum)) = known else {
+        bail!(
+            "problem `{}`: objective `{}` returns {} values; benchmarks score several objectives \
+             by hypervolume against a known Pareto front, which only the synthetic zdt1, zdt2, \
+             zdt3 and dtlz2 have",
+            spec.label,
+            spec.objective,
+            metrics.len()
+        );
+    };
+    if spec.direction.is_some() || spec.quality_attr.is_some() {
+        bail!(
+            "problem `{}`: `direction` and `quality_attr` are for one objective; a \
+             multi-objective problem is scored by its hypervolume",
+            spec.label
+        );
+    }
+    Ok(PlannedProblem {
+        spec: spec.clone(),
+        factory,
+        direction: Direction::Maximize,
+        directions: metrics.iter().map(|m| m.direction).collect(),
+        reference: Some(reference),
+        metric: "hypervolume".into(),
+        optimum: Some(optimum),
+        space,
+    })
 }
 
 /// A problem's space: the objective's own or the one its study file declares.
@@ -469,10 +516,6 @@ mod tests {
             format!("{e:#}").contains("unknown strategy `annealing`"),
             "{e:#}"
         );
-        let e = Plan::new(&suite(&["random"], &["zdt1"], vec![0], 5), &registry)
-            .err()
-            .unwrap();
-        assert!(format!("{e:#}").contains("single-objective"), "{e:#}");
         let e = Plan::new(
             &suite(&["random:depth=3"], &["branin"], vec![0], 5),
             &registry,
@@ -492,6 +535,93 @@ mod tests {
         .err()
         .unwrap();
         assert!(format!("{e:#}").contains("`dim` cannot be set"), "{e:#}");
+    }
+
+    #[test]
+    fn several_objectives_are_scored_by_hypervolume_against_the_known_front() {
+        let registry = Registry::bundled();
+        let plan = Plan::new(&suite(&["nsga2"], &["zdt1:dim=4"], vec![2], 120), &registry).unwrap();
+        let p = &plan.problems[0];
+        assert_eq!(p.direction, Direction::Maximize);
+        assert_eq!(p.directions, [Direction::Minimize, Direction::Minimize]);
+        let r = plan.run(plan.jobs[0]);
+        assert_eq!(r.error, None);
+        assert_eq!(r.direction, Direction::Maximize);
+        assert_eq!(r.optimum, Some(1.21 - 1.0 / 3.0));
+        // The same study driven directly: the hypervolume of its trials' values against
+        // (1.1, 1.1) is the record's best value, and the curve ends there.
+        let entry = registry.objective("zdt1").unwrap();
+        let settings = hyperplug_core::Settings::default().with("dim", 4);
+        let objective = entry.factory.create(&settings).unwrap();
+        let config = StudyConfig::new(
+            "direct",
+            objective.space().unwrap(),
+            vec![Direction::Minimize; 2],
+        )
+        .seed(2);
+        let nsga2 = registry.strategy("nsga2").unwrap();
+        let mut study = Study::new(config, &*nsga2.factory, &Default::default()).unwrap();
+        study
+            .optimize(&*objective, Budget::trials(120), &mut ())
+            .unwrap();
+        let points: Vec<&[f64]> = study
+            .finished()
+            .iter()
+            .map(|t| t.values.as_slice())
+            .collect();
+        let hv = hyperplug_core::hypervolume(&points, &[1.1, 1.1]).unwrap();
+        assert!(hv > 0.0, "120 trials of 4-D ZDT1 reach the box");
+        assert_eq!(r.best_value, Some(hv));
+        assert_eq!(r.best_so_far.last(), Some(&Some(hv)));
+        assert_eq!(r.regret, Some(1.21 - 1.0 / 3.0 - hv));
+        // The curve never falls.
+        let curve: Vec<f64> = r.best_so_far.iter().map(|v| v.unwrap_or(0.0)).collect();
+        assert!(curve.windows(2).all(|w| w[0] <= w[1]), "{curve:?}");
+    }
+
+    /// Two metrics and no known front.
+    struct TwoMetrics;
+
+    impl ObjectiveFactory for TwoMetrics {
+        fn info(&self) -> PluginInfo {
+            PluginInfo::new("two", "0", "", hyperplug_core::Capabilities::default())
+        }
+        fn create(&self, _: &hyperplug_core::Settings) -> Result<Box<dyn Objective>, Error> {
+            struct Two;
+            impl Objective for Two {
+                fn space(&self) -> Option<Space> {
+                    Space::new(vec![hyperplug_core::Param::new(
+                        "x",
+                        hyperplug_core::Domain::float(0.0, 1.0),
+                    )])
+                    .ok()
+                }
+                fn metrics(&self) -> Vec<hyperplug_core::Metric> {
+                    vec![
+                        hyperplug_core::Metric::minimize("a"),
+                        hyperplug_core::Metric::minimize("b"),
+                    ]
+                }
+                fn evaluate(
+                    &self,
+                    _: &Params,
+                    _: &mut dyn hyperplug_core::TrialContext,
+                ) -> hyperplug_core::TrialOutcome {
+                    Ok(vec![0.0, 0.0].into())
+                }
+            }
+            Ok(Box::new(Two))
+        }
+    }
+
+    #[test]
+    fn several_objectives_without_a_known_front_are_refused() {
+        let mut registry = Registry::bundled();
+        registry.add_objective(Arc::new(TwoMetrics), crate::registry::Source::Bundled);
+        let e = Plan::new(&suite(&["nsga2"], &["two"], vec![0], 5), &registry)
+            .err()
+            .unwrap();
+        assert!(format!("{e:#}").contains("known Pareto front"), "{e:#}");
     }
 
     /// An objective with no space and no metrics, like a command: `(x - 0.3)²`.

@@ -40,11 +40,13 @@ pub enum Function {
     Zdt2,
     /// [`crate::zdt3`], two objectives, 2-D and up.
     Zdt3,
+    /// [`crate::dtlz2`], three objectives, 3-D and up.
+    Dtlz2,
 }
 
 impl Function {
     /// Every function, in the order of [`crate::factories`].
-    pub const ALL: [Function; 12] = [
+    pub const ALL: [Function; 13] = [
         Function::Branin,
         Function::Hartmann3,
         Function::Hartmann6,
@@ -57,6 +59,7 @@ impl Function {
         Function::Zdt1,
         Function::Zdt2,
         Function::Zdt3,
+        Function::Dtlz2,
     ];
 
     /// The name study files use, e.g. `styblinski_tang`.
@@ -74,6 +77,7 @@ impl Function {
             Function::Zdt1 => "zdt1",
             Function::Zdt2 => "zdt2",
             Function::Zdt3 => "zdt3",
+            Function::Dtlz2 => "dtlz2",
         }
     }
 
@@ -103,6 +107,7 @@ impl Function {
             Function::Zdt1 => "ZDT1, two objectives on [0,1]^d, convex Pareto front",
             Function::Zdt2 => "ZDT2, two objectives on [0,1]^d, concave Pareto front",
             Function::Zdt3 => "ZDT3, two objectives on [0,1]^d, disconnected Pareto front",
+            Function::Dtlz2 => "DTLZ2, three objectives on [0,1]^d, spherical Pareto front",
         }
     }
 
@@ -113,6 +118,7 @@ impl Function {
             Function::Hartmann3 => 3..=3,
             Function::Hartmann6 => 6..=6,
             Function::Rosenbrock | Function::Zdt1 | Function::Zdt2 | Function::Zdt3 => 2..=MAX_DIM,
+            Function::Dtlz2 => 3..=MAX_DIM,
             Function::Ackley
             | Function::Levy
             | Function::StyblinskiTang
@@ -129,10 +135,12 @@ impl Function {
 
     /// The dimension used when the settings give no `dim`: the only one for fixed-dimension
     /// functions, 2 for the other single-objective ones, 30 for ZDT (as in Zitzler, Deb & Thiele
-    /// 2000).
+    /// 2000), 12 for DTLZ2.
     pub fn default_dim(self) -> usize {
         match self {
             Function::Zdt1 | Function::Zdt2 | Function::Zdt3 => 30,
+            // k = 10 distance variables beside the two position ones (Deb et al. 2005).
+            Function::Dtlz2 => 12,
             _ if self.fixed_dim() => *self.dims().start(),
             _ => 2,
         }
@@ -174,7 +182,7 @@ impl Function {
             Function::StyblinskiTang => (-5.0, 5.0),
             Function::Rastrigin => (-5.12, 5.12),
             Function::Griewank => (-600.0, 600.0),
-            Function::Zdt1 | Function::Zdt2 | Function::Zdt3 => (0.0, 1.0),
+            Function::Zdt1 | Function::Zdt2 | Function::Zdt3 | Function::Dtlz2 => (0.0, 1.0),
         }
     }
 
@@ -196,17 +204,54 @@ impl Function {
         Ok(Space::new(params)?)
     }
 
-    /// Whether the function has two objectives (ZDT).
+    /// Whether the function has several objectives (ZDT, DTLZ2).
     pub fn is_multi_objective(self) -> bool {
-        matches!(self, Function::Zdt1 | Function::Zdt2 | Function::Zdt3)
+        matches!(
+            self,
+            Function::Zdt1 | Function::Zdt2 | Function::Zdt3 | Function::Dtlz2
+        )
     }
 
-    /// The metrics it returns: `value` to minimize, or `f1` and `f2` to minimize for ZDT.
+    /// The metrics it returns: `value` to minimize, or `f1`, `f2` (and `f3` for DTLZ2) to
+    /// minimize.
     pub fn metrics(self) -> Vec<Metric> {
-        if self.is_multi_objective() {
-            vec![Metric::minimize("f1"), Metric::minimize("f2")]
-        } else {
-            vec![Metric::minimize("value")]
+        match self {
+            Function::Dtlz2 => vec![
+                Metric::minimize("f1"),
+                Metric::minimize("f2"),
+                Metric::minimize("f3"),
+            ],
+            _ if self.is_multi_objective() => vec![Metric::minimize("f1"), Metric::minimize("f2")],
+            _ => vec![Metric::minimize("value")],
+        }
+    }
+
+    /// The reference point benchmarks measure hypervolume against (several objectives only):
+    /// 1.1 in every objective, just beyond the front's nadir of 1 (for ZDT3 the nadir's `f2` is
+    /// 1 too), as Optuna's and pymoo's ZDT studies use.
+    pub fn reference_point(self) -> Option<Vec<f64>> {
+        match self {
+            Function::Zdt1 | Function::Zdt2 | Function::Zdt3 => Some(vec![1.1, 1.1]),
+            Function::Dtlz2 => Some(vec![1.1, 1.1, 1.1]),
+            _ => None,
+        }
+    }
+
+    /// The hypervolume of the true Pareto front against [`Function::reference_point`]: the best
+    /// a run can reach. Closed forms for ZDT1 (`1.21 - 1/3`), ZDT2 (`1.21 - 2/3`) and DTLZ2
+    /// (`1.331 - π/6`, the cube less the unit sphere's octant); for ZDT3, exactly the area of
+    /// the 2-D staircase of 200,001 front points (within 1e-5 of the curve's).
+    pub fn front_hypervolume(self) -> Option<f64> {
+        match self {
+            Function::Zdt1 => Some(1.21 - 1.0 / 3.0),
+            Function::Zdt2 => Some(1.21 - 2.0 / 3.0),
+            Function::Zdt3 => {
+                let front = zdt::zdt3_front(200_001);
+                let points: Vec<&[f64]> = front.iter().map(|p| p.as_slice()).collect();
+                hyperplug_core::hypervolume(&points, &[1.1, 1.1])
+            }
+            Function::Dtlz2 => Some(1.331 - std::f64::consts::PI / 6.0),
+            _ => None,
         }
     }
 
@@ -228,6 +273,7 @@ impl Function {
             | Function::Griewank => vec![0.0],
             Function::Zdt1 | Function::Zdt2 => vec![0.0, 0.0],
             Function::Zdt3 => vec![0.0, zdt::ZDT3_MIN_F2],
+            Function::Dtlz2 => vec![0.0, 0.0, 0.0],
         }
     }
 
@@ -244,7 +290,7 @@ impl Function {
             Function::Rosenbrock | Function::Levy => vec![vec![1.0; dim]],
             Function::Ackley | Function::Rastrigin | Function::Griewank => vec![vec![0.0; dim]],
             Function::StyblinskiTang => vec![vec![functions::STYBLINSKI_TANG_MINIMIZER; dim]],
-            Function::Zdt1 | Function::Zdt2 | Function::Zdt3 => Vec::new(),
+            Function::Zdt1 | Function::Zdt2 | Function::Zdt3 | Function::Dtlz2 => Vec::new(),
         }
     }
 
@@ -267,6 +313,7 @@ impl Function {
             Function::Zdt1 => zdt::zdt1(x).to_vec(),
             Function::Zdt2 => zdt::zdt2(x).to_vec(),
             Function::Zdt3 => zdt::zdt3(x).to_vec(),
+            Function::Dtlz2 => zdt::dtlz2(x).to_vec(),
         }
     }
 

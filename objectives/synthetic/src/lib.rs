@@ -1,6 +1,6 @@
 //! Synthetic benchmark functions with known optima, for testing and comparing strategies:
 //! Branin, Hartmann-3 and -6, Rosenbrock, Ackley, Levy, Styblinski-Tang, Rastrigin, Griewank, and
-//! the two-objective ZDT1, ZDT2 and ZDT3.
+//! the two-objective ZDT1, ZDT2 and ZDT3, and the three-objective DTLZ2.
 //!
 //! Each function is available three ways:
 //!
@@ -45,11 +45,12 @@ pub use functions::{
 };
 pub use objective::SyntheticFactory;
 pub use zdt::{
-    ZDT3_FRONT_SEGMENTS, ZDT3_MIN_F2, zdt1, zdt1_front, zdt2, zdt2_front, zdt3, zdt3_front,
+    ZDT3_FRONT_SEGMENTS, ZDT3_MIN_F2, dtlz2, dtlz2_front, zdt1, zdt1_front, zdt2, zdt2_front, zdt3,
+    zdt3_front,
 };
 
-/// The factories of all twelve functions, in the order of [`Function::ALL`]: branin, hartmann3,
-/// hartmann6, rosenbrock, ackley, levy, styblinski_tang, rastrigin, griewank, zdt1, zdt2, zdt3.
+/// The factories of all thirteen functions, in the order of [`Function::ALL`]: branin, hartmann3,
+/// hartmann6, rosenbrock, ackley, levy, styblinski_tang, rastrigin, griewank, zdt1, zdt2, zdt3, dtlz2.
 pub fn factories() -> Vec<Box<dyn ObjectiveFactory>> {
     Function::ALL
         .into_iter()

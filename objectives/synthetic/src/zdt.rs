@@ -1,4 +1,5 @@
-//! The two-objective ZDT functions and points on their true Pareto fronts.
+//! The two-objective ZDT functions, the three-objective DTLZ2, and points on their true Pareto
+//! fronts.
 //!
 //! Definitions: Zitzler, Deb & Thiele, "Comparison of Multiobjective Evolutionary Algorithms:
 //! Empirical Results", *Evolutionary Computation* 8(2), 2000. All three are minimized on
@@ -125,4 +126,65 @@ fn zdt3_f1_at(s: f64) -> f64 {
         rest -= length;
     }
     ZDT3_FRONT_SEGMENTS[ZDT3_FRONT_SEGMENTS.len() - 1].1
+}
+
+/// DTLZ2 with three objectives (Deb, Thiele, Laumanns & Zitzler 2005), minimized on `[0, 1]^n`,
+/// `n ≥ 3`: with `g = Σ_{i≥2} (x_i - ½)²`, `f1 = (1 + g) cos(x0 π/2) cos(x1 π/2)`,
+/// `f2 = (1 + g) cos(x0 π/2) sin(x1 π/2)`, `f3 = (1 + g) sin(x0 π/2)`. Its front is the unit
+/// sphere's positive octant, reached where `x_i = ½` for `i ≥ 2`.
+///
+/// # Panics
+///
+/// When `x` has fewer than 3 coordinates.
+pub fn dtlz2(x: &[f64]) -> [f64; 3] {
+    assert!(
+        x.len() >= 3,
+        "dtlz2 takes at least 3 coordinates, got {}",
+        x.len()
+    );
+    let g: f64 = x[2..].iter().map(|v| (v - 0.5).powi(2)).sum();
+    let (a, b) = (x[0] * PI / 2.0, x[1] * PI / 2.0);
+    [
+        (1.0 + g) * a.cos() * b.cos(),
+        (1.0 + g) * a.cos() * b.sin(),
+        (1.0 + g) * a.sin(),
+    ]
+}
+
+/// Points on DTLZ2's front: the images of the grid `x0, x1 ∈ {0, 1/k, …, 1}` (`k ≥ 1`), each on
+/// the unit sphere; `(k + 1)²` of them, some repeated at the pole `x0 = 1`.
+pub fn dtlz2_front(k: usize) -> Vec<[f64; 3]> {
+    let k = k.max(1);
+    let mut out = Vec::with_capacity((k + 1) * (k + 1));
+    for i in 0..=k {
+        for j in 0..=k {
+            let mut x = vec![0.5; 3];
+            x[0] = i as f64 / k as f64;
+            x[1] = j as f64 / k as f64;
+            out.push(dtlz2(&x));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod dtlz2_tests {
+    use super::*;
+
+    #[test]
+    fn dtlz2_front_points_lie_on_the_unit_sphere_and_hypervolume_matches_the_closed_form() {
+        let front = dtlz2_front(40);
+        for p in &front {
+            let r: f64 = p.iter().map(|v| v * v).sum();
+            assert!((r - 1.0).abs() < 1e-12, "{p:?}");
+        }
+        // Off the front: g > 0 scales the point out.
+        let off = dtlz2(&[0.0, 0.0, 1.0, 0.5]);
+        assert_eq!(off, [1.25, 0.0, 0.0]);
+        // The dense front's staircase approaches 1.331 - π/6 from below.
+        let points: Vec<&[f64]> = front.iter().map(|p| p.as_slice()).collect();
+        let hv = hyperplug_core::hypervolume(&points, &[1.1; 3]).unwrap();
+        let exact = 1.331 - PI / 6.0;
+        assert!(hv < exact && exact - hv < 0.03, "{hv} vs {exact}");
+    }
 }
