@@ -62,17 +62,18 @@ impl Registry {
         Registry::default()
     }
 
-    /// The strategies and objectives compiled into the host: random, grid, qmc and TPE search,
+    /// The strategies and objectives compiled into the host: random, grid, qmc, TPE and GP search,
     /// the synthetic benchmark functions, the command objective (any program), the table
     /// objective (lookup-table benchmarks), and the MLP objective (a neural network by
     /// cross-validation).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
-        let strategies: [Arc<dyn StrategyFactory>; 4] = [
+        let strategies: [Arc<dyn StrategyFactory>; 5] = [
             Arc::new(hyperplug_random::Random),
             Arc::new(hyperplug_grid::Grid),
             Arc::new(hyperplug_qmc::Qmc),
             Arc::new(hyperplug_tpe::Tpe),
+            Arc::new(hyperplug_gp::Gp),
         ];
         for f in strategies {
             r.add_strategy(f, Source::Bundled);

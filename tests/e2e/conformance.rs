@@ -23,7 +23,7 @@ fn every_bundled_strategy_conforms_in_process() {
         .iter()
         .map(|e| e.info.name.as_str())
         .collect();
-    assert_eq!(names, ["grid", "qmc", "random", "tpe"]);
+    assert_eq!(names, ["gp", "grid", "qmc", "random", "tpe"]);
     for entry in registry.strategies() {
         assert_eq!(entry.source, Source::Bundled);
         check_strategy(&*entry.factory, &settings_for(&entry.info.name));
@@ -37,6 +37,7 @@ fn every_strategy_conforms_through_its_plugin_library() {
         ("hyperplug-plugin-grid", vec!["grid"]),
         ("hyperplug-plugin-qmc", vec!["qmc"]),
         ("hyperplug-plugin-tpe", vec!["tpe"]),
+        ("hyperplug-plugin-gp", vec!["gp"]),
         ("hyperplug-example-sampler", vec!["local-search"]),
         (
             "hyperplug-example-library",
