@@ -9,9 +9,10 @@
 //!   Categorical parameters add `[a ≠ b] / ℓ²` to the squared distance (a Hamming-distance
 //!   kernel with its own length scale). A constant mean and Gaussian noise. Losses are
 //!   standardized, after a Yeo-Johnson power transform when `warp` (heavy tails).
-//! - **Hyperparameters.** Maximum a posteriori: log marginal likelihood plus priors (a
-//!   dimension-scaled log-normal on length scales, Hvarfner et al. 2024; log-normal on signal
-//!   and noise; normal on the mean), by bounded L-BFGS (argmin) from the last fit and from the
+//! - **Hyperparameters.** Maximum a posteriori: log marginal likelihood plus priors
+//!   (log-normal on length scales, centred at 1 with log-spread 1, chosen on development seeds
+//!   over the dimension-scaled prior of Hvarfner et al. 2024; log-normal on signal and noise;
+//!   normal on the mean), by bounded L-BFGS (argmin) from the last fit and from the
 //!   priors' centre (and a random start on the first fit).
 //! - **Acquisition.** `logei`: the logarithm of expected improvement over the best feasible
 //!   trial, computed stably far into the tail (Ament et al. 2023); or `lcb`: `μ - √β·σ` of the

@@ -133,7 +133,7 @@ impl GpStrategy {
         } else {
             -8.0
         };
-        let priors = Priors::new(d, log_noise);
+        let priors = Priors::new(log_noise);
         let due = model.hyper.is_none()
             || n <= ALWAYS_REFIT
             || n as f64 >= model.fitted_at as f64 * (1.0 + s.refit_growth);
