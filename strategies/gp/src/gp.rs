@@ -438,6 +438,13 @@ impl Posterior {
         (mean, var)
     }
 
+    /// The squared distance between two inputs in length scales, as the kernel sees it.
+    pub fn scaled_sq_dist(&self, a: &[f64], b: &[f64]) -> f64 {
+        (0..a.len())
+            .map(|j| self.lambda[j] * sq_diff(a[j], b[j], self.inputs.categorical[j]))
+            .sum()
+    }
+
     /// The length scales of the inputs, `1 / √λ`.
     pub fn length_scales(&self) -> Vec<f64> {
         self.lambda.iter().map(|l| 1.0 / l.sqrt()).collect()

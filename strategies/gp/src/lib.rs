@@ -22,7 +22,9 @@
 //!   finished or running trial is passed over for the next best.
 //! - **Parallel workers.** Under `batch = "believer"` each running trial is added to the model
 //!   as if observed at its posterior mean (the Kriging believer): the mean does not move, the
-//!   variance collapses around it, so the next ask looks elsewhere.
+//!   variance collapses around it, and the incumbent becomes the better of the best trial and
+//!   the believed means, so the next ask looks elsewhere. A candidate within 0.1 length scales
+//!   of a running trial (kernel correlation above 0.99, a redundant evaluation) is passed over.
 //! - **Constraints.** Each name in `constraints` is a trial attribute that must be ≤ 0; each
 //!   gets its own process, and LogEI adds the log probability that all hold. Before any trial
 //!   is feasible the acquisition is that probability alone.

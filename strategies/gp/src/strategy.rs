@@ -14,6 +14,9 @@ use crate::math;
 use crate::settings::{Acquisition, Batch, GpSettings};
 use crate::warp;
 
+/// Two points closer than this many length scales have a kernel correlation above 0.99.
+const REDUNDANT: f64 = 0.1;
+
 /// Below this many trials the hyperparameters are refitted at every ask.
 const ALWAYS_REFIT: usize = 30;
 
@@ -247,7 +250,7 @@ impl GpStrategy {
             )?;
         }
         // The incumbent: the best feasible model row, in model units.
-        let best = rows
+        let mut best = rows
             .iter()
             .enumerate()
             .filter(|(_, r)| self.feasible(**r))
@@ -260,6 +263,28 @@ impl GpStrategy {
         for t in ctx.running {
             if self.enc.encode(&t.params, &mut row).is_some() {
                 running.push(row.clone());
+            }
+        }
+        // A believed trial also counts as observed at its mean for the incumbent: otherwise
+        // LogEI would still see `best - μ` to gain right beside it, and parallel asks would
+        // crowd around the same optimum of the mean.
+        if self.s.batch == Batch::Believer && !running.is_empty() {
+            let flat: Vec<f64> = running.concat();
+            let (mut mean, mut var) = (Vec::new(), Vec::new());
+            let mut believed_feasible = vec![true; running.len()];
+            for (c, m) in self.constraints.iter().enumerate() {
+                let (p, _) = m.post.as_ref()?;
+                p.predict(&flat, &mut mean, &mut var);
+                for (ok, mu) in believed_feasible.iter_mut().zip(&mean) {
+                    *ok &= *mu <= thresholds[c];
+                }
+            }
+            let (p, _) = self.objective.post.as_ref()?;
+            p.predict(&flat, &mut mean, &mut var);
+            for (mu, ok) in mean.iter().zip(&believed_feasible) {
+                if *ok {
+                    best = best.min(*mu);
+                }
             }
         }
         let mut posts: Vec<Posterior> = Vec::with_capacity(1 + k);
@@ -359,18 +384,32 @@ impl GpStrategy {
         let more = acq.batch(&cands[c * d..]);
         values.extend(more);
 
-        // The best candidate that is neither a finished nor a running trial.
+        // The best candidate that is neither a finished nor a running trial, nor so close to a
+        // running one (within `REDUNDANT` length scales: correlation above 0.99) that its
+        // result would be redundant; if every candidate is that close, the farthest one.
         let taken: HashSet<Vec<u64>> = running.iter().map(|r| key(r)).collect();
         let mut order: Vec<usize> = (0..values.len()).collect();
         order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
-        order
-            .into_iter()
-            .map(|i| &cands[i * d..(i + 1) * d])
-            .find(|x| {
-                let k = key(x);
-                !self.hist.keys.contains(&k) && !taken.contains(&k)
-            })
-            .map(<[f64]>::to_vec)
+        let base = &posts[0];
+        let mut fallback: Option<(f64, usize)> = None;
+        for i in order {
+            let x = &cands[i * d..(i + 1) * d];
+            let k = key(x);
+            if self.hist.keys.contains(&k) || taken.contains(&k) {
+                continue;
+            }
+            let near = running
+                .iter()
+                .map(|r| base.scaled_sq_dist(x, r))
+                .fold(f64::INFINITY, f64::min);
+            if self.s.batch == Batch::None || near >= REDUNDANT * REDUNDANT {
+                return Some(x.to_vec());
+            }
+            if fallback.is_none_or(|f| near > f.0) {
+                fallback = Some((near, i));
+            }
+        }
+        fallback.map(|(_, i)| cands[i * d..(i + 1) * d].to_vec())
     }
 
     /// Moves `x` onto the space: takeable values, inactive parameters imputed.
