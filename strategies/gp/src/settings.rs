@@ -102,16 +102,17 @@ impl GpSettings {
                 "must be at most 10000".into(),
             );
         }
-        if s.fit_points < 2 {
+        // Kernel matrices are dense: 5,000 points already take 200 MB and seconds per ask.
+        if !(2..=2_000).contains(&s.fit_points) {
             return bad(
                 "fit_points",
-                format!("must be at least 2, got {}", s.fit_points),
+                format!("must be between 2 and 2000, got {}", s.fit_points),
             );
         }
-        if !(2..=20_000).contains(&s.max_points) {
+        if !(2..=5_000).contains(&s.max_points) {
             return bad(
                 "max_points",
-                format!("must be between 2 and 20000, got {}", s.max_points),
+                format!("must be between 2 and 5000, got {}", s.max_points),
             );
         }
         if !(s.refit_growth.is_finite() && s.refit_growth >= 0.0) {
@@ -150,8 +151,10 @@ mod tests {
             ("beta", serde_json::json!(-1.0), ">= 0"),
             ("candidates", serde_json::json!(0), "between 1"),
             ("polish", serde_json::json!(1_000_000), "at most"),
-            ("fit_points", serde_json::json!(1), "at least 2"),
+            ("fit_points", serde_json::json!(1), "between 2"),
+            ("fit_points", serde_json::json!(100_000), "between 2"),
             ("max_points", serde_json::json!(1), "between 2"),
+            ("max_points", serde_json::json!(20_000), "between 2"),
             ("refit_growth", serde_json::json!(-0.5), ">= 0"),
             ("constraints", serde_json::json!(["c", "c"]), "twice"),
             ("constraints", serde_json::json!([" "]), "empty"),

@@ -478,6 +478,12 @@ impl Acq<'_> {
                 *o += self.constraint_term(c, *m, *v).0;
             }
         }
+        // A numerically broken score (losses near f64::MAX) must not win the ranking.
+        for o in &mut out {
+            if o.is_nan() {
+                *o = f64::NEG_INFINITY;
+            }
+        }
         out
     }
 

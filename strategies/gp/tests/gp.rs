@@ -262,3 +262,28 @@ fn several_objectives_are_refused_with_a_clear_message() {
         Err(e) => assert!(e.to_string().contains("gp"), "{e}"),
     }
 }
+
+#[test]
+fn huge_and_non_finite_values_do_not_break_the_search() {
+    let mut st = study(
+        space(vec![Param::new("x", Domain::float(0.0, 1.0))]),
+        3,
+        &Settings::default(),
+    );
+    st.optimize_fn(Budget::trials(25), |p, ctx| {
+        let x = float(p, "x");
+        Ok(match ctx.number() % 5 {
+            0 => f64::NAN,
+            1 => 1e300,
+            _ => (x - 0.4).powi(2),
+        })
+    })
+    .expect("bounded");
+    let xs: Vec<f64> = st
+        .finished()
+        .iter()
+        .filter_map(|t| t.params["x"].as_f64())
+        .collect();
+    assert_eq!(xs.len(), 25);
+    assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)), "{xs:?}");
+}
