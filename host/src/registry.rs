@@ -106,15 +106,15 @@ impl Registry {
         Registry::default()
     }
 
-    /// The strategies and objectives compiled into the host: random, grid, qmc, TPE and CMA-ES
-    /// search, regularized evolution and REINFORCE, the genetic algorithm, differential
+    /// The strategies and objectives compiled into the host: random, grid, qmc, TPE, GP and
+    /// CMA-ES search, regularized evolution and REINFORCE, the genetic algorithm, differential
     /// evolution, NSGA-II and NSGA-III,
     /// the synthetic benchmark functions, the command objective (any program), the table
     /// objective (lookup-table benchmarks), and the MLP objective (a neural network by
     /// cross-validation).
     pub fn bundled() -> Self {
         let mut r = Registry::new();
-        let strategies: [Arc<dyn StrategyFactory>; 11] = [
+        let strategies: [Arc<dyn StrategyFactory>; 12] = [
             Arc::new(hyperplug_random::Random),
             Arc::new(hyperplug_grid::Grid),
             Arc::new(hyperplug_qmc::Qmc),
@@ -126,6 +126,7 @@ impl Registry {
             Arc::new(hyperplug_genetic::DifferentialEvolution),
             Arc::new(hyperplug_nsga::Nsga2),
             Arc::new(hyperplug_nsga::Nsga3),
+            Arc::new(hyperplug_gp::Gp),
         ];
         for f in strategies {
             r.add_strategy(f, Source::Bundled);

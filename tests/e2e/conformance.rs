@@ -28,6 +28,7 @@ fn every_bundled_strategy_conforms_in_process() {
             "de",
             "evolution",
             "ga",
+            "gp",
             "grid",
             "nsga2",
             "nsga3",
@@ -57,6 +58,7 @@ fn every_plugin_library_conforms_through_check_library() {
         ("hyperplug-plugin-reinforce", vec!["reinforce"], vec![]),
         ("hyperplug-plugin-genetic", vec!["ga", "de"], vec![]),
         ("hyperplug-plugin-nsga", vec!["nsga2", "nsga3"], vec![]),
+        ("hyperplug-plugin-gp", vec!["gp"], vec![]),
         ("hyperplug-example-sampler", vec!["local-search"], vec![]),
         (
             "hyperplug-example-library",
