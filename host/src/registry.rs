@@ -449,7 +449,11 @@ mod tests {
             .filter(|name| name.contains('/'))
             .collect();
         assert_eq!(vendored, ["acme/random", "globex/random"]);
-        assert_eq!(r.strategies().len(), bundled + 2, "the bad names are skipped");
+        assert_eq!(
+            r.strategies().len(),
+            bundled + 2,
+            "the bad names are skipped"
+        );
         assert_eq!(
             r.find_strategy("acme/random", None)
                 .map(|e| e.source.clone()),

@@ -23,7 +23,15 @@ fn every_bundled_strategy_conforms_in_process() {
         .collect();
     assert_eq!(
         names,
-        ["cmaes", "evolution", "grid", "qmc", "random", "reinforce", "tpe"]
+        [
+            "cmaes",
+            "evolution",
+            "grid",
+            "qmc",
+            "random",
+            "reinforce",
+            "tpe"
+        ]
     );
     for entry in registry.strategies() {
         assert_eq!(entry.source, Source::Bundled);
