@@ -622,7 +622,8 @@ fn a_worker_role_with_only_the_documented_grants_runs_a_study_and_can_change_no_
         .batch_execute(&format!(
             "CREATE ROLE {role} LOGIN;
              GRANT USAGE ON SCHEMA {s} TO {role};
-             GRANT SELECT, INSERT, UPDATE ON {s}.trials, {s}.queue, {s}.studies TO {role};
+             GRANT SELECT, INSERT, UPDATE ON {s}.trials, {s}.queue TO {role};
+             GRANT SELECT, UPDATE (next_number, budgeted, finish_seq, updated_ms) ON {s}.studies TO {role};
              GRANT DELETE ON {s}.queue TO {role};
              GRANT SELECT ON {s}.meta TO {role};
              GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {role};"
@@ -646,6 +647,10 @@ fn a_worker_role_with_only_the_documented_grants_runs_a_study_and_can_change_no_
         format!("DELETE FROM {s}.trials"),
         format!("CREATE TABLE {s}.mine (x int)"),
         format!("ALTER TABLE {s}.studies ADD COLUMN y int"),
+        // The definition decides what every worker runs.
+        format!("UPDATE {s}.studies SET record = '{{}}'"),
+        format!("INSERT INTO {s}.studies (name, record, created_ms, updated_ms) VALUES ('x', '{{}}', 0, 0)"),
+        format!("DELETE FROM {s}.studies"),
     ]
     .iter()
     .map(|sql| as_worker.batch_execute(sql).is_err())
@@ -660,8 +665,8 @@ fn a_worker_role_with_only_the_documented_grants_runs_a_study_and_can_change_no_
         text(&out).1
     );
     assert_eq!(
-        refused, [true; 4],
-        "the worker role could change the schema"
+        refused, [true; 7],
+        "the worker role could change the schema or the study's definition"
     );
     let stored = export(d, &pg.url, "g");
     let states: Vec<&str> = stored["trials"]
