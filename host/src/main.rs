@@ -407,9 +407,8 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
     let result = run(&mut prepared, &mut progress);
     progress.finish();
     let failure_stop = result?;
-    let total = prepared.study.finished().len() + prepared.study.running().len();
     if let Some(message) = done
-        && total as u64 == prepared.existing
+        && prepared.started == 0
     {
         eprintln!("{message}");
     }
