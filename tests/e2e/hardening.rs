@@ -837,3 +837,32 @@ fn parameters_a_program_would_read_under_one_variable_are_refused_before_any_tri
         "refused before the store is touched"
     );
 }
+
+#[test]
+fn the_worker_command_that_create_prints_pastes_into_a_shell_as_the_same_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = "x; touch pwned #'$(id)";
+    let url = "sqlite://it's here.db";
+    let study = write(
+        d,
+        "s.toml",
+        &format!(
+            "[study]\nname = {}\ntrials = 1\n[objective]\nname = \"branin\"\n",
+            serde_json::Value::from(name)
+        ),
+    );
+    let out = hyperplug(&["studies", "create", &study, "--storage", url], d, &[]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let line = stderr
+        .split_once("workers join it with `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(line, _)| line)
+        .unwrap_or_else(|| panic!("no worker command in: {stderr}"));
+    assert_eq!(
+        shlex::split(line).unwrap_or_default(),
+        ["hyperplug", "worker", "--storage", url, "--study", name],
+        "{line}"
+    );
+}
