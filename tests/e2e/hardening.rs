@@ -246,7 +246,7 @@ fn studies_create_stores_the_study_where_its_file_says_unless_told_otherwise() {
     let (_, err) = text(&out);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("--storage 'sqlite://from-file.db' --study s"),
+        err.contains("--storage sqlite://from-file.db --study s"),
         "{err}"
     );
     assert!(d.join("from-file.db").exists());
