@@ -407,9 +407,8 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
     let result = run(&mut prepared, &mut progress);
     progress.finish();
     let failure_stop = result?;
-    let total = prepared.study.finished().len() + prepared.study.running().len();
     if let Some(message) = done
-        && total as u64 == prepared.existing
+        && prepared.started == 0
     {
         eprintln!("{message}");
     }
@@ -471,9 +470,25 @@ fn studies_command(
         } else {
             " (the password is not shown: give workers theirs with PGPASSWORD, ~/.pgpass, or password_file=PATH in the URL)"
         };
+        // Quoted for the shell, as people paste it: a study name or path is anyone's text.
+        let join = shlex::try_join([
+            "hyperplug",
+            "worker",
+            "--storage",
+            &shown,
+            "--study",
+            &file.name,
+        ])
+        .map_or_else(
+            |_| {
+                "`hyperplug worker` (its name holds a NUL byte, which no command line can pass)"
+                    .to_owned()
+            },
+            |line| format!("`{line}`"),
+        );
         eprintln!(
-            "study `{}` is stored in {} with {} trials; workers join it with `hyperplug worker --storage '{shown}' --study {}`{password_note}",
-            file.name, prepared.location, prepared.existing, file.name
+            "study `{}` is stored in {} with {} trials; workers join it with {join}{password_note}",
+            file.name, prepared.location, prepared.existing
         );
         return Ok(ExitCode::SUCCESS);
     }

@@ -119,7 +119,7 @@ impl Observer for Progress {
     }
 
     fn strategy_error(&mut self, error: &Error) {
-        self.say(format!("strategy error (the study goes on): {error}"));
+        self.say(strategy_error_line(error));
     }
 
     fn store_error(&mut self, error: &Error) {
@@ -185,6 +185,17 @@ fn state_word(state: TrialState) -> &'static str {
     }
 }
 
+/// What the run says of an error outside a trial. A result refused by the store is no fault of
+/// the strategy: it came after the study had given up on its trial.
+fn strategy_error_line(error: &Error) -> String {
+    match error {
+        Error::NotRunning(n) => format!(
+            "the result of trial {n} came too late and is not kept: the study had already failed it (no heartbeat from this worker within `heartbeat_grace`, e.g. a stopped or overloaded process) or it finished elsewhere"
+        ),
+        _ => format!("strategy error (the study goes on): {error}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -214,6 +225,15 @@ mod tests {
                 .args(format_args!("{message}"))
                 .build(),
         );
+    }
+
+    #[test]
+    fn a_late_result_is_not_called_a_strategy_error() {
+        let late = strategy_error_line(&Error::NotRunning(10));
+        assert!(late.contains("trial 10 came too late"), "{late}");
+        assert!(!late.contains("strategy"), "{late}");
+        let other = strategy_error_line(&Error::Strategy("boom".into()));
+        assert!(other.starts_with("strategy error"), "{other}");
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct Prepared {
     pub existing: u64,
     /// Stop after this many failed trials in a row (0: never).
     pub max_consecutive_failures: u32,
+    /// Trials this process started, retries included (counted by [`run`]).
+    pub started: u64,
 }
 
 /// What a stored study keeps for workers that join it: the study file itself, and what the run
@@ -190,6 +192,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         store,
         existing,
         max_consecutive_failures: file.max_consecutive_failures,
+        started: 0,
     })
 }
 
@@ -246,12 +249,13 @@ pub fn find(store: &dyn Store, name: &str) -> Result<hyperplug_storage::StudySum
 }
 
 impl Prepared {
-    /// Why this run will start no trial, when the study already holds its budget.
+    /// Why this run will start no trial, when the study already holds its budget (to be said
+    /// only if [`run`] then started none: a lost trial found here is retried here).
     pub fn already_done(&self) -> Option<String> {
         let n = self.budget.trials?;
         (self.existing >= n).then(|| {
             format!(
-                "study `{}` already has {} trials in {} (its budget is {n}), so no trial was started; raise `trials` in the study file, or pass --trials with more than {}, to run more",
+                "study `{}` already has {} trials counting toward its budget of {n} in {}, so no trial was started; raise `trials` in the study file, or pass --trials with more than {}, to run more",
                 self.study.config().name,
                 self.existing,
                 self.location,
@@ -482,6 +486,7 @@ impl std::fmt::Display for FailureStop {
 /// process have failed in a row (a complete or pruned trial starts the count again).
 struct FailureStreak<'o> {
     inner: &'o mut (dyn Observer + Send),
+    started: &'o mut u64,
     limit: u32,
     streak: u32,
     last: String,
@@ -498,6 +503,7 @@ impl FailureStreak<'_> {
 
 impl Observer for FailureStreak<'_> {
     fn trial_started(&mut self, trial: &Trial) {
+        *self.started += 1;
         self.inner.trial_started(trial);
     }
 
@@ -515,6 +521,10 @@ impl Observer for FailureStreak<'_> {
 
     fn strategy_error(&mut self, error: &hyperplug_core::Error) {
         self.inner.strategy_error(error);
+    }
+
+    fn store_error(&mut self, error: &hyperplug_core::Error) {
+        self.inner.store_error(error);
     }
 
     fn stop_requested(&mut self) -> bool {
@@ -544,10 +554,12 @@ pub fn run(
         budget,
         options,
         max_consecutive_failures,
+        started,
         ..
     } = prepared;
     let mut watch = FailureStreak {
         inner: observer,
+        started,
         limit: *max_consecutive_failures,
         streak: 0,
         last: String::new(),
@@ -632,5 +644,39 @@ mod front_tests {
             "{} vs {exact}",
             hv.value
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Seen {
+        store_errors: Vec<String>,
+    }
+
+    impl Observer for Seen {
+        fn store_error(&mut self, error: &hyperplug_core::Error) {
+            self.store_errors.push(error.to_string());
+        }
+    }
+
+    #[test]
+    fn the_failure_watch_passes_store_errors_on_and_counts_started_trials() {
+        let mut seen = Seen::default();
+        let mut started = 0;
+        let mut watch = FailureStreak {
+            inner: &mut seen,
+            started: &mut started,
+            limit: 20,
+            streak: 0,
+            last: String::new(),
+        };
+        watch.store_error(&hyperplug_core::Error::Storage("table gone".into()));
+        watch.trial_started(&Trial::running(0, Default::default(), 0));
+        assert_eq!(started, 1);
+        assert_eq!(seen.store_errors.len(), 1);
+        assert!(seen.store_errors[0].contains("table gone"));
     }
 }

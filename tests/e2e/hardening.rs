@@ -246,7 +246,7 @@ fn studies_create_stores_the_study_where_its_file_says_unless_told_otherwise() {
     let (_, err) = text(&out);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("--storage 'sqlite://from-file.db' --study s"),
+        err.contains("--storage sqlite://from-file.db --study s"),
         "{err}"
     );
     assert!(d.join("from-file.db").exists());
@@ -622,7 +622,8 @@ fn a_worker_role_with_only_the_documented_grants_runs_a_study_and_can_change_no_
         .batch_execute(&format!(
             "CREATE ROLE {role} LOGIN;
              GRANT USAGE ON SCHEMA {s} TO {role};
-             GRANT SELECT, INSERT, UPDATE ON {s}.trials, {s}.queue, {s}.studies TO {role};
+             GRANT SELECT, INSERT, UPDATE ON {s}.trials, {s}.queue TO {role};
+             GRANT SELECT, UPDATE (next_number, budgeted, finish_seq, updated_ms) ON {s}.studies TO {role};
              GRANT DELETE ON {s}.queue TO {role};
              GRANT SELECT ON {s}.meta TO {role};
              GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {role};"
@@ -646,6 +647,10 @@ fn a_worker_role_with_only_the_documented_grants_runs_a_study_and_can_change_no_
         format!("DELETE FROM {s}.trials"),
         format!("CREATE TABLE {s}.mine (x int)"),
         format!("ALTER TABLE {s}.studies ADD COLUMN y int"),
+        // The definition decides what every worker runs.
+        format!("UPDATE {s}.studies SET record = '{{}}'"),
+        format!("INSERT INTO {s}.studies (name, record, created_ms, updated_ms) VALUES ('x', '{{}}', 0, 0)"),
+        format!("DELETE FROM {s}.studies"),
     ]
     .iter()
     .map(|sql| as_worker.batch_execute(sql).is_err())
@@ -660,8 +665,8 @@ fn a_worker_role_with_only_the_documented_grants_runs_a_study_and_can_change_no_
         text(&out).1
     );
     assert_eq!(
-        refused, [true; 4],
-        "the worker role could change the schema"
+        refused, [true; 7],
+        "the worker role could change the schema or the study's definition"
     );
     let stored = export(d, &pg.url, "g");
     let states: Vec<&str> = stored["trials"]
@@ -830,5 +835,34 @@ fn parameters_a_program_would_read_under_one_variable_are_refused_before_any_tri
     assert!(
         !d.join("hyperplug.db").exists(),
         "refused before the store is touched"
+    );
+}
+
+#[test]
+fn the_worker_command_that_create_prints_pastes_into_a_shell_as_the_same_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = "x; touch pwned #'$(id)";
+    let url = "sqlite://it's here.db";
+    let study = write(
+        d,
+        "s.toml",
+        &format!(
+            "[study]\nname = {}\ntrials = 1\n[objective]\nname = \"branin\"\n",
+            serde_json::Value::from(name)
+        ),
+    );
+    let out = hyperplug(&["studies", "create", &study, "--storage", url], d, &[]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let line = stderr
+        .split_once("workers join it with `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(line, _)| line)
+        .unwrap_or_else(|| panic!("no worker command in: {stderr}"));
+    assert_eq!(
+        shlex::split(line).unwrap_or_default(),
+        ["hyperplug", "worker", "--storage", url, "--study", name],
+        "{line}"
     );
 }

@@ -375,6 +375,42 @@ fn a_study_killed_mid_trial_resumes_to_its_budget() {
 }
 
 #[test]
+fn a_spent_budget_is_reported_whatever_the_retries_and_a_retry_run_here_is_not_called_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let study = write(
+        d,
+        "s.toml",
+        "[study]\nname = \"r\"\ntrials = 2\nseed = 5\nretries = 1\nheartbeat_grace = \"200ms\"\n[strategy]\nname = \"random\"\n[objective]\nname = \"branin\"\n",
+    );
+    assert!(hyperplug(&["run", &study], d, &[]).status.success());
+    // Trial 0 as a worker killed long ago would leave it: running, no heartbeat since.
+    let db = rusqlite::Connection::open(d.join("hyperplug.db")).unwrap();
+    db.execute(
+        "UPDATE trials SET state = 'running', heartbeat_ms = 1, trial_values = '[]' WHERE number = 0",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    // The budget is spent, but this run finds the lost trial and runs its retry: it started one.
+    let out = hyperplug(&["run", &study], d, &[]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("no trial was started"), "{stderr}");
+    let all = trials(&export(d, "sqlite://hyperplug.db", "r"));
+    assert_eq!(all.len(), 3, "two counted trials and a retry: {all:?}");
+    assert_eq!(all[2]["retry_of"], 0);
+    // Now 3 trials are stored, 2 of them counted: nothing is left to do, and the run says so.
+    let out = hyperplug(&["run", &study], d, &[]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("already has 2 trials counting toward its budget of 2"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_study_continues_where_it_stopped_and_its_strategy_sees_every_earlier_trial() {
     let dir = tempfile::tempdir().unwrap();
     let study = write(dir.path(), "s.toml", &branin("grow", 10));

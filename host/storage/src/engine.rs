@@ -625,10 +625,15 @@ impl Db {
                         Ok((need_int(r, 0)?, need_text(r, 1)?))
                     })?;
                     if let Some((id, stored)) = found {
-                        if let Some(why) = record_json(&stored)?.incompatibility(record) {
+                        let stored = record_json(&stored)?;
+                        if let Some(why) = stored.incompatibility(record) {
                             return Err(StorageError::Incompatible(why));
                         }
-                        c.execute(&q.update_record, &[Arg::int(id), Arg::text(&text)])?;
+                        // A worker joining opens with the record it read, so it writes nothing
+                        // and needs no right to change the definition every worker runs.
+                        if !same_record(&stored, record) {
+                            c.execute(&q.update_record, &[Arg::int(id), Arg::text(&text)])?;
+                        }
                         return Ok(id);
                     }
                     let made = first(
@@ -1259,6 +1264,14 @@ fn count_row(r: &dyn Row) -> Result<(i64, Option<TrialState>, i64), StorageError
 
 fn queued_row(r: &dyn Row) -> Result<(i64, i64), StorageError> {
     Ok((need_int(r, 0)?, need_int(r, 1)?))
+}
+
+/// Whether two records store the same thing (compared as JSON, as the store keeps them).
+fn same_record(a: &StudyRecord, b: &StudyRecord) -> bool {
+    match (serde_json::to_value(a), serde_json::to_value(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

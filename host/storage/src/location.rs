@@ -53,7 +53,7 @@ impl Location {
         let hint = if url.contains("://") {
             "its scheme is not one hyperplug knows".to_owned()
         } else {
-            format!("for a SQLite file write sqlite://{url}")
+            format!("for a SQLite file write sqlite://{}", redact(url))
         };
         Err(bad(url, &hint))
     }
@@ -293,10 +293,12 @@ fn passfile_lookup(text: &str, wanted: [&str; 4]) -> Option<String> {
 /// A storage URL fit to show: a password in the URL's credentials (everything from the first
 /// `:` of the user part to its `@`, as the PostgreSQL client reads it, so `/`, `?` and `@` in
 /// a password are covered) and the value of every query option whose name ends in
-/// `password` become `***`. Every message, log line and stored study shows URLs through this.
+/// `password` become `***`. Text that is no URL (a libpq `key=value` string, a mistyped URL)
+/// has its `password = value` pairs and anything between a `:` and an `@` hidden too. Every
+/// message, log line and stored study shows URLs through this.
 pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
-        return redact_options(url);
+        return redact_options(&redact_loose(url));
     };
     let head = scheme_end + 3;
     let rest = &url[head..];
@@ -317,6 +319,49 @@ pub fn redact(url: &str) -> String {
             &rest[..=first_at],
             redact_options(&rest[first_at + 1..])
         ),
+    }
+}
+
+/// `text`, not a URL, with the value of every `password = value` pair (libpq's keyword form,
+/// the value bare or single-quoted) and what stands between its first `:` and last `@` (a URL
+/// written without `//`) replaced by `***`.
+fn redact_loose(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("password") {
+        let key_end = at + found + "password".len();
+        let after_key = key_end + (text[key_end..].len() - text[key_end..].trim_start().len());
+        if !text[after_key..].starts_with('=') {
+            out.push_str(&text[at..key_end]);
+            at = key_end;
+            continue;
+        }
+        let value = after_key
+            + 1
+            + (text[after_key + 1..].len() - text[after_key + 1..].trim_start().len());
+        let rest = &text[value..];
+        let len = if let Some(quoted) = rest.strip_prefix('\'') {
+            let mut escaped = false;
+            let close = quoted.char_indices().find(|&(_, c)| {
+                let end = c == '\'' && !escaped;
+                escaped = c == '\\' && !escaped;
+                end
+            });
+            close.map_or(rest.len(), |(i, _)| i + 2)
+        } else {
+            rest.find(char::is_whitespace).unwrap_or(rest.len())
+        };
+        out.push_str(&text[at..value]);
+        out.push_str("***");
+        at = value + len;
+    }
+    out.push_str(&text[at..]);
+    match (out.find(':'), out.rfind('@')) {
+        (Some(colon), Some(last_at)) if colon < last_at => {
+            format!("{}:***{}", &out[..colon], &out[last_at..])
+        }
+        _ => out,
     }
 }
 
@@ -354,6 +399,31 @@ fn redact_options(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_text_that_is_no_url_is_hidden() {
+        for (given, shown) in [
+            (
+                "host=db user=hp password=S3CRET dbname=test",
+                "host=db user=hp password=*** dbname=test",
+            ),
+            (
+                "host=db PASSWORD = 'S3 C\\'RET' dbname=test",
+                "host=db PASSWORD = *** dbname=test",
+            ),
+            ("password=S3CRET", "password=***"),
+            ("password_file=/run/pw", "password_file=/run/pw"),
+            (
+                "postgres:hp:S3CRET@db:5432/test",
+                "postgres:***@db:5432/test",
+            ),
+            ("hyperplug.db", "hyperplug.db"),
+        ] {
+            assert_eq!(redact(given), shown, "{given}");
+            let refused = Location::parse(given).err().map(|e| e.to_string());
+            assert!(!refused.unwrap_or_default().contains("S3"), "{given}");
+        }
+    }
 
     #[test]
     fn every_form_parses_and_bad_ones_say_what_exists() {

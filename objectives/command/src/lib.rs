@@ -117,7 +117,21 @@ impl Objective for CommandObjective {
 
     fn check_space(&self, space: &Space) -> Result<(), Error> {
         process::check_variable_names(space.params().iter().map(|p| p.name.as_str()))
-            .map_err(Error::Other)
+            .map_err(Error::Other)?;
+        // A placeholder naming no parameter would fail every trial; say so before the first.
+        let cmd = self.config.cmd.iter().enumerate();
+        let cmd = cmd.map(|(i, t)| (format!("cmd[{i}]"), t));
+        let env = self.config.env.iter().map(|(k, t)| (format!("env.{k}"), t));
+        for (key, template) in cmd.chain(env) {
+            if let Some(name) = template.names().find(|n| space.get(n).is_none()) {
+                let known: Vec<&str> = space.params().iter().map(|p| p.name.as_str()).collect();
+                return Err(Error::Other(format!(
+                    "`{key}` refers to `{{{name}}}`, which is not a parameter of the [space] (parameters: {}); write `{{{{` and `}}}}` for literal braces",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {

@@ -846,7 +846,10 @@ fn spawn_reader<R: Read + Send + 'static>(
             if !state.listening {
                 continue;
             }
-            state.log.line(which, &text);
+            match cut_note(&buf) {
+                Some(note) => state.log.line(which, &format!("{text}{note}")),
+                None => state.log.line(which, &text),
+            }
             match which {
                 Stream::Out => {
                     if let Line::Step { step, value } = state.output.line(&text) {
@@ -891,6 +894,13 @@ fn read_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<bool> 
             return Ok(true);
         }
     }
+}
+
+/// What the log says after a line [`read_line`] cut short, so that a log never loses text
+/// silently.
+fn cut_note(buf: &[u8]) -> Option<String> {
+    (buf.len() >= MAX_LINE && !buf.ends_with(b"\n"))
+        .then(|| format!(" … (hyperplug cut this line at {MAX_LINE} bytes)"))
 }
 
 fn trim_newline(line: &[u8]) -> &[u8] {
@@ -1126,8 +1136,10 @@ mod tests {
         let mut buf = Vec::new();
         assert!(read_line(&mut r, &mut buf).unwrap());
         assert_eq!(buf.len(), MAX_LINE);
+        assert!(cut_note(&buf).is_some_and(|n| n.contains("cut this line")));
         assert!(read_line(&mut r, &mut buf).unwrap());
         assert_eq!(trim_newline(&buf), b"next");
+        assert_eq!(cut_note(&buf), None);
         assert!(read_line(&mut r, &mut buf).unwrap());
         assert_eq!(trim_newline(&buf), b"last");
         assert!(!read_line(&mut r, &mut buf).unwrap());

@@ -115,6 +115,14 @@ impl Template {
         })
     }
 
+    /// The names of the parameters its placeholders take.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Param { name, .. } => Some(name.as_str()),
+            Piece::Text(_) => None,
+        })
+    }
+
     /// The text as written in the settings.
     pub(crate) fn source(&self) -> &str {
         &self.source

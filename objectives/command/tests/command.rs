@@ -1075,6 +1075,31 @@ fn parameters_whose_variables_would_clash_fail_the_trial() {
     obj.check_space(&fine).expect("no clash");
 }
 
+#[test]
+fn a_placeholder_naming_no_parameter_is_refused_before_the_first_trial() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let space = Space::new(vec![Param::new("lr", Domain::float(0.0, 1.0))]).expect("space");
+    let make = |settings: Json| objective(dir.path(), settings);
+    let typo = make(json!({"cmd": ["echo", "--lr", "{lr}", "{step: 1}"]}));
+    let err = typo
+        .check_space(&space)
+        .expect_err("unknown placeholder")
+        .to_string();
+    assert!(
+        err.contains("`cmd[3]` refers to `{step: 1}`") && err.contains("parameters: lr"),
+        "{err}"
+    );
+    let env = make(json!({"cmd": ["echo"], "env": {"RATE": "{rate}"}}));
+    let err = env
+        .check_space(&space)
+        .expect_err("unknown placeholder")
+        .to_string();
+    assert!(err.contains("`env.RATE` refers to `{rate}`"), "{err}");
+    make(json!({"cmd": ["echo", "{lr}", "{{literal}}"], "env": {"LR": "{lr}"}}))
+        .check_space(&space)
+        .expect("every placeholder names a parameter");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_planted_link_is_never_written_through_and_old_logs_are_kept() {
