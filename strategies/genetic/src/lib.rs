@@ -3,7 +3,7 @@
 //! ([`genome`]), variation operators ([`operators`]) and generations replayed from the stored
 //! history ([`population`]).
 //!
-//! **Genes.** Each parameter is a coordinate of the unit cube ([`Domain::to_unit`]), so log
+//! **Genes.** Each parameter is a coordinate of the unit cube ([`Domain::to_unit`](hyperplug_core::Domain::to_unit)), so log
 //! scales, ints and steps are handled by the domain; a categorical parameter is its choice's
 //! index. A parameter a trial lacked (inactive under its condition) is missing from its genes; a
 //! child inherits it from the other parent, or draws it at random when it becomes active.
