@@ -8,33 +8,13 @@ use std::process::Output;
 use hyperplug_storage::testing::PgTestSchema;
 use hyperplug_storage::{Mode, open_store};
 
-use crate::{assert_clean_failure, hyperplug, report, text, write};
+use crate::{assert_clean_failure, export, hyperplug, report, text, write};
 
 /// A study of `trials` trials of a program that always exits with status 3.
 fn crashing(name: &str, trials: u64, extra: &str) -> String {
     format!(
         "[study]\nname = \"{name}\"\ndirection = \"minimize\"\ntrials = {trials}\nseed = 1\n{extra}\n[objective]\nname = \"command\"\ncmd = [\"sh\", \"-c\", \"exit 3\"]\n[space]\nx = {{ float = [0, 1] }}\n"
     )
-}
-
-/// The study as stored, exported as JSON.
-fn export(dir: &Path, url: &str, name: &str) -> serde_json::Value {
-    let out = hyperplug(
-        &[
-            "studies",
-            "export",
-            name,
-            "--format",
-            "json",
-            "--storage",
-            url,
-        ],
-        dir,
-        &[],
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 #[test]

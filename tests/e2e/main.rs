@@ -104,3 +104,30 @@ pub fn report(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "run failed:\n{stderr}");
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}\n{stderr}"))
 }
+
+/// The study as `hyperplug studies export --format json` writes it.
+pub fn export(dir: &Path, url: &str, name: &str) -> serde_json::Value {
+    try_export(dir, url, name).unwrap_or_else(|e| panic!("export failed:\n{e}"))
+}
+
+/// The export, or why there is none (yet).
+pub fn try_export(dir: &Path, url: &str, name: &str) -> Result<serde_json::Value, String> {
+    let out = hyperplug(
+        &[
+            "studies",
+            "export",
+            name,
+            "--format",
+            "json",
+            "--storage",
+            url,
+        ],
+        dir,
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    if !out.status.success() {
+        return Err(stderr);
+    }
+    Ok(serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad export ({e}):\n{stdout}")))
+}

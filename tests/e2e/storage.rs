@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::{assert_clean_failure, bin, hyperplug, report, text, write};
+use crate::{assert_clean_failure, bin, export, hyperplug, report, text, try_export, write};
 use hyperplug_storage::testing::PgTestSchema;
 
 /// A process of the binary under test, its output collected when it ends.
@@ -40,33 +40,6 @@ fn wait_all(children: Vec<Child>) -> Vec<Output> {
             .map(|h| h.join().expect("join"))
             .collect()
     })
-}
-
-/// The study as `hyperplug studies export --format json` writes it.
-fn export(dir: &Path, url: &str, name: &str) -> Json {
-    try_export(dir, url, name).unwrap_or_else(|e| panic!("export failed:\n{e}"))
-}
-
-/// The export, or why there is none (yet).
-fn try_export(dir: &Path, url: &str, name: &str) -> Result<Json, String> {
-    let out = hyperplug(
-        &[
-            "studies",
-            "export",
-            name,
-            "--format",
-            "json",
-            "--storage",
-            url,
-        ],
-        dir,
-        &[],
-    );
-    let (stdout, stderr) = text(&out);
-    if !out.status.success() {
-        return Err(stderr);
-    }
-    Ok(serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad export ({e}):\n{stdout}")))
 }
 
 fn trials(export: &Json) -> Vec<Json> {
