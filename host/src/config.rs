@@ -91,6 +91,10 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
 /// strategy that cannot ask) stops after 20 rather than spending its budget.
 pub const DEFAULT_MAX_CONSECUTIVE_FAILURES: u32 = 20;
 
+/// The longest study name, in bytes: it becomes part of file names (at most 255 bytes on common
+/// file systems) and environment variables.
+pub const MAX_NAME_BYTES: usize = 200;
+
 /// What one trial needs of the machine, and what the study may use of it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -381,6 +385,16 @@ impl StudyFile {
             path.file_stem()
                 .map_or_else(|| "study".into(), |s| s.to_string_lossy().into_owned())
         });
+        // Names travel into file names, environment variables and every log line.
+        if name.is_empty() || name.len() > MAX_NAME_BYTES {
+            return Err(fail(
+                None,
+                format!(
+                    "the study's `name` is {} bytes long; give it 1 to {MAX_NAME_BYTES}",
+                    name.len()
+                ),
+            ));
+        }
         Ok(StudyFile {
             name,
             directions,
@@ -593,6 +607,24 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
                 .values,
             vec![Value::Int(2), Value::Int(3), Value::Int(4)]
         );
+    }
+
+    #[test]
+    fn a_study_name_must_fit_in_a_file_name() {
+        let study = |name: &str| {
+            parse(&format!(
+                "[study]\nname = \"{name}\"\ntrials = 5\n[objective]\nname = \"x\"\n"
+            ))
+        };
+        assert_eq!(study(&"n".repeat(MAX_NAME_BYTES)).unwrap().name.len(), 200);
+        for bad in [String::new(), "n".repeat(MAX_NAME_BYTES + 1)] {
+            let e = study(&bad).unwrap_err();
+            assert!(
+                e.message
+                    .contains(&format!("is {} bytes long; give it 1 to 200", bad.len())),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -159,6 +159,34 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
     outcome
 }
 
+/// The default log directory's name for `study`: its name with anything but ASCII letters,
+/// digits, `-`, `_` and `.` as `_`. A long name is cut and given a hash of the whole, so it stays
+/// a valid file name (255 bytes at most on common file systems) and names stay apart.
+fn log_dir_name(study: &str) -> String {
+    const KEEP: usize = 100;
+    let safe: String = study
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.trim_matches('.').is_empty() {
+        return "study".to_owned();
+    }
+    if safe.len() <= KEEP {
+        return safe;
+    }
+    // FNV-1a: stable across Rust versions, so a resumed study logs where it did before.
+    let hash = study.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}-{hash:016x}", &safe[..KEEP])
+}
+
 /// Refuses parameters whose environment variables would be one and the same (`a-b` and `a_b`
 /// are both `HYPERPLUG_PARAM_A_B`): the program would read one of them for the other.
 /// The study checks its whole space with it before the first trial; each trial checks its own
@@ -274,24 +302,8 @@ pub(crate) fn param_var(name: &str) -> String {
 fn log_dir(config: &Config, study: &str) -> Result<PathBuf, TrialError> {
     let dir = match &config.log_dir {
         Some(d) => d.clone(),
-        None => {
-            let safe: String = study
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let safe = match safe.trim_matches('.') {
-                "" => "study".to_owned(),
-                _ => safe,
-            };
-            std::path::absolute(Path::new("hyperplug-logs").join(safe))
-                .map_err(|e| TrialError::failed(format!("cannot resolve the log directory: {e}")))?
-        }
+        None => std::path::absolute(Path::new("hyperplug-logs").join(log_dir_name(study)))
+            .map_err(|e| TrialError::failed(format!("cannot resolve the log directory: {e}")))?,
     };
     fs::create_dir_all(&dir).map_err(|e| {
         TrialError::failed(format!(
@@ -1093,6 +1105,27 @@ mod group {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_directories_are_file_names_whatever_the_study_is_called() {
+        assert_eq!(log_dir_name("mlp v2/ü"), "mlp_v2__");
+        assert_eq!(log_dir_name(".."), "study");
+        let long = "x".repeat(10_000);
+        let name = log_dir_name(&long);
+        assert_eq!(name.len(), 117, "{name}");
+        assert!(name.starts_with(&"x".repeat(100)), "{name}");
+        assert_eq!(
+            name,
+            log_dir_name(&long),
+            "the same study, the same directory"
+        );
+        let other = format!("{}y", "x".repeat(9_999));
+        assert_ne!(
+            log_dir_name(&other),
+            name,
+            "names that share a prefix stay apart"
+        );
+    }
 
     #[test]
     fn parameter_variables_are_upper_case_words() {
