@@ -1018,9 +1018,12 @@ fn a_flood_of_intermediate_values_neither_holds_the_program_back_nor_loses_the_r
     };
     let eval = ok(run(&*obj, &mut ctx));
     assert_eq!(eval.values, vec![0.5]);
+    // At most 100 values wait at once and the study takes one per 2 ms; after the program ends
+    // the reader still parses what the pipe buffered, so a few hundred reach the study, never
+    // anything near the 25,000 printed (the exact count races the reader against the study).
     let reported = ctx.reports.len() as u64;
     assert!(
-        (1..=101 + 100).contains(&reported),
+        (1..=1_000).contains(&reported),
         "{reported} values reported"
     );
     assert!(
