@@ -618,6 +618,22 @@ mod tests {
         tolx: 1e-12,
     };
 
+    /// A full-covariance run of `lambda` started at the centre of the `n`-cube with step `sigma`.
+    fn centred(n: usize, sigma: f64, lambda: usize) -> Cma {
+        Cma::new(
+            DVector::from_element(n, 0.5),
+            sigma,
+            None,
+            lambda,
+            &Options {
+                separable: false,
+                lr_adapt: false,
+                layout: plain(n),
+                tol: TOL,
+            },
+        )
+    }
+
     #[test]
     fn constants_match_the_tutorial_for_n_10() {
         let k = Constants::new(10, 10, false);
@@ -688,36 +704,14 @@ mod tests {
     #[test]
     fn the_step_size_grows_on_a_linear_slope() {
         // Far from the optimum along a slope, cumulative step-size adaptation lengthens steps.
-        let mut cma = Cma::new(
-            DVector::from_element(4, 0.5),
-            0.001,
-            None,
-            8,
-            &Options {
-                separable: false,
-                lr_adapt: false,
-                layout: plain(4),
-                tol: TOL,
-            },
-        );
+        let mut cma = centred(4, 0.001, 8);
         minimize(&mut cma, 10, 1, |x| x.iter().sum());
         assert!(cma.sigma > 0.003, "sigma {}", cma.sigma);
     }
 
     #[test]
     fn the_covariance_learns_an_ill_conditioned_ellipsoid() {
-        let mut cma = Cma::new(
-            DVector::from_element(3, 0.5),
-            0.1,
-            None,
-            7,
-            &Options {
-                separable: false,
-                lr_adapt: false,
-                layout: plain(3),
-                tol: TOL,
-            },
-        );
+        let mut cma = centred(3, 0.1, 7);
         minimize(&mut cma, 150, 5, |x| {
             1e4 * (x[0] - 0.4).powi(2) + (x[1] - 0.4).powi(2) + (x[2] - 0.4).powi(2)
         });
@@ -728,18 +722,7 @@ mod tests {
 
     #[test]
     fn convergence_triggers_a_stop() {
-        let mut cma = Cma::new(
-            DVector::from_element(2, 0.5),
-            0.2,
-            None,
-            6,
-            &Options {
-                separable: false,
-                lr_adapt: false,
-                layout: plain(2),
-                tol: TOL,
-            },
-        );
+        let mut cma = centred(2, 0.2, 6);
         let mut gens = 0;
         let mut rng = SeedRng::seed_from_u64(2);
         while cma.should_stop().is_none() && gens < 1000 {
@@ -785,18 +768,7 @@ mod tests {
         assert!(m < 0.5, "mean {m}");
         assert!((1.0 / 12.0 - 1e-9..0.5).contains(&p_up), "p_up {p_up}");
         // Without the margin the same run fixes the coordinate for good.
-        let mut fixed = Cma::new(
-            DVector::from_element(2, 0.5),
-            0.2,
-            None,
-            6,
-            &Options {
-                separable: false,
-                lr_adapt: false,
-                layout: plain(2),
-                tol: TOL,
-            },
-        );
+        let mut fixed = centred(2, 0.2, 6);
         minimize(&mut fixed, 200, 9, |x| {
             f64::from(u8::from(x[0] >= 0.5)) + (x[1] - 0.3).powi(2)
         });
@@ -837,18 +809,7 @@ mod tests {
 
     #[test]
     fn injected_steps_are_shortened() {
-        let cma = Cma::new(
-            DVector::from_element(4, 0.5),
-            0.01,
-            None,
-            8,
-            &Options {
-                separable: false,
-                lr_adapt: false,
-                layout: plain(4),
-                tol: TOL,
-            },
-        );
+        let cma = centred(4, 0.01, 8);
         let far = DVector::from_element(4, 1.0);
         let x = cma.inject(&far);
         let len = ((&x - &cma.mean) / cma.sigma).norm();
