@@ -50,6 +50,7 @@ mod executor;
 mod hypervolume;
 mod objective;
 mod pareto;
+mod pruner;
 mod rng;
 mod settings;
 mod space;
@@ -66,6 +67,7 @@ pub use objective::{
     Evaluation, FnObjective, Metric, Objective, ObjectiveFactory, TrialContext, TrialResources,
 };
 pub use pareto::{dominates, pareto_front};
+pub use pruner::{PruneContext, Pruner, PrunerFactory, PrunerSetup, value_at};
 pub use rng::{SeedRng, trial_rng};
 pub use settings::Settings;
 pub use space::{Condition, Domain, Param, Space};

@@ -10,6 +10,7 @@ use crate::capability::Requirements;
 use crate::error::Error;
 use crate::objective::{FnObjective, Objective, TrialContext};
 use crate::pareto::dominates;
+use crate::pruner::{PruneContext, Pruner, PrunerFactory, PrunerSetup};
 use crate::settings::Settings;
 use crate::space::Space;
 use crate::storage::{MemoryStorage, Storage, StudyId, StudyRecord};
@@ -213,6 +214,12 @@ pub struct Study {
     own: Arc<Mutex<Vec<u64>>>,
     /// Other workers' running trials still waiting for their parameters.
     reserved_elsewhere: usize,
+    /// The pruner and its name, if the study has one.
+    pruner: Option<(String, Box<dyn Pruner>)>,
+    /// The last decision on each of this study's running trials, with how many intermediate
+    /// values it was made on: objectives poll between reports, and a decision is made once per
+    /// reported step.
+    decided: Vec<(u64, usize, bool)>,
 }
 
 /// What an ask gave: a trial to run, or one that failed before it could run because the
@@ -309,9 +316,44 @@ impl Study {
             running: Vec::new(),
             own: Arc::new(Mutex::new(Vec::new())),
             reserved_elsewhere: 0,
+            pruner: None,
+            decided: Vec::new(),
         };
         study.sync()?;
         Ok(study)
+    }
+
+    /// Gives the study a pruner that `factory` makes with `settings`: from now on it decides,
+    /// after each step a trial reports, whether the trial stops. A study with several
+    /// objectives is refused unless the pruner can judge them.
+    pub fn set_pruner(
+        &mut self,
+        factory: &dyn PrunerFactory,
+        settings: &Settings,
+    ) -> Result<(), Error> {
+        let info = factory.info();
+        if self.config.directions.len() > 1 && !info.capabilities.multi_objective {
+            return Err(Error::settings(
+                &info.name,
+                format!(
+                    "this pruner judges one objective and the study has {}; use a pruner that supports several objectives, or none",
+                    self.config.directions.len()
+                ),
+            ));
+        }
+        let pruner = factory.create(&PrunerSetup {
+            directions: &self.config.directions,
+            seed: self.config.seed,
+            settings,
+        })?;
+        self.pruner = Some((info.name, pruner));
+        self.decided.clear();
+        Ok(())
+    }
+
+    /// The name of its pruner, if it has one.
+    pub fn pruner_name(&self) -> Option<&str> {
+        self.pruner.as_ref().map(|(name, _)| name.as_str())
     }
 
     /// The study's definition.
@@ -513,15 +555,51 @@ impl Study {
         self.storage.report(self.id, number, step, value)
     }
 
-    /// Asks the strategy whether a running trial should stop now.
+    /// Asks the pruner whether a running trial of this study's should stop now; `false` without
+    /// a pruner. The pruner is asked once per reported step, on the store's latest view (other
+    /// workers' trials included); asked again before the next report, the study repeats its
+    /// decision.
     pub fn should_prune(&mut self, number: u64) -> Result<bool, Error> {
-        let i = self
+        if self.pruner.is_none() {
+            return Ok(false);
+        }
+        let reported = self
             .running
             .iter()
-            .position(|t| t.number == number)
+            .find(|t| t.number == number)
+            .filter(|_| self.is_own(number))
+            .ok_or(Error::NotRunning(number))?
+            .intermediate
+            .len();
+        if let Some(&(_, _, prune)) = self
+            .decided
+            .iter()
+            .find(|&&(n, seen, _)| n == number && seen == reported)
+        {
+            return Ok(prune);
+        }
+        if reported == 0 {
+            return Ok(false);
+        }
+        self.sync()?;
+        let Some((_, pruner)) = self.pruner.as_mut() else {
+            return Ok(false);
+        };
+        let trial = self
+            .running
+            .iter()
+            .find(|t| t.number == number)
             .ok_or(Error::NotRunning(number))?;
-        let ctx = context(&self.config, &self.finished, &self.running, number);
-        self.strategy.should_prune(&ctx, &self.running[i])
+        let prune = pruner.prune(&PruneContext {
+            directions: &self.config.directions,
+            seed: self.config.seed,
+            trials: &self.finished,
+            running: &self.running,
+            trial,
+        })?;
+        self.decided.retain(|&(n, _, _)| n != number);
+        self.decided.push((number, reported, prune));
+        Ok(prune)
     }
 
     /// Finishes a running trial with `outcome`. Values that are NaN or infinite, or of the wrong
@@ -579,6 +657,7 @@ impl Study {
         // elsewhere), it is no longer this study's to run.
         locked(&self.own).retain(|&n| n != number);
         self.running.retain(|t| t.number != number);
+        self.decided.retain(|&(n, _, _)| n != number);
         stored?;
         self.sync()?;
         self.finished
@@ -919,6 +998,73 @@ mod tests {
             s.optimize_fn(Budget::default(), |_, _| Ok(0.0)).err(),
             Some(Error::UnboundedBudget)
         );
+    }
+
+    /// Prunes a trial whose last value is above every finished trial's best, counting its calls.
+    struct AboveBest(Arc<Mutex<u32>>);
+
+    impl crate::PrunerFactory for AboveBest {
+        fn info(&self) -> PluginInfo {
+            PluginInfo::new("above-best", "0", "", Capabilities::default())
+        }
+        fn create(&self, _: &crate::PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {
+            Ok(Box::new(AboveBest(self.0.clone())))
+        }
+    }
+
+    impl Pruner for AboveBest {
+        fn prune(&mut self, ctx: &PruneContext<'_>) -> Result<bool, Error> {
+            *locked(&self.0) += 1;
+            let best = ctx
+                .trials
+                .iter()
+                .filter_map(|t| t.last_intermediate())
+                .map(|(_, v)| v)
+                .fold(f64::INFINITY, f64::min);
+            Ok(ctx.trial.last_intermediate().is_some_and(|(_, v)| v > best))
+        }
+    }
+
+    #[test]
+    fn the_pruner_decides_once_per_reported_step_and_pruned_trials_keep_their_values() {
+        let calls = Arc::new(Mutex::new(0));
+        let mut s = study(&scripted(), vec![Direction::Minimize]).unwrap();
+        assert!(!s.should_prune(0).is_ok_and(|p| p), "no trial 0 yet");
+        s.set_pruner(&AboveBest(calls.clone()), &Settings::default())
+            .unwrap();
+        assert_eq!(s.pruner_name(), Some("above-best"));
+        // Trial k reports k/10 at steps 1..=3, polling twice after each report.
+        s.optimize_fn(Budget::trials(3), |p, ctx| {
+            let x = p["x"].as_f64().unwrap_or(0.0);
+            for step in 1..=3 {
+                ctx.report(step, x);
+                if ctx.should_prune() | ctx.should_prune() {
+                    return Err(TrialError::Pruned);
+                }
+            }
+            Ok(x)
+        })
+        .unwrap();
+        let states: Vec<TrialState> = s.finished().iter().map(|t| t.state).collect();
+        use TrialState::*;
+        assert_eq!(states, [Complete, Pruned, Pruned]);
+        assert_eq!(s.finished()[1].intermediate, vec![(1, 0.1)]);
+        // 3 decisions for trial 0, 1 each for the pruned ones: the repeated polls are free.
+        assert_eq!(*locked(&calls), 5);
+    }
+
+    #[test]
+    fn a_single_objective_pruner_is_refused_for_several_objectives() {
+        let caps = Capabilities {
+            multi_objective: true,
+            ..Capabilities::default()
+        };
+        let f = Scripted { caps, ..scripted() };
+        let mut s = study(&f, vec![Direction::Minimize, Direction::Minimize]).unwrap();
+        let err = s
+            .set_pruner(&AboveBest(Arc::default()), &Settings::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("judges one objective"), "{err}");
     }
 
     #[test]
