@@ -36,6 +36,38 @@ pub mod v1_0 {
     }
 }
 
+/// ABI 1.1: the root module before `pruners`.
+pub mod v1_1 {
+    use abi_stable::StableAbi;
+    use abi_stable::std_types::{RResult, RString, RVec};
+
+    use crate::{FfiError, FfiLogSinkBox, FfiObjectiveFactoryBox, FfiStrategyFactoryBox};
+
+    /// The root module as ABI 1.1 defines it.
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+    #[sabi(missing_field(option))]
+    pub struct PluginMod {
+        /// The strategy factories in this library.
+        pub strategies: extern "C" fn() -> RResult<RVec<FfiStrategyFactoryBox>, FfiError>,
+        /// The objective factories in this library.
+        #[sabi(last_prefix_field)]
+        pub objectives: extern "C" fn() -> RResult<RVec<FfiObjectiveFactoryBox>, FfiError>,
+        /// Lends the library the host's logger.
+        pub set_log_sink: extern "C" fn(FfiLogSinkBox) -> RResult<(), FfiError>,
+        /// What the library says of itself, as JSON.
+        pub library_info: extern "C" fn() -> RString,
+    }
+}
+
+impl RootModule for v1_1::PluginModRef {
+    declare_root_module_statics! {v1_1::PluginModRef}
+    const BASE_NAME: &'static str = "hyperplug_plugin";
+    const NAME: &'static str = "hyperplug plugin";
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.1.0");
+}
+
 impl RootModule for v1_0::PluginModRef {
     declare_root_module_statics! {v1_0::PluginModRef}
     const BASE_NAME: &'static str = "hyperplug_plugin";
@@ -49,6 +81,7 @@ impl RootModule for v1_0::PluginModRef {
 pub fn root_layout(major: u32, minor: u32) -> Option<&'static TypeLayout> {
     match (major, minor) {
         (1, 0) => Some(<v1_0::PluginModRef as StableAbi>::LAYOUT),
+        (1, 1) => Some(<v1_1::PluginModRef as StableAbi>::LAYOUT),
         _ => None,
     }
 }
@@ -62,6 +95,7 @@ pub fn ensure_layout(
 ) -> Option<Result<(), LibraryError>> {
     match (major, minor) {
         (1, 0) => Some(header.ensure_layout::<v1_0::PluginModRef>()),
+        (1, 1) => Some(header.ensure_layout::<v1_1::PluginModRef>()),
         _ => None,
     }
 }
@@ -98,7 +132,10 @@ mod tests {
         use abi_stable::StableAbi;
         use abi_stable::std_types::{RResult, RString, RVec};
 
-        use crate::{FfiError, FfiLogSinkBox, FfiObjectiveFactoryBox, FfiStrategyFactoryBox};
+        use crate::{
+            FfiError, FfiLogSinkBox, FfiObjectiveFactoryBox, FfiPrunerFactoryBox,
+            FfiStrategyFactoryBox,
+        };
 
         #[repr(C)]
         #[derive(StableAbi)]
@@ -110,7 +147,8 @@ mod tests {
             pub objectives: extern "C" fn() -> RResult<RVec<FfiObjectiveFactoryBox>, FfiError>,
             pub set_log_sink: extern "C" fn(FfiLogSinkBox) -> RResult<(), FfiError>,
             pub library_info: extern "C" fn() -> RString,
-            pub pruners: extern "C" fn() -> RVec<RString>,
+            pub pruners: extern "C" fn() -> RResult<RVec<FfiPrunerFactoryBox>, FfiError>,
+            pub reporters: extern "C" fn() -> RVec<RString>,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The stable plugin ABI of hyperplug.
 //!
 //! A plugin library exports one root module, [`PluginModRef`], through which the host reaches
-//! every strategy factory and objective factory the library holds, and lends the library its
+//! every strategy, objective and pruner factory the library holds, and lends the library its
 //! logger ([`FfiLogSink`]). Everything that crosses the boundary is an FFI-safe mirror of a
 //! `hyperplug-core` type, defined here and nowhere else. Hot-path data (parameters, trials)
 //! travel as `#[repr(C)]` values; cold, rich data (spaces, settings, metric lists, an objective's
@@ -86,6 +86,17 @@ pub struct LibraryInfoJson {
     /// The hyperplug-sdk version it was built with.
     #[serde(default)]
     pub sdk: String,
+}
+
+/// What a pruner factory's `create` receives, as JSON.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PrunerSetupJson {
+    /// One direction per objective.
+    pub directions: Vec<hyperplug_core::Direction>,
+    /// The study's seed.
+    pub seed: u64,
+    /// The pruner's settings.
+    pub settings: hyperplug_core::Settings,
 }
 
 /// What a strategy factory's `create` receives, as JSON: the cold, rich part of a study's set-up.

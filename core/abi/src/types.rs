@@ -188,6 +188,41 @@ pub trait FfiStrategyFactory: Send + Sync {
 /// A boxed plugin strategy factory.
 pub type FfiStrategyFactoryBox = FfiStrategyFactory_TO<'static, RBox<()>>;
 
+/// A pruner living in a plugin (since ABI 1.2). As for strategies, the host mirrors the study's
+/// finished trials into it incrementally: every call carries `new_trials`, the trials that
+/// finished since the previous call, in finish order, so each crosses the boundary once;
+/// `running` holds every running trial with the intermediate values reported so far.
+#[sabi_trait]
+pub trait FfiPruner: Send {
+    /// Whether running trial `number` (one of `running`) should stop now.
+    #[sabi(last_prefix_field)]
+    fn prune(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        running: RSlice<'_, FfiTrial>,
+        number: u64,
+    ) -> RResult<bool, FfiError>;
+}
+
+/// A boxed plugin pruner.
+pub type FfiPrunerBox = FfiPruner_TO<'static, RBox<()>>;
+
+/// Makes pruners (since ABI 1.2).
+#[sabi_trait]
+pub trait FfiPrunerFactory: Send + Sync {
+    /// Name, version, description, capabilities (`["multi-objective"]` for a pruner that judges
+    /// studies with several objectives).
+    fn info(&self) -> RResult<FfiInfo, FfiError>;
+
+    /// A pruner for one study; `setup` is JSON: `{"directions": .., "seed": .., "settings": ..}`
+    /// (see [`PrunerSetupJson`](crate::PrunerSetupJson)).
+    #[sabi(last_prefix_field)]
+    fn create(&self, setup: RStr<'_>) -> RResult<FfiPrunerBox, FfiError>;
+}
+
+/// A boxed plugin pruner factory.
+pub type FfiPrunerFactoryBox = FfiPrunerFactory_TO<'static, RBox<()>>;
+
 /// The host's side of a running trial, lent to an objective for the length of one evaluation.
 #[sabi_trait]
 pub trait FfiTrialContext {
@@ -299,4 +334,6 @@ pub struct PluginMod {
     /// crate's name and version, and the hyperplug-sdk version it was built with); see
     /// [`LibraryInfoJson`](crate::LibraryInfoJson). Since ABI 1.1.
     pub library_info: extern "C" fn() -> RString,
+    /// The pruner factories in this library. Since ABI 1.2.
+    pub pruners: extern "C" fn() -> RResult<RVec<FfiPrunerFactoryBox>, FfiError>,
 }

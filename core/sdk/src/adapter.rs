@@ -9,13 +9,15 @@ use abi_stable::std_types::{RErr, ROption, RResult, RSlice, RStr, RString, RVec}
 use hyperplug_abi::{
     FfiError, FfiErrorKind, FfiEvaluation, FfiInfo, FfiObjective, FfiObjective_TO, FfiObjectiveBox,
     FfiObjectiveFactory, FfiObjectiveFactory_TO, FfiObjectiveFactoryBox, FfiParam, FfiParams,
-    FfiStrategy, FfiStrategy_TO, FfiStrategyBox, FfiStrategyFactory, FfiStrategyFactory_TO,
-    FfiStrategyFactoryBox, FfiTrial, FfiTrialContextRef, SetupJson, from_ffi_params,
-    from_ffi_trial, to_ffi_params,
+    FfiPruner, FfiPruner_TO, FfiPrunerBox, FfiPrunerFactory, FfiPrunerFactory_TO,
+    FfiPrunerFactoryBox, FfiStrategy, FfiStrategy_TO, FfiStrategyBox, FfiStrategyFactory,
+    FfiStrategyFactory_TO, FfiStrategyFactoryBox, FfiTrial, FfiTrialContextRef, PrunerSetupJson,
+    SetupJson, from_ffi_params, from_ffi_trial, to_ffi_params,
 };
 use hyperplug_core::{
-    AskContext, Direction, Objective, ObjectiveFactory, Settings, Space, Strategy, StrategyFactory,
-    StudySetup, Trial, TrialContext, panic_message,
+    AskContext, Direction, Objective, ObjectiveFactory, PruneContext, Pruner, PrunerFactory,
+    PrunerSetup, Settings, Space, Strategy, StrategyFactory, StudySetup, Trial, TrialContext,
+    panic_message,
 };
 
 thread_local! {
@@ -77,6 +79,90 @@ pub fn export_objectives(
             .map(|f| FfiObjectiveFactory_TO::from_value(ObjectiveFactoryAdapter(f), TD_Opaque))
             .collect())
     })
+}
+
+/// The body of a plugin's `pruners` export.
+pub fn export_pruners(
+    make: impl FnOnce() -> Vec<Box<dyn PrunerFactory>>,
+) -> RResult<RVec<FfiPrunerFactoryBox>, FfiError> {
+    guard(|| {
+        Ok(make()
+            .into_iter()
+            .map(|f| FfiPrunerFactory_TO::from_value(PrunerFactoryAdapter(f), TD_Opaque))
+            .collect())
+    })
+}
+
+struct PrunerFactoryAdapter(Box<dyn PrunerFactory>);
+
+impl FfiPrunerFactory for PrunerFactoryAdapter {
+    fn info(&self) -> RResult<FfiInfo, FfiError> {
+        guard(|| Ok((&self.0.info()).into()))
+    }
+
+    fn create(&self, setup: RStr<'_>) -> RResult<FfiPrunerBox, FfiError> {
+        guard(|| {
+            let setup: PrunerSetupJson = serde_json::from_str(setup.as_str()).map_err(|e| {
+                FfiError::new(
+                    FfiErrorKind::FAILED,
+                    format!("malformed set-up from the host: {e}"),
+                )
+            })?;
+            let pruner = self
+                .0
+                .create(&PrunerSetup {
+                    directions: &setup.directions,
+                    seed: setup.seed,
+                    settings: &setup.settings,
+                })
+                .map_err(|e| err(&e))?;
+            Ok(FfiPruner_TO::from_value(
+                PrunerAdapter {
+                    inner: pruner,
+                    directions: setup.directions,
+                    seed: setup.seed,
+                    history: Vec::new(),
+                },
+                TD_Opaque,
+            ))
+        })
+    }
+}
+
+/// A pruner plus the plugin's copy of its study's finished trials, grown by the host's deltas.
+struct PrunerAdapter {
+    inner: Box<dyn Pruner>,
+    directions: Vec<Direction>,
+    seed: u64,
+    history: Vec<Trial>,
+}
+
+impl FfiPruner for PrunerAdapter {
+    fn prune(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        running: RSlice<'_, FfiTrial>,
+        number: u64,
+    ) -> RResult<bool, FfiError> {
+        guard(|| {
+            self.history.extend(new_trials.iter().map(from_ffi_trial));
+            let running: Vec<Trial> = running.iter().map(from_ffi_trial).collect();
+            let Some(trial) = running.iter().find(|t| t.number == number) else {
+                return Err(FfiError::new(
+                    FfiErrorKind::FAILED,
+                    format!("trial {number} is not among the running trials"),
+                ));
+            };
+            let ctx = PruneContext {
+                directions: &self.directions,
+                seed: self.seed,
+                trials: &self.history,
+                running: &running,
+                trial,
+            };
+            self.inner.prune(&ctx).map_err(|e| err(&e))
+        })
+    }
 }
 
 struct StrategyFactoryAdapter(Box<dyn StrategyFactory>);

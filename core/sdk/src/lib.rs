@@ -1,13 +1,14 @@
 //! Write hyperplug plugins.
 //!
-//! Implement [`StrategyFactory`] or
-//! [`ObjectiveFactory`] (re-exported from `hyperplug-core`) as you would for
-//! an in-process algorithm, then export any number of them from a `cdylib` crate:
+//! Implement [`StrategyFactory`], [`ObjectiveFactory`] or [`PrunerFactory`] (re-exported from
+//! `hyperplug-core`) as you would for an in-process algorithm, then export any number of them
+//! from a `cdylib` crate:
 //!
 //! ```ignore
 //! hyperplug_sdk::export_plugin! {
 //!     strategies: [my_crate::MySampler],
 //!     objectives: [my_crate::MyObjective],
+//!     pruners: [my_crate::MyPruner],
 //! }
 //! ```
 //!
@@ -31,7 +32,7 @@
 mod adapter;
 mod logging;
 
-pub use adapter::{export_objectives, export_strategies, guard};
+pub use adapter::{export_objectives, export_pruners, export_strategies, guard};
 /// The domain model, so that a plugin needs no other hyperplug dependency.
 pub use hyperplug_core::*;
 /// The `log` crate, whose records a plugin library sends to the host's log.
@@ -71,13 +72,14 @@ pub mod __private {
 #[doc(hidden)]
 pub const ROOT_MODULE_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
 
-/// Exports strategy and objective factories as a hyperplug plugin library. Use it once, in a
-/// crate with `crate-type = ["cdylib"]`.
+/// Exports strategy, objective and pruner factories as a hyperplug plugin library. Use it once,
+/// in a crate with `crate-type = ["cdylib"]`.
 ///
 /// Either list the factories (expressions of types that implement `StrategyFactory` under
-/// `strategies`, `ObjectiveFactory` under `objectives`), or give an expression that returns a
-/// `Vec<Box<dyn StrategyFactory>>` / `Vec<Box<dyn ObjectiveFactory>>`. Either side may be left
-/// out.
+/// `strategies`, `ObjectiveFactory` under `objectives`, `PrunerFactory` under `pruners`), or
+/// give expressions that return a `Vec<Box<dyn StrategyFactory>>` / `Vec<Box<dyn
+/// ObjectiveFactory>>` / `Vec<Box<dyn PrunerFactory>>`. Any kind may be left out; those given
+/// come in this order.
 ///
 /// ```ignore
 /// hyperplug_sdk::export_plugin! {
@@ -85,9 +87,32 @@ pub const ROOT_MODULE_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
 ///     objectives: [MyObjective],
 /// }
 /// hyperplug_sdk::export_plugin!(objectives: my_crate::all_objectives());
+/// hyperplug_sdk::export_plugin!(pruners: my_crate::all_pruners());
 /// ```
 #[macro_export]
 macro_rules! export_plugin {
+    (strategies: [$($s:expr),* $(,)?], objectives: [$($o:expr),* $(,)?], pruners: [$($p:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin!(@all
+            ::std::vec![$(::std::boxed::Box::new($s) as ::std::boxed::Box<dyn $crate::StrategyFactory>),*],
+            ::std::vec![$(::std::boxed::Box::new($o) as ::std::boxed::Box<dyn $crate::ObjectiveFactory>),*],
+            ::std::vec![$(::std::boxed::Box::new($p) as ::std::boxed::Box<dyn $crate::PrunerFactory>),*]
+        );
+    };
+    (strategies: [$($s:expr),* $(,)?], pruners: [$($p:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin!(strategies: [$($s),*], objectives: [], pruners: [$($p),*]);
+    };
+    (objectives: [$($o:expr),* $(,)?], pruners: [$($p:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin!(strategies: [], objectives: [$($o),*], pruners: [$($p),*]);
+    };
+    (pruners: [$($p:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin!(strategies: [], objectives: [], pruners: [$($p),*]);
+    };
+    (strategies: $s:expr, objectives: $o:expr, pruners: $p:expr $(,)?) => {
+        $crate::export_plugin!(@all $s, $o, $p);
+    };
+    (pruners: $p:expr $(,)?) => {
+        $crate::export_plugin!(@all ::std::vec::Vec::new(), ::std::vec::Vec::new(), $p);
+    };
     (strategies: [$($s:expr),* $(,)?], objectives: [$($o:expr),* $(,)?] $(,)?) => {
         $crate::export_plugin!(@vecs
             ::std::vec![$(::std::boxed::Box::new($s) as ::std::boxed::Box<dyn $crate::StrategyFactory>),*],
@@ -110,6 +135,9 @@ macro_rules! export_plugin {
         $crate::export_plugin!(@vecs ::std::vec::Vec::new(), $o);
     };
     (@vecs $s:expr, $o:expr) => {
+        $crate::export_plugin!(@all $s, $o, ::std::vec::Vec::new());
+    };
+    (@all $s:expr, $o:expr, $p:expr) => {
         const _: () = {
             use $crate::__private::{abi_stable, hyperplug_abi};
 
@@ -125,6 +153,13 @@ macro_rules! export_plugin {
                 hyperplug_abi::FfiError,
             > {
                 $crate::export_objectives(|| $o)
+            }
+
+            extern "C" fn pruners() -> abi_stable::std_types::RResult<
+                abi_stable::std_types::RVec<hyperplug_abi::FfiPrunerFactoryBox>,
+                hyperplug_abi::FfiError,
+            > {
+                $crate::export_pruners(|| $p)
             }
 
             extern "C" fn set_log_sink(
@@ -145,6 +180,7 @@ macro_rules! export_plugin {
                     objectives,
                     set_log_sink,
                     library_info,
+                    pruners,
                 }
                 .leak_into_prefix()
             }

@@ -1,4 +1,4 @@
-//! The conformance suite that every strategy passes, in-process or loaded as a plugin; for plugin
+//! The conformance suites that every strategy, objective and pruner passes, in-process or loaded as a plugin; for plugin
 //! authors too.
 //!
 //! Add this crate as a dev-dependency and call [`check_strategy`] from a `#[test]`:
@@ -38,7 +38,8 @@
 //! key is refused by name and that every capability the strategy does not declare is refused by
 //! [`Study::new`]. A strategy that runs out of points ([`Error::Exhausted`]) simply ends its run.
 //!
-//! For objective authors, [`check_objective`] is the suite for objectives, and
+//! For pruner authors, [`check_pruner`] is the suite for pruners. For objective authors,
+//! [`check_objective`] is the suite for objectives, and
 //! [`RecordingContext`] runs an objective's `evaluate` outside a study and keeps what it reports.
 //!
 //! Through the built library: [`check_library`] loads a plugin library exactly as the host loads
@@ -57,9 +58,11 @@
 
 mod library;
 mod objective;
+mod pruner;
 
 pub use library::{Checked, built_library, check_library, check_library_with, run_library_checks};
 pub use objective::check_objective;
+pub use pruner::{STEPS, check_pruner};
 
 use hyperplug_core::{
     AskContext, Direction, Domain, Error, Observer, Param, Params, Requirements, Settings, Space,

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use hyperplug_core::{Settings, panic_message};
 use hyperplug_loader::LoadError;
 
-use crate::{check_objective, check_strategy};
+use crate::{check_objective, check_pruner, check_strategy};
 
-/// One strategy or objective of a library, and how it fared.
+/// One strategy, objective or pruner of a library, and how it fared.
 #[derive(Clone, Debug)]
 pub struct Checked {
-    /// `strategy` or `objective`.
+    /// `strategy`, `objective` or `pruner`.
     pub kind: &'static str,
     /// Its name.
     pub name: String,
@@ -22,7 +22,7 @@ pub struct Checked {
 }
 
 /// Loads the library at `path` as the host does and runs the suite on every strategy
-/// ([`check_strategy`]) and objective ([`check_objective`]) in it, each with `settings(name)`.
+/// ([`check_strategy`]), objective ([`check_objective`]) and pruner ([`check_pruner`]) in it, each with `settings(name)`.
 /// A failure is the suite's panic message; the run goes on to the next. Refused libraries are
 /// the loader's error, as `hyperplug plugins check` prints it.
 pub fn run_library_checks(
@@ -52,10 +52,15 @@ pub fn run_library_checks(
         let s = settings(&name);
         run("objective", name, &|| check_objective(&**factory, &s));
     }
+    for factory in &lib.pruners {
+        let name = factory.info().name;
+        let s = settings(&name);
+        run("pruner", name, &|| check_pruner(&**factory, &s));
+    }
     Ok(out)
 }
 
-/// Runs the conformance suite on every strategy and objective of the built library at `path`,
+/// Runs the conformance suite on every strategy, objective and pruner of the built library at `path`,
 /// loaded as the host loads it, with default settings; panics naming every failure (and when the
 /// library cannot be loaded, or holds nothing). Call it from a test of the plugin crate:
 ///
@@ -71,7 +76,7 @@ pub fn check_library(path: impl AsRef<Path>) {
     check_library_with(path, |_| Settings::default());
 }
 
-/// [`check_library`] with each strategy's and objective's settings given by name (e.g.
+/// [`check_library`] with each strategy's, objective's and pruner's settings given by name (e.g.
 /// `points` for a grid, the command for a command objective).
 pub fn check_library_with(path: impl AsRef<Path>, settings: impl Fn(&str) -> Settings) {
     let path = path.as_ref();
@@ -79,7 +84,7 @@ pub fn check_library_with(path: impl AsRef<Path>, settings: impl Fn(&str) -> Set
         .unwrap_or_else(|e| panic!("conformance: the host refuses the library: {e}"));
     assert!(
         !results.is_empty(),
-        "conformance: {} exports no strategy and no objective; list them in `hyperplug_sdk::export_plugin!`",
+        "conformance: {} exports no strategy, objective or pruner; list them in `hyperplug_sdk::export_plugin!`",
         path.display()
     );
     let failures: Vec<String> = results

@@ -30,13 +30,15 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::sabi_types::{VersionNumber, VersionStrings};
 use abi_stable::std_types::{RSlice, RStr, RString, RVec};
 use hyperplug_abi::{
-    ABI_VERSION, FfiLogSink, FfiLogSink_TO, FfiObjectiveBox, FfiStrategyBox, FfiTrial,
-    FfiTrialContext, FfiTrialContext_TO, LibraryInfoJson, PluginModRef, SetupJson,
-    ffi_level_filter, from_ffi_info, from_ffi_params, level_from_ffi, to_ffi_params, to_ffi_trial,
+    ABI_VERSION, FfiLogSink, FfiLogSink_TO, FfiObjectiveBox, FfiPrunerBox, FfiStrategyBox,
+    FfiTrial, FfiTrialContext, FfiTrialContext_TO, LibraryInfoJson, PluginModRef, PrunerSetupJson,
+    SetupJson, ffi_level_filter, from_ffi_info, from_ffi_params, level_from_ffi, to_ffi_params,
+    to_ffi_trial,
 };
 use hyperplug_core::{
-    AskContext, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, Space, Strategy,
-    StrategyFactory, StudySetup, Trial, TrialContext, TrialOutcome, TrialResources,
+    AskContext, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, PruneContext,
+    Pruner, PrunerFactory, PrunerSetup, Space, Strategy, StrategyFactory, StudySetup, Trial,
+    TrialContext, TrialOutcome, TrialResources,
 };
 
 /// Why a library could not be used as a plugin. The `Display` text is short and says what to
@@ -185,6 +187,9 @@ pub struct Library {
     pub strategies: Vec<Arc<dyn StrategyFactory>>,
     /// Its objective factories.
     pub objectives: Vec<Arc<dyn ObjectiveFactory>>,
+    /// Its pruner factories; none for a library built against ABI 1.0 or 1.1, which had no
+    /// pruners.
+    pub pruners: Vec<Arc<dyn PrunerFactory>>,
 }
 
 impl Library {
@@ -262,6 +267,12 @@ pub fn load(path: &Path) -> Result<Library, LoadError> {
     let objectives = module.objectives()()
         .into_result()
         .map_err(|e| init(e.message.into_string()))?;
+    let pruners = match module.pruners() {
+        Some(f) => f()
+            .into_result()
+            .map_err(|e| init(e.message.into_string()))?,
+        None => RVec::new(),
+    };
 
     let mut lib = Library {
         path: owned.clone(),
@@ -269,6 +280,7 @@ pub fn load(path: &Path) -> Result<Library, LoadError> {
         info,
         strategies: Vec::new(),
         objectives: Vec::new(),
+        pruners: Vec::new(),
     };
     let info_of = |ffi: Result<hyperplug_abi::FfiInfo, hyperplug_abi::FfiError>| {
         let ffi = ffi.map_err(|e| init(e.message.into_string()))?;
@@ -293,6 +305,11 @@ pub fn load(path: &Path) -> Result<Library, LoadError> {
         let info = info_of(ffi.info().into_result())?;
         lib.objectives
             .push(Arc::new(PluginObjectiveFactory { info, ffi }));
+    }
+    for ffi in pruners {
+        let info = info_of(ffi.info().into_result())?;
+        lib.pruners
+            .push(Arc::new(PluginPrunerFactory { info, ffi }));
     }
     Ok(lib)
 }
@@ -538,6 +555,62 @@ impl Strategy for PluginStrategy {
                 RSlice::from(&new[..]),
                 RSlice::from(&running[..]),
                 trial.number,
+            )
+            .into_result()
+            .map_err(|e| e.into_error(&self.name))
+    }
+}
+
+struct PluginPrunerFactory {
+    info: PluginInfo,
+    ffi: hyperplug_abi::FfiPrunerFactoryBox,
+}
+
+impl PrunerFactory for PluginPrunerFactory {
+    fn info(&self) -> PluginInfo {
+        self.info.clone()
+    }
+
+    fn create(&self, setup: &PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {
+        let json = serde_json::to_string(&PrunerSetupJson {
+            directions: setup.directions.to_vec(),
+            seed: setup.seed,
+            settings: setup.settings.clone(),
+        })
+        .map_err(|e| Error::Other(e.to_string()))?;
+        let ffi = self
+            .ffi
+            .create(json.as_str().into())
+            .into_result()
+            .map_err(|e| e.into_error(&self.info.name))?;
+        Ok(Box::new(PluginPruner {
+            name: self.info.name.clone(),
+            ffi,
+            sent: 0,
+        }))
+    }
+}
+
+/// A plugin pruner seen as a core one; `sent` as for [`PluginStrategy`].
+struct PluginPruner {
+    name: String,
+    ffi: FfiPrunerBox,
+    sent: usize,
+}
+
+impl Pruner for PluginPruner {
+    fn prune(&mut self, ctx: &PruneContext<'_>) -> Result<bool, Error> {
+        let new: Vec<FfiTrial> = ctx.trials[self.sent.min(ctx.trials.len())..]
+            .iter()
+            .map(to_ffi_trial)
+            .collect();
+        self.sent = ctx.trials.len();
+        let running: Vec<FfiTrial> = ctx.running.iter().map(to_ffi_trial).collect();
+        self.ffi
+            .prune(
+                RSlice::from(&new[..]),
+                RSlice::from(&running[..]),
+                ctx.trial.number,
             )
             .into_result()
             .map_err(|e| e.into_error(&self.name))
