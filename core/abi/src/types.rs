@@ -194,6 +194,9 @@ pub type FfiStrategyFactoryBox = FfiStrategyFactory_TO<'static, RBox<()>>;
 /// `running` holds every running trial with the intermediate values reported so far.
 #[sabi_trait]
 pub trait FfiPruner: Send {
+    /// The resource trial `number` is started with (its most steps), if the pruner sets one.
+    fn resource(&self, number: u64) -> ROption<u64>;
+
     /// Whether running trial `number` (one of `running`) should stop now.
     #[sabi(last_prefix_field)]
     fn prune(

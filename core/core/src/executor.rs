@@ -268,6 +268,10 @@ impl TrialContext for Context<'_, '_> {
     fn study_name(&self) -> String {
         self.run.lock().study.config().name.clone()
     }
+
+    fn resource(&self) -> Option<u64> {
+        self.run.lock().study.resource(self.number)
+    }
 }
 
 #[cfg(test)]

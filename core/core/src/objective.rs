@@ -111,6 +111,12 @@ pub trait TrialContext {
     fn study_name(&self) -> String {
         String::new()
     }
+    /// The resource this trial is started with, when the study's pruner sets one (successive
+    /// halving, ASHA, Hyperband: their `max_resource`): the most steps (epochs, folds,
+    /// iterations) it should run, reporting each. `None`: the objective's own settings decide.
+    fn resource(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A workload to optimize: evaluates parameters and returns one value per metric.

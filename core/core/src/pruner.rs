@@ -67,6 +67,17 @@ impl PruneContext<'_> {
 pub trait Pruner: Send {
     /// Whether `ctx.trial` should stop now.
     fn prune(&mut self, ctx: &PruneContext<'_>) -> Result<bool, Error>;
+
+    /// The resource trial `number` is started with: the most steps (epochs, folds, iterations)
+    /// it should run, which its objective reads from [`TrialContext::resource`]; `None` (the
+    /// default) leaves that to the objective's own settings. Successive halving, ASHA and
+    /// Hyperband give their `max_resource`, the budget their rungs are laid out in.
+    ///
+    /// [`TrialContext::resource`]: crate::TrialContext::resource
+    fn resource(&self, number: u64) -> Option<u64> {
+        let _ = number;
+        None
+    }
 }
 
 /// Intermediate values made comparable: a trial's value at a step, read as "the last value it

@@ -351,6 +351,13 @@ impl Study {
         Ok(())
     }
 
+    /// The resource trial `number` is started with, as its pruner says (see
+    /// [`Pruner::resource`]); `None` without a pruner or when the pruner leaves it to the
+    /// objective.
+    pub fn resource(&self, number: u64) -> Option<u64> {
+        self.pruner.as_ref().and_then(|(_, p)| p.resource(number))
+    }
+
     /// The name of its pruner, if it has one.
     pub fn pruner_name(&self) -> Option<&str> {
         self.pruner.as_ref().map(|(name, _)| name.as_str())
@@ -1023,6 +1030,9 @@ mod tests {
                 .fold(f64::INFINITY, f64::min);
             Ok(ctx.trial.last_intermediate().is_some_and(|(_, v)| v > best))
         }
+        fn resource(&self, _number: u64) -> Option<u64> {
+            Some(3)
+        }
     }
 
     #[test]
@@ -1033,10 +1043,11 @@ mod tests {
         s.set_pruner(&AboveBest(calls.clone()), &Settings::default())
             .unwrap();
         assert_eq!(s.pruner_name(), Some("above-best"));
-        // Trial k reports k/10 at steps 1..=3, polling twice after each report.
+        // Trial k reports k/10 at steps 1..=3 (the resource it is started with), polling twice
+        // after each report.
         s.optimize_fn(Budget::trials(3), |p, ctx| {
             let x = p["x"].as_f64().unwrap_or(0.0);
-            for step in 1..=3 {
+            for step in 1..=ctx.resource().unwrap_or(0) {
                 ctx.report(step, x);
                 if ctx.should_prune() | ctx.should_prune() {
                     return Err(TrialError::Pruned);

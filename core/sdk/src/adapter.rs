@@ -138,6 +138,14 @@ struct PrunerAdapter {
 }
 
 impl FfiPruner for PrunerAdapter {
+    fn resource(&self, number: u64) -> ROption<u64> {
+        // A panic here has no error to become: it means no resource.
+        catch_unwind(AssertUnwindSafe(|| self.inner.resource(number)))
+            .ok()
+            .flatten()
+            .into()
+    }
+
     fn prune(
         &mut self,
         new_trials: RSlice<'_, FfiTrial>,

@@ -90,6 +90,8 @@ pub struct RecordingContext {
     pub reports: Vec<(u64, f64)>,
     /// Ask to prune once this many values have been reported.
     pub prune_after: Option<usize>,
+    /// The resource the trial is started with (see [`TrialContext::resource`]).
+    pub resource: Option<u64>,
 }
 
 impl RecordingContext {
@@ -117,6 +119,9 @@ impl TrialContext for RecordingContext {
     }
     fn study_name(&self) -> String {
         self.study.clone()
+    }
+    fn resource(&self) -> Option<u64> {
+        self.resource
     }
 }
 

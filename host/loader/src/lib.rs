@@ -599,6 +599,10 @@ struct PluginPruner {
 }
 
 impl Pruner for PluginPruner {
+    fn resource(&self, number: u64) -> Option<u64> {
+        self.ffi.resource(number).into_option()
+    }
+
     fn prune(&mut self, ctx: &PruneContext<'_>) -> Result<bool, Error> {
         let new: Vec<FfiTrial> = ctx.trials[self.sent.min(ctx.trials.len())..]
             .iter()

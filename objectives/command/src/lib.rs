@@ -18,8 +18,10 @@
 //! trial), and all of them as a JSON file whose path is in `HYPERPLUG_PARAMS`: created for that
 //! trial alone in a private temporary directory, and removed when it ends.
 //! `HYPERPLUG_TRIAL`, `HYPERPLUG_STUDY`, `HYPERPLUG_LOG` and `HYPERPLUG_DEVICES` (the assigned
-//! GPU ids, comma-separated; also as `CUDA_VISIBLE_DEVICES` when there are any) complete it, and
-//! `PYTHONUNBUFFERED=1` keeps Python's output live unless the environment says otherwise.
+//! GPU ids, comma-separated; also as `CUDA_VISIBLE_DEVICES` when there are any) complete it.
+//! When the study's pruner starts trials with a resource (Hyperband's `max_resource`), the
+//! placeholder `{resource}` and `HYPERPLUG_RESOURCE` hold it: the most steps the program should
+//! run, reporting a step line for each. `PYTHONUNBUFFERED=1` keeps Python's output live unless the environment says otherwise.
 //!
 //! **Shell.** With `shell = true`, `cmd` runs as `sh -c SCRIPT hyperplug VALUE…`: each
 //! placeholder becomes a positional parameter (`"${1}"`, or `${1}` between double quotes) and its
@@ -123,7 +125,8 @@ impl Objective for CommandObjective {
         let cmd = cmd.map(|(i, t)| (format!("cmd[{i}]"), t));
         let env = self.config.env.iter().map(|(k, t)| (format!("env.{k}"), t));
         for (key, template) in cmd.chain(env) {
-            if let Some(name) = template.names().find(|n| space.get(n).is_none()) {
+            let unknown = |n: &&str| space.get(n).is_none() && *n != process::RESOURCE;
+            if let Some(name) = template.names().find(unknown) {
                 let known: Vec<&str> = space.params().iter().map(|p| p.name.as_str()).collect();
                 return Err(Error::Other(format!(
                     "`{key}` refers to `{{{name}}}`, which is not a parameter of the [space] (parameters: {}); write `{{{{` and `}}}}` for literal braces",

@@ -61,17 +61,33 @@ enum Stopped {
     Killed,
 }
 
+/// The placeholder (and, upper-cased, the environment variable `HYPERPLUG_RESOURCE`) for the
+/// resource the pruner starts a trial with.
+pub(crate) const RESOURCE: &str = "resource";
+
 /// Runs one trial of `config` with `params`.
 pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {
     let number = ctx.number();
     let study = ctx.study_name();
     let devices = ctx.devices();
+    let resource = ctx.resource();
 
     check_variable_names(params.keys().map(String::as_str)).map_err(TrialError::failed)?;
-    let argv = command_line(config, params)?;
+    // `{resource}` is the resource the pruner starts the trial with, unless a parameter has
+    // that name.
+    let mut with_resource = params.clone();
+    if let Some(r) = resource
+        && !params.contains_key(RESOURCE)
+    {
+        with_resource.insert(
+            RESOURCE.into(),
+            Value::Int(i64::try_from(r).unwrap_or(i64::MAX)),
+        );
+    }
+    let argv = command_line(config, &with_resource)?;
     let mut extra_env = Vec::with_capacity(config.env.len());
     for (key, template) in &config.env {
-        match template.render(params) {
+        match template.render(&with_resource) {
             Ok(Some(value)) => extra_env.push((key, value)),
             Ok(None) => {}
             Err(missing) => {
@@ -130,6 +146,9 @@ pub(crate) fn run(config: &Config, params: &Params, ctx: &mut dyn TrialContext) 
         .collect::<Vec<_>>()
         .join(",");
     command.env("HYPERPLUG_DEVICES", &device_list);
+    if let Some(r) = resource {
+        command.env("HYPERPLUG_RESOURCE", r.to_string());
+    }
     if !devices.is_empty() {
         command.env("CUDA_VISIBLE_DEVICES", &device_list);
     }
@@ -272,6 +291,11 @@ fn command_line(config: &Config, params: &Params) -> Result<Vec<String>, TrialEr
 }
 
 fn missing_param(key: &str, name: &str, params: &Params) -> TrialError {
+    if name == RESOURCE {
+        return TrialError::failed(format!(
+            "`{key}` refers to `{{resource}}`, the resource the study's pruner starts a trial with, and this study's pruner sets none; give the pruner a `max_resource` (successive-halving, asha, hyperband), or drop the placeholder"
+        ));
+    }
     let known = params
         .keys()
         .map(String::as_str)

@@ -33,6 +33,8 @@ struct Ctx {
     first_report_waits_for: Option<PathBuf>,
     /// How long each report takes, as a slow store would.
     report_delay: Duration,
+    /// The resource the pruner starts the trial with.
+    resource: Option<u64>,
 }
 
 impl TrialContext for Ctx {
@@ -67,6 +69,9 @@ impl TrialContext for Ctx {
     }
     fn study_name(&self) -> String {
         self.study.clone()
+    }
+    fn resource(&self) -> Option<u64> {
+        self.resource
     }
 }
 
@@ -241,6 +246,42 @@ fn parameters_reach_the_program_in_arguments_environment_and_file() {
     if std::env::var_os("PYTHONUNBUFFERED").is_none() {
         assert_eq!(env["PYTHONUNBUFFERED"], "1");
     }
+}
+
+#[test]
+fn the_resource_a_trial_is_started_with_is_a_placeholder_and_a_variable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dump = dir.path().join("dump.json");
+    let obj = testprog(
+        dir.path(),
+        &[
+            &format!("dump:{}", dump.display()),
+            "out:--epochs={resource}",
+            "out:1",
+        ],
+        json!({ "env": { "EPOCHS": "{resource}" } }),
+    );
+    let space = Space::new(vec![Param::new("lr", Domain::float(1e-4, 1.0))]).expect("space");
+    obj.check_space(&space)
+        .expect("`{resource}` names no parameter, yet is known");
+    let mut ctx = Ctx {
+        resource: Some(27),
+        ..Ctx::default()
+    };
+    ok(run(&*obj, &mut ctx));
+    let dump: Json =
+        serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    assert_eq!(dump["args"][2], "out:--epochs=27");
+    assert_eq!(dump["env"]["HYPERPLUG_RESOURCE"], "27");
+    assert_eq!(dump["env"]["EPOCHS"], "27");
+    // A study whose pruner sets no resource fails the trial, saying how to give one.
+    let Err(TrialError::Failed(message)) = run(&*obj, &mut Ctx::default()) else {
+        panic!("ran without a resource");
+    };
+    assert!(
+        message.contains("sets none; give the pruner a `max_resource`"),
+        "{message}"
+    );
 }
 
 #[test]

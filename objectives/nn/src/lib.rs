@@ -35,7 +35,9 @@
 //! result in any trial (and trials differ only by their parameters).
 //!
 //! The intermediate value at step e (epochs count from 1) is the first metric's value as if
-//! training stopped after epoch e. Each complete trial carries the attributes `accuracy`,
+//! training stopped after epoch e. Epochs are the trial's resource: when the study's pruner
+//! starts trials with one ([`TrialContext::resource`], e.g. Hyperband's `max_resource`), the
+//! trial trains that many epochs (at most `max_epochs`) whatever its `epochs` parameter says. Each complete trial carries the attributes `accuracy`,
 //! `accuracy_std`, `log_loss`, `log_loss_std` (or `rmse`, `r2` and their `_std`), `train_time`,
 //! `params`, `epochs` and `backend`.
 //!
@@ -329,8 +331,16 @@ impl MlpObjective {
         params: &Params,
         ctx: &mut dyn TrialContext,
     ) -> TrialOutcome {
-        let hyper =
+        let mut hyper =
             Hyperparams::from_params(params, self.max_epochs).map_err(TrialError::failed)?;
+        // Epochs are the resource: a pruner that lays out rungs in epochs (Hyperband, ASHA,
+        // successive halving) starts the trial with its `max_resource`, whatever the `epochs`
+        // parameter says (the pruner, not the sampler, decides how long a trial trains).
+        if let Some(r) = ctx.resource() {
+            hyper.epochs = usize::try_from(r)
+                .unwrap_or(usize::MAX)
+                .clamp(1, self.max_epochs);
+        }
         if !hyper.layers.is_empty() && !backend.per_layer() {
             return Err(TrialError::failed(format!(
                 "the architecture mode (per-layer activation_k, dropout_k, skip_k) runs on the CPU objective `mlp`; {} builds uniform networks only",

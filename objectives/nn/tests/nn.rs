@@ -110,6 +110,23 @@ fn the_same_seed_and_parameters_give_the_same_result() {
 }
 
 #[test]
+fn the_resource_a_trial_is_started_with_sets_its_epochs() {
+    let obj = objective(Settings::default().with("dataset", "iris").with("folds", 2));
+    let mut ctx = RecordingContext {
+        resource: Some(3),
+        ..RecordingContext::new(7)
+    };
+    let eval = obj.evaluate(&small_net(50), &mut ctx).unwrap();
+    let steps: Vec<u64> = ctx.reports.iter().map(|r| r.0).collect();
+    assert_eq!(
+        steps,
+        [1, 2, 3],
+        "three epochs, whatever the parameters say"
+    );
+    assert_eq!(eval.attrs["epochs"], hyperplug_core::Value::Int(3));
+}
+
+#[test]
 fn pruning_stops_training_after_the_epoch_it_is_asked() {
     let obj = objective(Settings::default().with("dataset", "iris").with("folds", 2));
     let mut ctx = RecordingContext {

@@ -70,6 +70,14 @@ fn a_plugin_pruner_decides_as_the_bundled_one() {
         .iter()
         .find(|f| f.info().name == "hyperband")
         .unwrap();
+    let started = plugin
+        .create(&hyperplug_sdk::PrunerSetup {
+            directions: &[Direction::Minimize],
+            seed: 0,
+            settings: &Settings::default().with("max_resource", 9),
+        })
+        .unwrap();
+    assert_eq!(started.resource(5), Some(9), "the resource crosses the ABI");
     let by_plugin = run(&**plugin);
     assert_eq!(by_plugin, run(&hyperplug_pruners::Hyperband));
     let pruned = by_plugin

@@ -329,6 +329,10 @@ impl Pruner for AshaRule {
             first(ctx.directions),
         ))
     }
+
+    fn resource(&self, _number: u64) -> Option<u64> {
+        self.rungs.max_resource
+    }
 }
 
 struct CohortRule {
@@ -347,6 +351,10 @@ impl Pruner for CohortRule {
             self.cohort,
             first(ctx.directions),
         ))
+    }
+
+    fn resource(&self, _number: u64) -> Option<u64> {
+        self.rungs.max_resource
     }
 }
 
@@ -433,6 +441,10 @@ impl Pruner for HyperbandRule {
             let rivals = ctx.others().filter(|t| b.of(t.number).1 == bracket);
             asha_prunes(&rungs, ctx.trial, rivals, direction)
         })
+    }
+
+    fn resource(&self, _number: u64) -> Option<u64> {
+        Some(self.brackets.max_resource)
     }
 }
 
@@ -629,6 +641,11 @@ mod tests {
         let mut p = pruner(
             &Hyperband,
             s().with("max_resource", 9).with("min_resource", 1),
+        );
+        assert_eq!(
+            p.resource(0),
+            Some(9),
+            "every trial is started with the full budget"
         );
         // η = 3, R = 9: brackets of 9 (rungs 1, 3), 5 (rung 3) and 3 (none) trials.
         // Bracket 0's trials 0..9 are excellent; trial 9 is in bracket 1 (rung at 3).
