@@ -66,7 +66,8 @@ impl SharedStudy {
     /// a PostgreSQL URL), or opens it there when it exists with the same space and directions
     /// (its trials then count). `strategy` is a name in `registry`, pinned to a `library` when
     /// given; `trials` is the budget over every process's trials (retries of lost trials not
-    /// counted). `config.definition` is replaced by what [`SharedStudy::load`] needs.
+    /// counted). `config.definition` is replaced by what [`SharedStudy::load`] needs. A study
+    /// of that name created by `hyperplug run` is refused: load it instead.
     pub fn create(
         url: &str,
         mut config: StudyConfig,
@@ -88,11 +89,23 @@ impl SharedStudy {
         };
         config.definition = serde_json::to_value(&definition).context("cannot encode the study")?;
         let location = Location::parse(url)?;
+        let name = config.name.clone();
         let storage: Arc<dyn hyperplug_core::Storage> = match &location {
             Location::Memory => Arc::new(hyperplug_core::MemoryStorage::new()),
-            persistent => persistent.open_store(Mode::Create)?,
+            persistent => {
+                let store = persistent.open_store(Mode::Create)?;
+                // Opening stores the definition given; one `hyperplug run` stored (its study
+                // file, which workers rebuild the study from) must not be replaced.
+                if let Some(stored) = store.find(&name)?
+                    && Definition::of(&stored.record).is_some()
+                {
+                    bail!(
+                        "study `{name}` in {location} was created from a study file by `hyperplug run`; load it by name instead of creating it"
+                    );
+                }
+                store
+            }
         };
-        let name = config.name.clone();
         let study = Study::open(config, &*entry.factory, settings, storage)
             .with_context(|| format!("cannot start study `{name}` in {location}"))?;
         Ok(SharedStudy::new(study, trials))

@@ -166,3 +166,45 @@ fn enqueued_parameters_are_lent_first_and_bad_ones_refused() {
         .expect_err("x = 9 is outside [-2, 2]");
     assert!(e.to_string().contains('x'), "{e}");
 }
+
+#[test]
+fn a_study_from_a_study_file_is_loaded_with_its_budget_and_never_recreated() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = sqlite(&dir);
+    let text = format!(
+        "[study]\nname = \"from-file\"\ntrials = 3\nseed = 5\nstorage = \"{url}\"\n[strategy]\nname = \"qmc\"\n[objective]\nname = \"rosenbrock\"\ndim = 2\n"
+    );
+    let file = hyperplug_engine::config::StudyFile::parse(std::path::Path::new("s.toml"), &text)
+        .expect("a valid study file");
+    let machine = hyperplug_engine::resources::Machine {
+        cpus: 1,
+        gpus: Vec::new(),
+    };
+    let registry = Registry::bundled();
+    let prepared =
+        hyperplug_engine::run::prepare(&file, &registry, &machine).expect("the study is stored");
+    drop(prepared);
+
+    let e = SharedStudy::create(
+        &url,
+        config("from-file", Duration::from_secs(60)),
+        "random",
+        None,
+        &Settings::default(),
+        None,
+        &registry,
+    )
+    .err()
+    .expect("creating over a study file's study is refused");
+    assert!(e.to_string().contains("load it by name"), "{e}");
+
+    let study = SharedStudy::load(&url, "from-file", &registry).expect("load");
+    assert_eq!(study.budget(), Some(3));
+    assert_eq!(study.with(|s| s.strategy_name().to_owned()), "qmc");
+    let mut numbers = Vec::new();
+    while let Some(lease) = study.ask().expect("ask") {
+        numbers.push(lease.number());
+        lease.tell(Ok(1.0.into())).expect("tell");
+    }
+    assert_eq!(numbers, [0, 1, 2]);
+}
