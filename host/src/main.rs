@@ -624,6 +624,14 @@ fn list(registry: &Registry) {
     for e in registry.objectives() {
         row("objective", &e.info, "-".into(), &e.source, &e.replaced);
     }
+    for e in registry.pruners() {
+        let caps = if e.info.capabilities.multi_objective {
+            "multi-objective"
+        } else {
+            "-"
+        };
+        row("pruner", &e.info, caps.into(), &e.source, &e.replaced);
+    }
     if !registry.libraries().is_empty() {
         println!("\nlibraries:");
         for l in registry.libraries() {

@@ -100,6 +100,15 @@ impl Observer for Progress {
                 trial.number,
                 trial.message.as_deref().unwrap_or("no message")
             )),
+            TrialState::Pruned if self.bar.is_none() => log::info!(
+                "trial {} pruned at {} with {}; {}",
+                trial.number,
+                trial
+                    .last_intermediate()
+                    .map_or("its start".into(), |(s, v)| format!("step {s} ({v})")),
+                params_text(&trial.params),
+                best.as_deref().unwrap_or("no complete trial yet")
+            ),
             _ if self.bar.is_none() => log::info!(
                 "trial {} {}: {} with {}; {}",
                 trial.number,

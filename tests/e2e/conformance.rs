@@ -2,15 +2,52 @@
 
 use hyperplug_engine::registry::BUNDLED_STRATEGIES;
 use hyperplug_engine::{Registry, Settings, Source};
-use hyperplug_testkit::{check_library_with, check_strategy, run_library_checks};
+use hyperplug_testkit::{
+    STEPS, check_library_with, check_pruner, check_strategy, run_library_checks,
+};
 
 use crate::library;
 
-/// Settings each strategy needs to run on the suite's spaces.
+/// Settings each strategy needs to run on the suite's spaces, and each pruner on the suite's
+/// trials (which report `STEPS` steps).
 fn settings_for(name: &str) -> Settings {
+    let s = Settings::default();
     match name {
-        "grid" => Settings::default().with("points", 5),
-        _ => Settings::default(),
+        "grid" => s.with("points", 5),
+        "median" => s.with("n_startup_trials", 3),
+        "percentile" => s.with("percentile", 25.0).with("n_startup_trials", 3),
+        "patient" => s.with("patience", 2),
+        "threshold" => s.with("upper", 2.0),
+        "wilcoxon" => s.with("n_startup_steps", 3),
+        "successive-halving" | "hyperband" => s.with("max_resource", STEPS),
+        _ => s,
+    }
+}
+
+#[test]
+fn every_bundled_pruner_conforms_in_process() {
+    let registry = Registry::bundled();
+    let names: Vec<&str> = registry
+        .pruners()
+        .iter()
+        .map(|e| e.info.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "asha",
+            "hyperband",
+            "median",
+            "patient",
+            "percentile",
+            "successive-halving",
+            "threshold",
+            "wilcoxon"
+        ]
+    );
+    for entry in registry.pruners() {
+        assert_eq!(entry.source, Source::Bundled);
+        check_pruner(&*entry.factory, &settings_for(&entry.info.name));
     }
 }
 
@@ -60,6 +97,17 @@ fn every_plugin_library_conforms_through_check_library() {
         assert_eq!(found, strategies, "{package}");
         let found: Vec<String> = lib.objectives.iter().map(|f| f.info().name).collect();
         assert_eq!(found, objectives, "{package}");
+        if package == hyperplug_engine::registry::PRUNERS_PLUGIN {
+            let found: Vec<String> = lib.pruners.iter().map(|f| f.info().name).collect();
+            let bundled: Vec<String> = Registry::bundled()
+                .pruners()
+                .iter()
+                .map(|e| e.info.name.clone())
+                .collect();
+            let mut sorted = found.clone();
+            sorted.sort();
+            assert_eq!(sorted, bundled, "{package} exports every bundled pruner");
+        }
         check_library_with(library(package), settings_for);
     }
     // Every synthetic objective, through its library.

@@ -105,12 +105,11 @@ pub fn from_ffi_trial(t: &FfiTrial) -> Trial {
 type Flag = fn(&mut Capabilities) -> &mut bool;
 
 /// The capability names as they cross the boundary, and the flag each sets.
-const CAPABILITIES: [(&str, Flag); 5] = [
+const CAPABILITIES: [(&str, Flag); 4] = [
     ("categorical", |c| &mut c.categorical),
     ("conditional", |c| &mut c.conditional),
     ("multi-objective", |c| &mut c.multi_objective),
     ("parallel", |c| &mut c.parallel),
-    ("pruning", |c| &mut c.pruning),
 ];
 
 /// Capabilities as they cross the boundary: a JSON list of the names that are set.
@@ -286,10 +285,11 @@ mod tests {
         let json = capabilities_to_json(caps);
         assert_eq!(json, r#"["categorical","parallel"]"#);
         assert_eq!(capabilities_from_json(&json).unwrap(), (caps, vec![]));
+        // `pruning`, a strategy's claim before pruners were their own kind, is no longer one.
         let (all, unknown) =
             capabilities_from_json(r#"["pruning","batch-ask","multi-objective"]"#).unwrap();
-        assert!(all.pruning && all.multi_objective && !all.categorical);
-        assert_eq!(unknown, ["batch-ask"]);
+        assert!(all.multi_objective && !all.categorical);
+        assert_eq!(unknown, ["pruning", "batch-ask"]);
         assert!(
             capabilities_from_json("{}")
                 .unwrap_err()

@@ -160,7 +160,9 @@ pub trait FfiStrategy: Send {
     /// A trial has finished: it is the last of `new_trials`.
     fn tell(&mut self, new_trials: RSlice<'_, FfiTrial>) -> RResult<(), FfiError>;
 
-    /// Whether running trial `number` (one of `running`) should stop now.
+    /// Whether running trial `number` (one of `running`) should stop now. Kept for the layout
+    /// of ABI 1.0: since 1.2 pruning is an [`FfiPruner`]'s job, hosts no longer call it, and
+    /// the SDK answers `false`.
     #[sabi(last_prefix_field)]
     fn should_prune(
         &mut self,
@@ -197,13 +199,16 @@ pub trait FfiPruner: Send {
     /// The resource trial `number` is started with (its most steps), if the pruner sets one.
     fn resource(&self, number: u64) -> ROption<u64>;
 
-    /// Whether running trial `number` (one of `running`) should stop now.
+    /// Whether running trial `number` (one of `running`) should stop now; `previous` is how
+    /// many of its intermediate values there were when last asked (see
+    /// `hyperplug_core::PruneContext::previous`).
     #[sabi(last_prefix_field)]
     fn prune(
         &mut self,
         new_trials: RSlice<'_, FfiTrial>,
         running: RSlice<'_, FfiTrial>,
         number: u64,
+        previous: u64,
     ) -> RResult<bool, FfiError>;
 }
 

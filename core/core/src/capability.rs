@@ -15,8 +15,6 @@ pub struct Capabilities {
     pub multi_objective: bool,
     /// Being asked again while earlier trials still run (parallel workers).
     pub parallel: bool,
-    /// Deciding whether to stop a trial from its intermediate values.
-    pub pruning: bool,
 }
 
 impl Capabilities {
@@ -27,7 +25,6 @@ impl Capabilities {
             conditional: true,
             multi_objective: true,
             parallel: true,
-            pruning: false,
         }
     }
 
@@ -57,7 +54,6 @@ impl Capabilities {
             (self.conditional, "conditional"),
             (self.multi_objective, "multi-objective"),
             (self.parallel, "parallel"),
-            (self.pruning, "pruning"),
         ] {
             if on {
                 out.push(name);

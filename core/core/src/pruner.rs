@@ -46,6 +46,11 @@ pub struct PruneContext<'a> {
     pub running: &'a [Trial],
     /// The trial to decide on. Its last intermediate value is the one just reported.
     pub trial: &'a Trial,
+    /// How many of the trial's intermediate values there were when this study last asked about
+    /// it (0 the first time): the ones after them arrived since, several at once when the
+    /// objective reports faster than it polls. A pruner that judges a trial once per rung
+    /// (ASHA) judges the rungs these values crossed.
+    pub previous: usize,
 }
 
 impl PruneContext<'_> {

@@ -81,9 +81,9 @@ pub struct AskContext<'a> {
     pub number: u64,
 }
 
-/// A search strategy (sampler): proposes parameters, learns from results, and may decide to
-/// prune a running trial. Implementations must stay within the space and be reproducible for a
-/// given seed and history.
+/// A search strategy (sampler): proposes parameters and learns from results; stopping running
+/// trials early is a [`Pruner`](crate::Pruner)'s job, beside it. Implementations must stay within
+/// the space and be reproducible for a given seed and history.
 pub trait Strategy: Send {
     /// The parameters for trial `ctx.number`.
     fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error>;
@@ -93,12 +93,5 @@ pub trait Strategy: Send {
     fn tell(&mut self, ctx: &AskContext<'_>, trial: &Trial) -> Result<(), Error> {
         let _ = (ctx, trial);
         Ok(())
-    }
-
-    /// Whether `trial`, still running, should stop now given its intermediate values. The
-    /// default never prunes.
-    fn should_prune(&mut self, ctx: &AskContext<'_>, trial: &Trial) -> Result<bool, Error> {
-        let _ = (ctx, trial);
-        Ok(false)
     }
 }

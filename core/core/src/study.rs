@@ -151,7 +151,7 @@ pub trait Observer {
     fn trial_finished(&mut self, study: &Study, trial: &Trial) {
         let _ = (study, trial);
     }
-    /// The strategy failed outside a trial (in `tell` or a pruning decision), or a result came
+    /// The strategy failed outside a trial (in `tell`), the pruner failed to decide, or a result came
     /// too late (the store had already failed its trial); the study goes on.
     fn strategy_error(&mut self, error: &Error) {
         let _ = error;
@@ -593,6 +593,11 @@ impl Study {
         if reported == 0 {
             return Ok(false);
         }
+        let previous = self
+            .decided
+            .iter()
+            .find(|&&(n, _, _)| n == number)
+            .map_or(0, |&(_, seen, _)| seen);
         self.sync()?;
         let Some((_, pruner)) = self.pruner.as_mut() else {
             return Ok(false);
@@ -608,6 +613,7 @@ impl Study {
             trials: &self.finished,
             running: &self.running,
             trial,
+            previous,
         })?;
         self.decided.retain(|&(n, _, _)| n != number);
         self.decided.push((number, reported, prune));

@@ -151,6 +151,7 @@ impl FfiPruner for PrunerAdapter {
         new_trials: RSlice<'_, FfiTrial>,
         running: RSlice<'_, FfiTrial>,
         number: u64,
+        previous: u64,
     ) -> RResult<bool, FfiError> {
         guard(|| {
             self.history.extend(new_trials.iter().map(from_ffi_trial));
@@ -167,6 +168,7 @@ impl FfiPruner for PrunerAdapter {
                 trials: &self.history,
                 running: &running,
                 trial,
+                previous: usize::try_from(previous).unwrap_or(usize::MAX),
             };
             self.inner.prune(&ctx).map_err(|e| err(&e))
         })
@@ -277,17 +279,12 @@ impl FfiStrategy for StrategyAdapter {
         running: RSlice<'_, FfiTrial>,
         number: u64,
     ) -> RResult<bool, FfiError> {
+        // Kept in the ABI's layout (1.0); pruning is a pruner's job since 1.2, and no host of
+        // 1.2 or later calls this. Older hosts asked it and got `false` from every strategy.
+        let _ = (running, number);
         guard(|| {
             self.study.sync(new_trials);
-            let running: Vec<Trial> = running.iter().map(from_ffi_trial).collect();
-            let Some(trial) = running.iter().find(|t| t.number == number) else {
-                return Err(FfiError::new(
-                    FfiErrorKind::FAILED,
-                    format!("trial {number} is not among the running trials"),
-                ));
-            };
-            let ctx = self.study.context(&running, number);
-            self.inner.should_prune(&ctx, trial).map_err(|e| err(&e))
+            Ok(false)
         })
     }
 }

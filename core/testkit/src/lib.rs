@@ -34,7 +34,7 @@
 //! every suggestion lies inside the space (checked here by [`check_params`], independently of
 //! [`Study`]); seeded runs reproduce exactly and another seed changes something; failed, pruned
 //! and NaN trials in the history do not stop it; two objectives and parallel asks work when
-//! declared; pruning decisions do not fail when declared. It also checks that an unknown settings
+//! declared. It also checks that an unknown settings
 //! key is refused by name and that every capability the strategy does not declare is refused by
 //! [`Study::new`]. A strategy that runs out of points ([`Error::Exhausted`]) simply ends its run.
 //!
@@ -65,7 +65,7 @@ pub use objective::check_objective;
 pub use pruner::{STEPS, check_pruner};
 
 use hyperplug_core::{
-    AskContext, Direction, Domain, Error, Observer, Param, Params, Requirements, Settings, Space,
+    AskContext, Direction, Domain, Error, Param, Params, Requirements, Settings, Space,
     StrategyFactory, Study, StudyConfig, StudySetup, Trial, TrialContext, TrialError, TrialOutcome,
     TrialState, Value,
 };
@@ -424,9 +424,6 @@ pub fn check_strategy(factory: &dyn StrategyFactory, settings: &Settings) {
             };
             case.study_run(&run);
         }
-        if caps.pruning {
-            case.pruning_run();
-        }
     }
     assert!(
         seed_matters,
@@ -698,54 +695,6 @@ impl Case<'_> {
                     ),
                 ),
             }
-        }
-    }
-
-    /// Reports intermediate values and asks whether to prune, for strategies that declare it.
-    fn pruning_run(&self) {
-        struct Errors(Vec<String>);
-        impl Observer for Errors {
-            fn strategy_error(&mut self, error: &Error) {
-                self.0.push(error.to_string());
-            }
-        }
-        let what = "pruning";
-        let mut study = self.study(&Run::new(SEED, what));
-        let objective = hyperplug_core::FnObjective(
-            |p: &Params, ctx: &mut dyn TrialContext| -> Result<f64, TrialError> {
-                let f = objective(p);
-                for step in 0..5u64 {
-                    ctx.report(step, f + (5 - step) as f64);
-                    if ctx.should_prune() {
-                        return Err(TrialError::Pruned);
-                    }
-                }
-                Ok(f)
-            },
-        );
-        let mut errors = Errors(Vec::new());
-        if let Err(e) = study.optimize(
-            &objective,
-            hyperplug_core::Budget::trials(TRIALS),
-            &mut errors,
-        ) {
-            self.fail(what, format!("optimize returned an error: {e}"));
-        }
-        if let Some(e) = errors.0.first() {
-            self.fail(what, format!("the strategy failed outside a trial: {e}"));
-        }
-        for t in study.finished() {
-            if t.state == TrialState::Failed {
-                self.fail(
-                    what,
-                    format!(
-                        "trial {} failed: {}",
-                        t.number,
-                        t.message.as_deref().unwrap_or("(no message)")
-                    ),
-                );
-            }
-            self.check(what, t.number, &t.params);
         }
     }
 }

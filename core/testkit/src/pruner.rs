@@ -128,6 +128,7 @@ fn check_silent_trial(factory: &dyn PrunerFactory, settings: &Settings, name: &s
         trials: &finished,
         running: std::slice::from_ref(&silent),
         trial: &silent,
+        previous: 0,
     };
     match pruner.prune(&ctx) {
         Ok(false) => {}
@@ -147,6 +148,7 @@ struct Asked {
     trials: Vec<Trial>,
     running: Vec<Trial>,
     number: u64,
+    previous: usize,
     prune: bool,
 }
 
@@ -171,6 +173,7 @@ impl Pruner for Recorder {
                 trials: ctx.trials.to_vec(),
                 running: ctx.running.to_vec(),
                 number: ctx.trial.number,
+                previous: ctx.previous,
                 prune,
             });
         Ok(prune)
@@ -310,6 +313,7 @@ fn replay(
             trials: &a.trials,
             running: &a.running,
             trial,
+            previous: a.previous,
         };
         let again = fresh.prune(&ctx).unwrap_or_else(|e| {
             panic!("pruner `{name}`: a fresh pruner failed on a question the first answered: {e}")

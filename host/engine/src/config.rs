@@ -20,6 +20,10 @@
 //! name = "rosenbrock"           # its settings follow as keys
 //! dim = 10
 //!
+//! [pruner]                      # optional: stops trials early from their intermediate values
+//! name = "median"               # its settings follow as keys; `library` pins it as above
+//! n_startup_trials = 5
+//!
 //! [resources]                   # what one trial needs (optional)
 //! cpus = 1
 //! gpus = 0                      # when left out: what the objective declares (mlp-gpu: 1)
@@ -59,6 +63,8 @@ pub struct StudyFile {
     pub strategy: Component,
     /// The objective and its settings.
     pub objective: Component,
+    /// The pruner and its settings, when the file names one.
+    pub pruner: Option<Component>,
     /// The space, when the file declares one.
     pub space: Option<Space>,
     /// How many trials may run at once (before the machine's limits).
@@ -118,7 +124,7 @@ impl Default for Resources {
     }
 }
 
-/// A named strategy or objective with its settings.
+/// A named strategy, objective or pruner with its settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Component {
     /// The name to look up in the registry.
@@ -159,6 +165,7 @@ struct FileToml {
     study: Option<StudyToml>,
     strategy: Option<Spanned<toml::Table>>,
     objective: Option<Spanned<toml::Table>>,
+    pruner: Option<Spanned<toml::Table>>,
     space: Option<IndexMap<String, Spanned<toml::Value>>>,
     resources: Option<Spanned<Resources>>,
 }
@@ -286,6 +293,10 @@ impl StudyFile {
                 settings: Settings::default(),
             },
         };
+        let pruner = match file.pruner {
+            Some(table) => Some(component(table, "pruner").map_err(|(s, m)| fail(s, m))?),
+            None => None,
+        };
         let objective = match file.objective {
             Some(table) => component(table, "objective").map_err(|(s, m)| fail(s, m))?,
             None => {
@@ -405,6 +416,7 @@ impl StudyFile {
             seed: study.seed,
             strategy,
             objective,
+            pruner,
             space,
             parallelism,
             resources,
@@ -625,6 +637,32 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_pruner_table_names_the_pruner_and_its_settings() {
+        let f = parse("[study]\ntrials = 5\n[objective]\nname = \"x\"\n[pruner]\nname = \"hyperband\"\nmax_resource = 27\nreduction_factor = 3\n")
+            .unwrap();
+        let p = f.pruner.unwrap();
+        assert_eq!(p.name, "hyperband");
+        assert_eq!(
+            p.settings.to_json(),
+            r#"{"max_resource":27,"reduction_factor":3}"#
+        );
+        assert_eq!(
+            parse("[study]\ntrials = 5\n[objective]\nname = \"x\"\n")
+                .unwrap()
+                .pruner,
+            None
+        );
+        let e =
+            parse("[study]\ntrials = 5\n[objective]\nname = \"x\"\n[pruner]\nmax_resource = 3\n")
+                .unwrap_err();
+        assert!(
+            e.message.contains("[pruner] needs `name = \"...\"`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

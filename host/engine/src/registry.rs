@@ -1,4 +1,5 @@
-//! The registry: every strategy and objective the host knows, bundled or loaded from plugins.
+//! The registry: every strategy, objective and pruner the host knows, bundled or loaded from
+//! plugins.
 //!
 //! One name, one algorithm: a plugin that exports a bundled name replaces the bundled one, and of
 //! two libraries exporting one name the later on the plugin path wins. Both are warnings naming
@@ -10,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hyperplug_core::{ObjectiveFactory, PluginInfo, StrategyFactory};
+use hyperplug_core::{ObjectiveFactory, PluginInfo, PrunerFactory, StrategyFactory};
 
 use crate::plugin::{self, LoadError};
 
@@ -90,9 +91,11 @@ pub struct Failure {
 pub struct Registry {
     strategies: Vec<Entry<dyn StrategyFactory>>,
     objectives: Vec<Entry<dyn ObjectiveFactory>>,
+    pruners: Vec<Entry<dyn PrunerFactory>>,
     /// Entries replaced by a later one of the same name: reachable only by a `library` pin.
     replaced_strategies: Vec<Entry<dyn StrategyFactory>>,
     replaced_objectives: Vec<Entry<dyn ObjectiveFactory>>,
+    replaced_pruners: Vec<Entry<dyn PrunerFactory>>,
     libraries: Vec<LoadedLibrary>,
     failures: Vec<Failure>,
 }
@@ -173,7 +176,15 @@ pub const BUNDLED_STRATEGIES: &[BundledStrategy] = &[
         plugin: "hyperplug-plugin-gp",
         factory: || Arc::new(hyperplug_gp::Gp),
     },
+    BundledStrategy {
+        name: "bohb",
+        plugin: "hyperplug-plugin-pruners",
+        factory: || Arc::new(hyperplug_bohb::Bohb),
+    },
 ];
+
+/// The plugin package that exports every bundled pruner ([`hyperplug_pruners::factories`]) too.
+pub const PRUNERS_PLUGIN: &str = "hyperplug-plugin-pruners";
 
 /// The environment variable that lists plugin directories, separated like `PATH`.
 pub const PLUGIN_PATH_VAR: &str = "HYPERPLUG_PLUGIN_PATH";
@@ -184,11 +195,12 @@ impl Registry {
         Registry::default()
     }
 
-    /// The strategies and objectives compiled into the host: random, grid, qmc, TPE, GP and
-    /// CMA-ES search, regularized evolution and REINFORCE, the genetic algorithm, differential
-    /// evolution, NSGA-II and NSGA-III,
+    /// The strategies, objectives and pruners compiled into the host: random, grid, qmc, TPE,
+    /// GP and CMA-ES search, regularized evolution and REINFORCE, the genetic algorithm,
+    /// differential evolution, NSGA-II and NSGA-III, BOHB,
     /// the synthetic benchmark functions, the command objective (any program) and the table
-    /// objective (lookup-table benchmarks).
+    /// objective (lookup-table benchmarks), and every pruner of `hyperplug-pruners` (median,
+    /// percentile, patient, threshold, Wilcoxon, successive halving, ASHA, Hyperband).
     ///
     /// Objectives too heavy for the engine's dependents (the CLI's MLP builds candle) are added
     /// by their front end on top, with [`Registry::add_objective`] and [`Source::Bundled`]: they
@@ -203,7 +215,27 @@ impl Registry {
         }
         r.add_objective(Arc::new(hyperplug_command::Command), Source::Bundled);
         r.add_objective(Arc::new(hyperplug_table::TableFactory), Source::Bundled);
+        for f in hyperplug_pruners::factories() {
+            r.add_pruner(Arc::from(f), Source::Bundled);
+        }
         r
+    }
+
+    /// Registers a pruner, as [`Registry::add_strategy`] does a strategy.
+    pub fn add_pruner(&mut self, factory: Arc<dyn PrunerFactory>, source: Source) {
+        let info = factory.info();
+        if let Some(replaced) = replace(
+            &mut self.pruners,
+            Entry {
+                info,
+                source,
+                factory,
+                replaced: Vec::new(),
+            },
+            "pruner",
+        ) {
+            self.replaced_pruners.push(replaced);
+        }
     }
 
     /// Registers a strategy; one with the same name is replaced, with a warning naming both.
@@ -250,6 +282,9 @@ impl Registry {
         for f in lib.objectives.iter() {
             self.add_objective(f.clone(), Source::Plugin(lib.path.clone()));
         }
+        for f in lib.pruners.iter() {
+            self.add_pruner(f.clone(), Source::Plugin(lib.path.clone()));
+        }
         let loaded = LoadedLibrary {
             description: lib.describe(),
             path: lib.path,
@@ -294,6 +329,15 @@ impl Registry {
             &self.objectives,
             &self.replaced_objectives,
         )
+    }
+
+    /// The pruner called `name`, from the library `pin` names when given.
+    pub fn find_pruner(
+        &self,
+        name: &str,
+        pin: Option<&str>,
+    ) -> Result<&Entry<dyn PrunerFactory>, String> {
+        self.find("pruner", name, pin, &self.pruners, &self.replaced_pruners)
     }
 
     fn find<'a, F: ?Sized>(
@@ -410,6 +454,16 @@ impl Registry {
         &self.objectives
     }
 
+    /// The pruner called `name`.
+    pub fn pruner(&self, name: &str) -> Option<&Entry<dyn PrunerFactory>> {
+        self.pruners.iter().find(|e| e.info.name == name)
+    }
+
+    /// Every pruner, by name.
+    pub fn pruners(&self) -> &[Entry<dyn PrunerFactory>] {
+        &self.pruners
+    }
+
     /// The libraries that failed to load.
     pub fn failures(&self) -> &[Failure] {
         &self.failures
@@ -424,6 +478,7 @@ impl Registry {
                 .iter()
                 .map(|e| e.info.name.as_str())
                 .collect(),
+            "pruner" => self.pruners.iter().map(|e| e.info.name.as_str()).collect(),
             _ => self
                 .objectives
                 .iter()

@@ -59,6 +59,9 @@ pub struct Definition {
     pub strategy: String,
     /// The objective's name, for listings.
     pub objective: String,
+    /// The pruner's name, for listings, when the study has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruner: Option<String>,
 }
 
 impl Definition {
@@ -104,6 +107,14 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
     let objective_entry = registry
         .find_objective(&file.objective.name, file.objective.library.as_deref())
         .map_err(|e| anyhow!(e))?;
+    let pruner = match &file.pruner {
+        Some(c) => Some(
+            registry
+                .find_pruner(&c.name, c.library.as_deref())
+                .map_err(|e| anyhow!(e))?,
+        ),
+        None => None,
+    };
     let objective = objective_entry
         .factory
         .create(&file.objective.settings)
@@ -128,6 +139,24 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         )
     })?;
     let directions = directions(file, &*objective)?;
+    // The pruner's settings, checked before the store is touched.
+    if let Some((entry, c)) = pruner.zip(file.pruner.as_ref()) {
+        if directions.len() > 1 && !entry.info.capabilities.multi_objective {
+            bail!(
+                "pruner `{}` judges one objective and the study has {}; remove the [pruner] table, or use a pruner that supports several objectives (threshold)",
+                c.name,
+                directions.len()
+            );
+        }
+        entry
+            .factory
+            .create(&hyperplug_core::PrunerSetup {
+                directions: &directions,
+                seed: 0,
+                settings: &c.settings,
+            })
+            .with_context(|| format!("cannot use pruner `{}`", c.name))?;
+    }
     // Explicit `[resources]` keys win over what the objective declares it needs per trial.
     let (parallelism, options) = machine.plan(
         file.parallelism,
@@ -167,6 +196,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         trials: file.budget.trials,
         strategy: file.strategy.name.clone(),
         objective: file.objective.name.clone(),
+        pruner: file.pruner.as_ref().map(|p| p.name.clone()),
     };
     let config = StudyConfig {
         seed,
@@ -176,8 +206,13 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         definition: serde_json::to_value(&definition).context("cannot encode the study")?,
         ..StudyConfig::new(file.name.clone(), space, directions)
     };
-    let study = Study::open(config, &*strategy.factory, &file.strategy.settings, storage)
+    let mut study = Study::open(config, &*strategy.factory, &file.strategy.settings, storage)
         .with_context(|| format!("cannot start study `{}` in {location}", file.name))?;
+    if let Some((pruner, c)) = pruner.zip(file.pruner.as_ref()) {
+        study
+            .set_pruner(&*pruner.factory, &c.settings)
+            .with_context(|| format!("cannot use pruner `{}`", c.name))?;
+    }
     let existing = study
         .storage()
         .counted(study.id())

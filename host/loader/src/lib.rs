@@ -546,19 +546,6 @@ impl Strategy for PluginStrategy {
             .into_result()
             .map_err(|e| e.into_error(&self.name))
     }
-
-    fn should_prune(&mut self, ctx: &AskContext<'_>, trial: &Trial) -> Result<bool, Error> {
-        let new = self.delta(ctx);
-        let running: Vec<FfiTrial> = ctx.running.iter().map(to_ffi_trial).collect();
-        self.ffi
-            .should_prune(
-                RSlice::from(&new[..]),
-                RSlice::from(&running[..]),
-                trial.number,
-            )
-            .into_result()
-            .map_err(|e| e.into_error(&self.name))
-    }
 }
 
 struct PluginPrunerFactory {
@@ -615,6 +602,7 @@ impl Pruner for PluginPruner {
                 RSlice::from(&new[..]),
                 RSlice::from(&running[..]),
                 ctx.trial.number,
+                ctx.previous as u64,
             )
             .into_result()
             .map_err(|e| e.into_error(&self.name))

@@ -370,8 +370,8 @@ pub fn run_all(
     })
 }
 
-/// Wraps a strategy factory so that the strategies it makes time their own `ask`, `tell` and
-/// pruning decisions, per trial, into `seconds`.
+/// Wraps a strategy factory so that the strategies it makes time their own `ask` and `tell`,
+/// per trial, into `seconds`.
 struct TimedFactory {
     inner: Arc<dyn StrategyFactory>,
     seconds: Arc<Mutex<Vec<f64>>>,
@@ -420,13 +420,6 @@ impl Strategy for Timed {
         let told = self.inner.tell(ctx, trial);
         self.add(trial.number, start);
         told
-    }
-
-    fn should_prune(&mut self, ctx: &AskContext<'_>, trial: &Trial) -> Result<bool, Error> {
-        let start = Instant::now();
-        let prune = self.inner.should_prune(ctx, trial);
-        self.add(trial.number, start);
-        prune
     }
 }
 

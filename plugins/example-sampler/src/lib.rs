@@ -50,7 +50,6 @@ impl StrategyFactory for LocalSearch {
                 conditional: true,
                 multi_objective: false,
                 parallel: true,
-                pruning: false,
             },
         )
     }

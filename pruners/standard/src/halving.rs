@@ -244,17 +244,19 @@ fn rung_loss(trial: &Trial, step: u64, direction: Direction) -> Option<f64> {
     value_at(trial, step).map(|v| loss(direction, v))
 }
 
-/// ASHA's rule at the rungs `trial` crossed with its last report, against `rivals`.
+/// ASHA's rule at the rungs `trial` crossed with the values reported since its `previous`
+/// first ones (those the study had judged it on), against `rivals`.
 fn asha_prunes<'a>(
     rungs: &Rungs,
     trial: &Trial,
+    previous: usize,
     rivals: impl Iterator<Item = &'a Trial> + Clone,
     direction: Direction,
 ) -> bool {
-    let Some(&(last, _)) = trial.intermediate.last() else {
+    let Some(last) = trial.intermediate.iter().map(|&(s, _)| s).max() else {
         return false;
     };
-    let before = trial.intermediate[..trial.intermediate.len() - 1]
+    let before = trial.intermediate[..previous.min(trial.intermediate.len())]
         .iter()
         .map(|&(s, _)| s)
         .max();
@@ -325,6 +327,7 @@ impl Pruner for AshaRule {
         Ok(asha_prunes(
             &self.rungs,
             ctx.trial,
+            ctx.previous,
             ctx.others(),
             first(ctx.directions),
         ))
@@ -439,7 +442,7 @@ impl Pruner for HyperbandRule {
             cohort_prunes(&rungs, ctx.trial, rivals, b.sizes[bracket].1, direction)
         } else {
             let rivals = ctx.others().filter(|t| b.of(t.number).1 == bracket);
-            asha_prunes(&rungs, ctx.trial, rivals, direction)
+            asha_prunes(&rungs, ctx.trial, ctx.previous, rivals, direction)
         })
     }
 

@@ -176,12 +176,14 @@ pub(crate) mod testing {
         let Some(trial) = running.iter().find(|t| t.number == me) else {
             panic!("trial {me} is not running");
         };
+        // As if the study had asked after each report before this one.
         let ctx = PruneContext {
             directions: &[direction],
             seed: 0,
             trials: finished,
             running,
             trial,
+            previous: trial.intermediate.len().saturating_sub(1),
         };
         match pruner.prune(&ctx) {
             Ok(p) => p,

@@ -106,7 +106,6 @@ impl StrategyFactory for CmaEs {
                 conditional: true,
                 multi_objective: false,
                 parallel: true,
-                pruning: false,
             },
         )
     }

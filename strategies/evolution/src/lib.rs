@@ -108,7 +108,6 @@ impl StrategyFactory for Evolution {
                 conditional: true,
                 multi_objective: false,
                 parallel: true,
-                pruning: false,
             },
         )
     }

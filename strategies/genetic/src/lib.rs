@@ -107,7 +107,6 @@ fn capabilities() -> Capabilities {
         conditional: true,
         multi_objective: false,
         parallel: true,
-        pruning: false,
     }
 }
 

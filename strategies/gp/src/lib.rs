@@ -119,7 +119,6 @@ impl StrategyFactory for Gp {
                 conditional: true,
                 multi_objective: false,
                 parallel: true,
-                pruning: false,
             },
         )
     }

@@ -192,7 +192,6 @@ fn info(kind: Kind) -> PluginInfo {
             conditional: true,
             multi_objective: true,
             parallel: true,
-            pruning: false,
         },
     )
 }

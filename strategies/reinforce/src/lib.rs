@@ -108,7 +108,6 @@ impl StrategyFactory for Reinforce {
                 conditional: true,
                 multi_objective: false,
                 parallel: true,
-                pruning: false,
             },
         )
     }

@@ -122,7 +122,6 @@ impl StrategyFactory for Tpe {
                 conditional: true,
                 multi_objective: true,
                 parallel: true,
-                pruning: false,
             },
         )
     }

@@ -51,7 +51,6 @@ impl StrategyFactory for Perturb {
                 conditional: true,
                 multi_objective: false,
                 parallel: true,
-                pruning: false,
             },
         )
     }
