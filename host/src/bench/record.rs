@@ -58,6 +58,13 @@ pub struct Record {
     /// Trials that failed.
     #[serde(default)]
     pub failed: u64,
+    /// Trials a pruner stopped.
+    #[serde(default)]
+    pub pruned: u64,
+    /// The resource spent: the intermediate values every trial reported (epochs, for the `mlp`
+    /// objective), pruned trials' included.
+    #[serde(default)]
+    pub steps: u64,
     /// The quality of the configuration the run believed best (the best observed value): its
     /// true value where the objective reports one (`mean_<metric>` for tables,
     /// `noiseless_<metric>` for noisy functions), else the observed value.
@@ -122,6 +129,8 @@ impl Record {
             trials: 0,
             complete: 0,
             failed: 0,
+            pruned: 0,
+            steps: 0,
             best_value: None,
             best_observed: None,
             best_trial: None,

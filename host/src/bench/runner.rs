@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::{
     AskContext, Budget, Direction, Error, Objective, ObjectiveFactory, Observer, Params,
-    PluginInfo, Space, Strategy, StrategyFactory, Study, StudyConfig, StudySetup, Trial,
-    panic_message,
+    PluginInfo, PrunerFactory, Space, Strategy, StrategyFactory, Study, StudyConfig, StudySetup,
+    Trial, panic_message,
 };
 
 use super::record::{Record, RecordKind, hypervolume_outcome, outcome};
@@ -24,6 +24,7 @@ pub struct PlannedStrategy {
     /// What the suite says.
     pub spec: StrategySpec,
     factory: Arc<dyn StrategyFactory>,
+    pruner: Option<Arc<dyn PrunerFactory>>,
 }
 
 /// A problem of the suite with its factory and what was learnt from it before any run.
@@ -89,9 +90,19 @@ impl Plan {
                 let entry = registry
                     .strategy(&spec.name)
                     .ok_or_else(|| anyhow!(registry.unknown("strategy", &spec.name)))?;
+                let pruner = match &spec.pruner {
+                    Some((name, _)) => Some(Arc::clone(
+                        &registry
+                            .pruner(name)
+                            .ok_or_else(|| anyhow!(registry.unknown("pruner", name)))?
+                            .factory,
+                    )),
+                    None => None,
+                };
                 Ok(PlannedStrategy {
                     spec: spec.clone(),
                     factory: Arc::clone(&entry.factory),
+                    pruner,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -224,6 +235,11 @@ impl Plan {
         let name = format!("{}-{}-{}", s.spec.label, p.spec.label, job.seed);
         let config = StudyConfig::new(name, space, p.directions.clone()).seed(job.seed);
         let mut study = Study::new(config, &timed, &s.spec.settings)?;
+        if let (Some(pruner), Some((name, settings))) = (&s.pruner, &s.spec.pruner) {
+            study
+                .set_pruner(&**pruner, settings)
+                .with_context(|| format!("cannot use pruner `{name}`"))?;
+        }
         let budget = Budget {
             trials: Some(job.budget),
             timeout: self.timeout,
@@ -243,6 +259,11 @@ impl Plan {
             ),
         };
         record.trials = trials.len() as u64;
+        record.pruned = trials
+            .iter()
+            .filter(|t| t.state == hyperplug_core::TrialState::Pruned)
+            .count() as u64;
+        record.steps = trials.iter().map(|t| t.intermediate.len() as u64).sum();
         record.complete = o.complete;
         record.failed = o.failed;
         record.best_value = o.best_value;
@@ -667,6 +688,64 @@ mod tests {
         assert!(
             r.best_value.unwrap() < 0.01,
             "16 Sobol points come near 0.3: {r:?}"
+        );
+    }
+
+    /// `(x - 0.3)² + 1/s` over 9 steps, reported each step and stopped when the pruner says.
+    struct Curves;
+
+    impl ObjectiveFactory for Curves {
+        fn info(&self) -> PluginInfo {
+            PluginInfo::new("curves", "0", "", hyperplug_core::Capabilities::default())
+        }
+        fn create(&self, _: &hyperplug_core::Settings) -> Result<Box<dyn Objective>, Error> {
+            Ok(Box::new(hyperplug_core::FnObjective(
+                |p: &Params, ctx: &mut dyn hyperplug_core::TrialContext| {
+                    let x = p["x"].as_f64().unwrap_or(9.0);
+                    for s in 1..=9 {
+                        ctx.report(s, (x - 0.3).powi(2) + 1.0 / s as f64);
+                        if ctx.should_prune() {
+                            return Err(hyperplug_core::TrialError::Pruned);
+                        }
+                    }
+                    Ok::<f64, hyperplug_core::TrialError>((x - 0.3).powi(2))
+                },
+            )))
+        }
+    }
+
+    #[test]
+    fn a_strategy_with_a_pruner_records_the_steps_it_spent() {
+        let mut registry = Registry::bundled();
+        registry.add_objective(Arc::new(Curves), crate::registry::Source::Bundled);
+        let mut s = suite(&["random", "random"], &["curves"], vec![0], 30);
+        s.strategies[1].label = "random+asha".into();
+        s.strategies[1].pruner = Some(("asha".into(), hyperplug_core::Settings::default()));
+        s.problems[0].space = Some(
+            Space::new(vec![hyperplug_core::Param::new(
+                "x",
+                hyperplug_core::Domain::float(0.0, 1.0),
+            )])
+            .unwrap(),
+        );
+        s.problems[0].direction = Some(Direction::Minimize);
+        let plan = Plan::new(&s, &registry).unwrap();
+        let full = plan.run(plan.jobs[0]);
+        let pruned = plan.run(plan.jobs[1]);
+        assert_eq!((full.error.clone(), pruned.error.clone()), (None, None));
+        assert_eq!((full.pruned, full.steps), (0, 30 * 9));
+        assert!(pruned.pruned >= 10, "{pruned:?}");
+        assert!(
+            pruned.steps < full.steps / 2,
+            "{} of {}",
+            pruned.steps,
+            full.steps
+        );
+        s.strategies[1].pruner = Some(("medain".into(), hyperplug_core::Settings::default()));
+        let e = Plan::new(&s, &registry).err().unwrap();
+        assert!(
+            format!("{e:#}").contains("unknown pruner `medain`"),
+            "{e:#}"
         );
     }
 

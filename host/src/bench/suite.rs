@@ -38,6 +38,9 @@ pub struct StrategySpec {
     pub name: String,
     /// Its settings.
     pub settings: Settings,
+    /// The pruner that goes with it, and the pruner's settings: `pruner = { name = "...", ... }`
+    /// in the strategy's table.
+    pub pruner: Option<(String, Settings)>,
 }
 
 /// A problem of the suite: an objective with settings, and what the harness needs to know
@@ -267,6 +270,7 @@ pub fn strategies_from_flag(list: &[String]) -> Result<Vec<StrategySpec>> {
                 label: spec.clone(),
                 name,
                 settings,
+                pruner: None,
             })
         })
         .collect()
@@ -308,10 +312,21 @@ fn strategy_from_table(mut table: toml::Table) -> Result<StrategySpec> {
     let name = take_string(&mut table, "name")?
         .ok_or_else(|| anyhow!("needs `name = \"...\"` (a strategy the registry knows)"))?;
     let label = take_string(&mut table, "label")?.unwrap_or_else(|| name.clone());
+    let pruner = match table.remove("pruner") {
+        None => None,
+        Some(toml::Value::Table(mut pruner)) => {
+            let name = take_string(&mut pruner, "name")?.ok_or_else(|| {
+                anyhow!("`pruner` needs `name = \"...\"` (a pruner the registry knows)")
+            })?;
+            Some((name, settings_of(pruner)?))
+        }
+        Some(_) => bail!("`pruner` must be a table: `pruner = {{ name = \"median\" }}`"),
+    };
     Ok(StrategySpec {
         label,
         name,
         settings: settings_of(table)?,
+        pruner,
     })
 }
 
