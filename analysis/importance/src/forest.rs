@@ -53,16 +53,19 @@ impl Tree {
     /// Grows a tree on the rows `rows` of `data` (a bootstrap sample: rows may repeat).
     pub fn fit(data: &Encoded, rows: &[usize], growth: Growth, rng: &mut impl Rng) -> Tree {
         let n = rows.len();
+        // The sample's columns, contiguous per feature: the split search reads them in order.
+        let xs: Vec<Vec<f64>> = (0..data.features.len())
+            .map(|f| rows.iter().map(|&r| data.x[r][f]).collect())
+            .collect();
+        let ys: Vec<f64> = rows.iter().map(|&r| data.y[r]).collect();
         let orders: Vec<Vec<u32>> = data
             .features
             .iter()
-            .enumerate()
-            .map(|(f, feature)| match feature.kind {
+            .zip(&xs)
+            .map(|(feature, x)| match feature.kind {
                 Kind::Numeric { .. } => {
                     let mut o: Vec<u32> = (0..n as u32).collect();
-                    o.sort_by(|&a, &b| {
-                        data.x[rows[a as usize]][f].total_cmp(&data.x[rows[b as usize]][f])
-                    });
+                    o.sort_by(|&a, &b| x[a as usize].total_cmp(&x[b as usize]));
                     o
                 }
                 Kind::Categorical { .. } => Vec::new(),
@@ -70,13 +73,17 @@ impl Tree {
             .collect();
         let mut builder = Builder {
             data,
-            rows,
+            xs,
+            ys,
             growth,
             nodes: Vec::new(),
+            slots: (0..n as u32).collect(),
+            orders,
             left: vec![false; n],
+            scratch: Vec::with_capacity(n),
             features: (0..data.features.len()).collect(),
         };
-        builder.grow((0..n as u32).collect(), orders, 0, rng);
+        builder.grow(0, n, 0, rng);
         Tree {
             nodes: builder.nodes,
         }
@@ -106,6 +113,24 @@ impl Tree {
     }
 }
 
+/// Moves the slots that go left to the front of `v`, keeping the order on each side; returns
+/// how many go left.
+fn partition(v: &mut [u32], left: &[bool], scratch: &mut Vec<u32>) -> usize {
+    scratch.clear();
+    let mut k = 0;
+    for i in 0..v.len() {
+        let s = v[i];
+        if left[s as usize] {
+            v[k] = s;
+            k += 1;
+        } else {
+            scratch.push(s);
+        }
+    }
+    v[k..].copy_from_slice(scratch);
+    k
+}
+
 fn goes_left(rule: Rule, x: f64) -> bool {
     match rule {
         Rule::AtMost(t) => x <= t,
@@ -115,11 +140,21 @@ fn goes_left(rule: Rule, x: f64) -> bool {
 
 struct Builder<'a> {
     data: &'a Encoded,
-    rows: &'a [usize],
+    /// `xs[f][slot]`: feature `f` of the bootstrap sample's `slot`-th row.
+    xs: Vec<Vec<f64>>,
+    /// `ys[slot]`: its value.
+    ys: Vec<f64>,
     growth: Growth,
     nodes: Vec<Node>,
+    /// The sample's slots; a node owns a range of it, in no order.
+    slots: Vec<u32>,
+    /// Per numeric feature, the slots sorted by it; a node owns the same range of each, so a
+    /// split partitions every array in place, keeping each range sorted.
+    orders: Vec<Vec<u32>>,
     /// Scratch: whether each slot goes left at the split being made.
     left: Vec<bool>,
+    /// Scratch for partitioning.
+    scratch: Vec<u32>,
     /// The features in the order this node tries them (shuffled, so ties do not always favour
     /// the first parameter).
     features: Vec<usize>,
@@ -135,25 +170,19 @@ struct Best {
 
 impl Builder<'_> {
     fn x(&self, slot: u32, f: usize) -> f64 {
-        self.data.x[self.rows[slot as usize]][f]
+        self.xs[f][slot as usize]
     }
 
     fn y(&self, slot: u32) -> f64 {
-        self.data.y[self.rows[slot as usize]]
+        self.ys[slot as usize]
     }
 
-    /// Grows the subtree of the samples `slots` (with each numeric feature's `orders`, the same
-    /// slots sorted by it) and returns its root's index.
-    fn grow(
-        &mut self,
-        slots: Vec<u32>,
-        orders: Vec<Vec<u32>>,
-        depth: usize,
-        rng: &mut impl Rng,
-    ) -> usize {
-        let n = slots.len();
-        let (sum, sum_sq) = slots.iter().fold((0.0, 0.0), |(s, q), &i| {
-            let y = self.y(i);
+    /// Grows the subtree of the samples in `lo..hi` of the slot and order arrays, and returns
+    /// its root's index.
+    fn grow(&mut self, lo: usize, hi: usize, depth: usize, rng: &mut impl Rng) -> usize {
+        let n = hi - lo;
+        let (sum, sum_sq) = self.slots[lo..hi].iter().fold((0.0, 0.0), |(s, q), &i| {
+            let y = self.ys[i as usize];
             (s + y, q + y * y)
         });
         let mean = sum / n as f64;
@@ -166,24 +195,21 @@ impl Builder<'_> {
         {
             return at;
         }
-        let Some(best) = self.best_split(&slots, &orders, sum, rng) else {
+        let Some(best) = self.best_split(lo, hi, sum, rng) else {
             return at;
         };
-        for &s in &slots {
+        for i in lo..hi {
+            let s = self.slots[i];
             self.left[s as usize] = goes_left(best.rule, self.x(s, best.feature));
         }
-        let (l_slots, r_slots): (Vec<u32>, Vec<u32>) =
-            slots.iter().partition(|&&s| self.left[s as usize]);
-        let mut l_orders = Vec::with_capacity(orders.len());
-        let mut r_orders = Vec::with_capacity(orders.len());
-        for o in orders {
-            let (l, r): (Vec<u32>, Vec<u32>) = o.into_iter().partition(|&s| self.left[s as usize]);
-            l_orders.push(l);
-            r_orders.push(r);
+        let mid = lo + partition(&mut self.slots[lo..hi], &self.left, &mut self.scratch);
+        for o in &mut self.orders {
+            if !o.is_empty() {
+                partition(&mut o[lo..hi], &self.left, &mut self.scratch);
+            }
         }
-        drop(slots);
-        let left = self.grow(l_slots, l_orders, depth + 1, rng);
-        let right = self.grow(r_slots, r_orders, depth + 1, rng);
+        let left = self.grow(lo, mid, depth + 1, rng);
+        let right = self.grow(mid, hi, depth + 1, rng);
         self.nodes[at] = Node::Split {
             feature: best.feature,
             rule: best.rule,
@@ -193,14 +219,8 @@ impl Builder<'_> {
         at
     }
 
-    fn best_split(
-        &mut self,
-        slots: &[u32],
-        orders: &[Vec<u32>],
-        sum: f64,
-        rng: &mut impl Rng,
-    ) -> Option<Best> {
-        let n = slots.len();
+    fn best_split(&mut self, lo: usize, hi: usize, sum: f64, rng: &mut impl Rng) -> Option<Best> {
+        let n = hi - lo;
         let min_leaf = self.growth.min_samples_leaf.max(1);
         // A split must lower the squared error by more than rounding.
         let parent = sum * sum / n as f64;
@@ -221,12 +241,13 @@ impl Builder<'_> {
         for &f in &features {
             match self.data.features[f].kind {
                 Kind::Numeric { .. } => {
-                    let order = &orders[f];
+                    let (xs, ys) = (&self.xs[f], &self.ys);
                     let mut s_left = 0.0;
-                    for (k, pair) in order.windows(2).enumerate() {
-                        s_left += self.y(pair[0]);
+                    for (k, pair) in self.orders[f][lo..hi].windows(2).enumerate() {
+                        let (i, j) = (pair[0] as usize, pair[1] as usize);
+                        s_left += ys[i];
                         let n_left = k + 1;
-                        let (a, b) = (self.x(pair[0], f), self.x(pair[1], f));
+                        let (a, b) = (xs[i], xs[j]);
                         if a == b || n_left < min_leaf || n - n_left < min_leaf {
                             continue;
                         }
@@ -240,7 +261,7 @@ impl Builder<'_> {
                     let k = self.data.features[f].categories().max(1);
                     let mut count = vec![0usize; k];
                     let mut total = vec![0.0; k];
-                    for &s in slots {
+                    for &s in &self.slots[lo..hi] {
                         let c = (self.x(s, f) as usize).min(k - 1);
                         count[c] += 1;
                         total[c] += self.y(s);
