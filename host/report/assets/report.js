@@ -45,17 +45,21 @@
     return pts;
   }
 
+  // The current viewBox of a panel, as [x, y, width, height].
+  function box(svg) {
+    return (svg.getAttribute("viewBox") || "0 0 1 1").split(/[\s,]+/).map(Number);
+  }
+
+  // Pointer position in the panel's own units (the panel keeps its aspect ratio).
   function svgPoint(svg, e) {
-    var pt = svg.createSVGPoint();
-    pt.x = e.clientX; pt.y = e.clientY;
-    var m = svg.getScreenCTM();
-    return m ? pt.matrixTransform(m.inverse()) : pt;
+    var r = svg.getBoundingClientRect(), vb = box(svg);
+    var sx = r.width ? vb[2] / r.width : 1, sy = r.height ? vb[3] / r.height : 1;
+    return { x: vb[0] + (e.clientX - r.left) * sx, y: vb[1] + (e.clientY - r.top) * sy, scale: sx };
   }
 
   function nearest(svg, e) {
     var p = svgPoint(svg, e);
-    var vb = svg.viewBox.baseVal;
-    var reach = 12 * vb.width / (svg.clientWidth || vb.width);
+    var reach = 12 * p.scale;
     var best = null, bd = reach * reach;
     points(svg).forEach(function (q) {
       if (q[3].style.display === "none") return;
@@ -67,26 +71,25 @@
 
   // ---- zoom (wheel), pan (drag), reset (double-click)
   document.querySelectorAll("svg.plot").forEach(function (svg) {
-    var vb = svg.viewBox.baseVal;
-    var home = [vb.x, vb.y, vb.width, vb.height];
+    var home = box(svg);
     var drag = null;
+    function set(v) { svg.setAttribute("viewBox", v.join(" ")); }
     svg.addEventListener("wheel", function (e) {
       e.preventDefault();
-      var p = svgPoint(svg, e);
+      var p = svgPoint(svg, e), vb = box(svg);
       var k = e.deltaY < 0 ? 0.8 : 1.25;
-      var w = Math.min(home[2], vb.width * k), h = Math.min(home[3], vb.height * k);
-      var x = p.x - (p.x - vb.x) * (w / vb.width), y = p.y - (p.y - vb.y) * (h / vb.height);
-      svg.setAttribute("viewBox", [x, y, w, h].join(" "));
+      var w = Math.min(home[2], vb[2] * k), h = Math.min(home[3], vb[3] * k);
+      set([p.x - (p.x - vb[0]) * (w / vb[2]), p.y - (p.y - vb[1]) * (h / vb[3]), w, h]);
     }, { passive: false });
-    svg.addEventListener("mousedown", function (e) { drag = { x: e.clientX, y: e.clientY, vx: vb.x, vy: vb.y, moved: false }; });
+    svg.addEventListener("mousedown", function (e) { var vb = box(svg); drag = { x: e.clientX, y: e.clientY, vb: vb, moved: false }; });
     window.addEventListener("mouseup", function () { setTimeout(function () { drag = null; }, 0); });
-    svg.addEventListener("dblclick", function () { svg.setAttribute("viewBox", home.join(" ")); });
+    svg.addEventListener("dblclick", function () { set(home); });
     svg.addEventListener("mousemove", function (e) {
       if (drag && e.buttons === 1) {
-        var s = vb.width / (svg.clientWidth || vb.width);
+        var s = svgPoint(svg, e).scale;
         var dx = (e.clientX - drag.x) * s, dy = (e.clientY - drag.y) * s;
         if (Math.abs(dx) + Math.abs(dy) > 2) drag.moved = true;
-        svg.setAttribute("viewBox", [drag.vx - dx, drag.vy - dy, vb.width, vb.height].join(" "));
+        set([drag.vb[0] - dx, drag.vb[1] - dy, drag.vb[2], drag.vb[3]]);
         tip.style.display = "none";
         return;
       }
@@ -182,7 +185,13 @@
     var ok = matcher(filter.value), st = stateSel.value;
     shown = data.rows.filter(function (r) { return (!st || r[1] === st) && ok(r); });
     var col = cols[sortCol];
-    shown.sort(function (a, b) { return sortDir * compare(col.get(a), col.get(b)); });
+    shown.sort(function (a, b) {
+      var x = col.get(a), y = col.get(b);
+      // Trials without the value (pruned, inactive) last in either direction.
+      var nx = x === null || x === undefined, ny = y === null || y === undefined;
+      if (nx || ny) return nx === ny ? a[0] - b[0] : nx ? 1 : -1;
+      return sortDir * compare(x, y) || a[0] - b[0];
+    });
     page = Math.min(page, Math.max(0, Math.ceil(shown.length / PAGE) - 1));
     head.querySelectorAll("th").forEach(function (th, i) {
       th.className = i === sortCol ? (sortDir > 0 ? "asc" : "desc") : "";
