@@ -70,6 +70,16 @@ fn study(n: u64) -> StudyData {
     StudyData::new(info, trials)
 }
 
+/// This process's CPU time (user and system, every thread) in seconds, from /proc on Linux: on
+/// a machine shared with other work, wall-clock time varies with the load and this does less.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -81,11 +91,15 @@ fn main() {
     let runs = 5;
     let mut times = Vec::new();
     let mut html = String::new();
+    let cpu_before = cpu_seconds();
     for _ in 0..runs {
         let t = Instant::now();
         html = render(&s, &options).expect("render");
         times.push(t.elapsed().as_secs_f64());
     }
+    let cpu = cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| (after - before) / runs as f64);
     times.sort_by(f64::total_cmp);
     let t = Instant::now();
     let imp = Importances::of(&s, 0, options.trees, options.max_samples);
@@ -116,13 +130,14 @@ fn main() {
     .expect("figures");
     let plots_s = t.elapsed().as_secs_f64();
     println!(
-        "report of {n} trials ({} complete, {} pruned, {} failed): render median {:.3} s (min {:.3}, max {:.3}) over {runs} runs; {:.2} MB ({} bytes)",
+        "report of {n} trials ({} complete, {} pruned, {} failed): render median {:.3} s (min {:.3}, max {:.3}) over {runs} runs, {} CPU s per render; {:.2} MB ({} bytes)",
         s.counts.complete,
         s.counts.pruned,
         s.counts.failed,
         times[runs / 2],
         times[0],
         times[runs - 1],
+        cpu.map_or_else(|| "?".to_owned(), |c| format!("{c:.3}")),
         html.len() as f64 / 1e6,
         html.len()
     );
