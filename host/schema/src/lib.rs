@@ -50,6 +50,10 @@ pub use crate::hypervolume::Hypervolume;
 /// The version of the JSON form written by this crate; see the crate documentation.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The JSON Schema (draft 2020-12) of [`StudyData`]'s JSON form, for clients in other languages
+/// and API descriptions. A test walks real documents against it, so the two cannot drift apart.
+pub const JSON_SCHEMA: &str = include_str!("../study.schema.json");
+
 /// A study and its trials: what every output and every renderer shares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StudyData {
@@ -378,6 +382,9 @@ fn best_of<'a>(directions: &[Direction], complete: &[&'a TrialData]) -> Vec<&'a 
     front.sort_by_key(|t| t.number);
     front
 }
+
+#[cfg(test)]
+mod schema_tests;
 
 #[cfg(test)]
 mod tests {
