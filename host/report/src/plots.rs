@@ -708,7 +708,7 @@ pub fn edf(study: &StudyData, k: usize) -> Figure {
     let x = Axis::values(lo, hi, area.x0, area.x1);
     let y = Axis::values(0.0, 1.0, area.y1, area.y0);
     let mut svg = Svg::new(&area, &title);
-    svg.axes(&area, &x, &y, &name, "share of complete trials at most");
+    svg.axes(&area, &x, &y, &name, "share of complete trials");
     let n = values.len() as f64;
     let mut line = vec![(x.px(lo), y.px(0.0))];
     for (i, v) in values.iter().enumerate() {
@@ -722,7 +722,7 @@ pub fn edf(study: &StudyData, k: usize) -> Figure {
         id: "edf",
         title,
         caption: format!(
-            "For each {name}, the share of the complete trials at most that good a value or worse: a curve rising early means many trials found low values."
+            "The share of the complete trials whose {name} is at most the value on the horizontal axis: the steeper and earlier the rise, the more trials found low values."
         ),
         panels: vec![svg.finish()],
     }
