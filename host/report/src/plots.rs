@@ -427,7 +427,7 @@ pub fn contour(study: &StudyData, k: usize, order: &[String]) -> Option<Figure> 
         _ => return None,
     };
     let points = scored(study, k);
-    let area = Area::new(520.0, 440.0, 0.0);
+    let area = Area::new(600.0, 460.0, 0.0);
     let x = Axis::param(&px.domain, area.x0, area.x1);
     let y = Axis::param(&py.domain, area.y1, area.y0);
     let placed: Vec<(f64, f64, f64, u64)> = points

@@ -301,7 +301,8 @@ impl Svg {
         let mut out = String::with_capacity(4096);
         let _ = write!(
             out,
-            "<svg class=\"plot\" font-family=\"sans-serif\" font-size=\"11\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">",
+            "<svg class=\"plot\" font-family=\"sans-serif\" font-size=\"11\" width=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">",
+            area.w,
             area.w,
             area.h,
             esc(label)
