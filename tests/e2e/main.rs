@@ -12,6 +12,7 @@ mod hardening;
 mod nas;
 mod plugins;
 mod pruners;
+mod reports;
 mod resources;
 mod storage;
 
