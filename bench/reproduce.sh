@@ -4,7 +4,7 @@
 # machine, with a Python environment that has bench/compare/requirements.txt (and torch for `gp`):
 #
 #   python3 -m venv /tmp/hpvenv && /tmp/hpvenv/bin/pip install -r bench/compare/requirements.txt torch
-#   PYTHON=/tmp/hpvenv/bin/python bash bench/reproduce.sh [synthetic|tabular|overhead|parallel]...
+#   PYTHON=/tmp/hpvenv/bin/python bash bench/reproduce.sh [synthetic|tabular|overhead|parallel|ordinal|conditional]...
 #
 # Results go to $OUT (default results/), the report to $OUT/report-<part>.md with figures.
 set -euo pipefail
@@ -65,6 +65,22 @@ for part in "${parts[@]}"; do
     done
     grep '^rep' "$OUT/parallel.log"
     ;;
-  *) echo "unknown part $part; use synthetic, tabular, overhead or parallel" >&2; exit 2 ;;
+  ordinal)
+    # TPE's held-out validation (issue 17): the HPOLib tables with integer-index parameters,
+    # hyperplug at seeds 1000..1499, Optuna at 1000..1199.
+    $HP bench --suite bench/suites/tabular-ordinal.toml --jobs "$JOBS" --out "$OUT/ordinal-hyperplug.jsonl" --md /dev/null
+    $PYTHON bench/compare/run.py --suite bench/suites/tabular-ordinal.toml --system optuna \
+      --samplers tpe,tpe-indep --seeds 1000..1200 --jobs "$JOBS" --out "$OUT/ordinal-optuna.jsonl"
+    $PYTHON bench/compare/summary.py "$OUT"/ordinal-*.jsonl
+    ;;
+  conditional)
+    # TPE on the conditional problems of strategies/tpe/tests/conditional (issue 17).
+    cargo build --release -p hyperplug-tpe --example conditional
+    target/release/examples/conditional --seeds 1000..1500 --jobs "$JOBS" --out "$OUT/conditional-hyperplug.jsonl"
+    $PYTHON bench/compare/conditional.py --samplers tpe,tpe-group,tpe-indep --seeds 1000..1200 \
+      --jobs "$JOBS" --out "$OUT/conditional-optuna.jsonl"
+    $PYTHON bench/compare/summary.py --value "$OUT"/conditional-*.jsonl
+    ;;
+  *) echo "unknown part $part; use synthetic, tabular, overhead, parallel, ordinal or conditional" >&2; exit 2 ;;
   esac
 done

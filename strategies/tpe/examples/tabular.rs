@@ -8,6 +8,10 @@
 //! cargo run --release -p hyperplug-tpe --example tabular -- --data ../shared/data --seeds 50
 //! cargo run --release -p hyperplug-tpe --example tabular -- --tables nasbench201/cifar10 \
 //!     --settings '{"candidates": 48}'
+//! # The HPOLib tables with numeric parameters as integer indices, two settings side by side,
+//! # on development seeds 0..199:
+//! cargo run --release -p hyperplug-tpe --example tabular -- --encoding ordinal --seeds 200 \
+//!     --tables hpolib/parkinsons_telemonitoring --variant a='{}' --variant b='{"gamma": 0.15}'
 //! ```
 
 use std::collections::HashMap;
@@ -46,7 +50,7 @@ struct Table {
     optimum: f64,
 }
 
-fn load(data: &str, name: &str) -> Table {
+fn load(data: &str, name: &str, ordinal: bool) -> Table {
     let (bench, table) = name.split_once('/').expect("bench/table");
     let spec: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{data}/{bench}/space.json")).expect("space.json"),
@@ -78,10 +82,13 @@ fn load(data: &str, name: &str) -> Table {
             })
             .collect();
         labels.push(values.iter().map(|v| v.to_string()).collect::<Vec<_>>());
-        params.push(Param::new(
-            pname.clone(),
-            Domain::Categorical { choices: values },
-        ));
+        // The ordinal encoding: a numeric parameter as an index into its sorted choices.
+        let domain = if ordinal && numeric {
+            Domain::int(0, values.len() as i64 - 1)
+        } else {
+            Domain::Categorical { choices: values }
+        };
+        params.push(Param::new(pname.clone(), domain));
     }
     let names: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
     let space = Space::new(params).expect("valid space");
@@ -146,9 +153,12 @@ fn run(t: &Table, seed: u64, trials: u64, settings: &Settings) -> f64 {
             .params()
             .iter()
             .zip(&t.labels)
-            .map(|(param, ls)| {
-                let s = p[&param.name].to_string();
-                ls.iter().position(|l| *l == s).unwrap_or(0) as u16
+            .map(|(param, ls)| match (&param.domain, &p[&param.name]) {
+                (Domain::Int { .. }, Value::Int(i)) => *i as u16,
+                (_, v) => {
+                    let s = v.to_string();
+                    ls.iter().position(|l| *l == s).unwrap_or(0) as u16
+                }
             })
             .collect()
     };
@@ -181,12 +191,28 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let data = arg(&args, "--data").unwrap_or_else(|| "../shared/data".into());
     let seeds: u64 = arg(&args, "--seeds").map_or(50, |s| s.parse().expect("--seeds N"));
+    let first: u64 = arg(&args, "--first-seed").map_or(0, |s| s.parse().expect("--first-seed N"));
     let trials: u64 = arg(&args, "--trials").map_or(100, |s| s.parse().expect("--trials N"));
-    let settings = arg(&args, "--settings")
-        .map(|s| Settings::from_json(&s).expect("--settings takes a JSON object"))
-        .unwrap_or_default();
+    let jobs: usize = arg(&args, "--jobs").map_or(1, |s| s.parse().expect("--jobs N"));
+    let ordinal = arg(&args, "--encoding").is_some_and(|e| e == "ordinal");
+    // `--settings JSON` once, or `--variant LABEL=JSON` for several settings side by side.
+    let mut variants: Vec<(String, Settings)> = args
+        .windows(2)
+        .filter(|w| w[0] == "--variant")
+        .map(|w| {
+            let (label, json) = w[1].split_once('=').expect("--variant LABEL=JSON");
+            let s = Settings::from_json(json).expect("--variant takes a JSON object");
+            (label.to_owned(), s)
+        })
+        .collect();
+    if variants.is_empty() {
+        let settings = arg(&args, "--settings")
+            .map(|s| Settings::from_json(&s).expect("--settings takes a JSON object"))
+            .unwrap_or_default();
+        variants.push(("tpe".into(), settings));
+    }
     let tables = arg(&args, "--tables");
-    println!("table,seeds,trials,mean_regret,std_regret,median_regret");
+    println!("table,variant,seeds,trials,mean_regret,se_regret,median_regret");
     for name in TABLES {
         if tables
             .as_ref()
@@ -194,16 +220,36 @@ fn main() {
         {
             continue;
         }
-        let t = load(&data, name);
-        let mut r: Vec<f64> = (0..seeds).map(|s| run(&t, s, trials, &settings)).collect();
-        let mean = r.iter().sum::<f64>() / r.len() as f64;
-        let var =
-            r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (r.len() as f64 - 1.0).max(1.0);
-        r.sort_by(f64::total_cmp);
-        println!(
-            "{name},{seeds},{trials},{mean:.6e},{:.6e},{:.6e}",
-            var.sqrt(),
-            r[r.len() / 2]
-        );
+        let t = load(&data, name, ordinal);
+        for (label, settings) in &variants {
+            let all: Vec<u64> = (first..first + seeds).collect();
+            let mut r: Vec<f64> = std::thread::scope(|scope| {
+                let handles: Vec<_> = all
+                    .chunks(all.len().div_ceil(jobs.max(1)).max(1))
+                    .map(|chunk| {
+                        let t = &t;
+                        scope.spawn(move || {
+                            chunk
+                                .iter()
+                                .map(|&s| run(t, s, trials, settings))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a run panicked"))
+                    .collect()
+            });
+            let n = r.len() as f64;
+            let mean = r.iter().sum::<f64>() / n;
+            let var = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            r.sort_by(f64::total_cmp);
+            println!(
+                "{name},{label},{seeds},{trials},{mean:.6e},{:.6e},{:.6e}",
+                (var / n).sqrt(),
+                r[r.len() / 2]
+            );
+        }
     }
 }

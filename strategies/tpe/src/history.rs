@@ -184,12 +184,22 @@ impl History {
     /// hypervolume contribution for several objectives), depth reached (pruned) or violation
     /// (infeasible).
     pub fn split(&self, n_below: usize, out: &mut Vec<u32>) {
+        self.split_among(n_below, |_| true, out);
+    }
+
+    /// The good set among the rows that `keep` accepts (those that have a conditional group).
+    pub fn split_among(&self, n_below: usize, keep: impl Fn(usize) -> bool, out: &mut Vec<u32>) {
         out.clear();
         if self.m == 1 {
-            out.extend(self.sorted.iter().take(n_below));
+            out.extend(
+                self.sorted
+                    .iter()
+                    .filter(|&&r| keep(r as usize))
+                    .take(n_below),
+            );
         } else {
             let feasible: Vec<usize> = (0..self.len())
-                .filter(|&i| self.class[i] == Class::Feasible)
+                .filter(|&i| self.class[i] == Class::Feasible && keep(i))
                 .collect();
             let mut points = Vec::with_capacity(feasible.len() * self.m);
             for &i in &feasible {
@@ -204,7 +214,7 @@ impl History {
         }
         if out.len() < n_below {
             let mut pruned: Vec<u32> = (0..self.len() as u32)
-                .filter(|&i| self.class[i as usize] == Class::Pruned)
+                .filter(|&i| self.class[i as usize] == Class::Pruned && keep(i as usize))
                 .collect();
             // Deeper first, then better at the last step.
             pruned.sort_by(|&a, &b| {
@@ -218,7 +228,7 @@ impl History {
         }
         if out.len() < n_below {
             let mut infeasible: Vec<u32> = (0..self.len() as u32)
-                .filter(|&i| self.class[i as usize] == Class::Infeasible)
+                .filter(|&i| self.class[i as usize] == Class::Infeasible && keep(i as usize))
                 .collect();
             infeasible.sort_by(|&a, &b| {
                 self.violation[a as usize].total_cmp(&self.violation[b as usize])

@@ -10,7 +10,9 @@
 //!
 //! - **Kernels.** Continuous coordinates (floats, log floats) get Gaussians truncated to the
 //!   domain; discrete ones (ints, log ints, steps) the same Gaussians integrated over each value's
-//!   cell; categorical ones put `1 + s / (n + 1)` on the observed choice and `s / (n + 1)` on
+//!   cell (Optuna's discretized truncated normal), with a bandwidth of at least `discrete_floor`
+//!   of the cell's width, so that a kernel always leaves a little mass on the neighbouring values;
+//!   categorical ones put `1 + s / (n + 1)` on the observed choice and `s / (n + 1)` on
 //!   each other, normalized, where `s` is `categorical_smoothing` (Optuna's kernel, which uses
 //!   `prior_weight` for `s`). A kernel's bandwidth is
 //!   the larger gap to its neighbours in that coordinate (Optuna's and hyperopt's rule), clipped
@@ -24,8 +26,10 @@
 //!   recombination weights); bad ones Optuna's way, the 25 newest fully and older ones ramping down
 //!   to `1 / n`.
 //! - **Conditional spaces.** Parameters are split into groups that always occur together in the
-//!   trials (Optuna's `group=True`); each group is modelled jointly from the trials that have it.
-//!   Parameters no trial has had yet are drawn uniformly.
+//!   trials (Optuna's `group=True`); each group is modelled jointly from the trials that have it,
+//!   its good set being the best `gamma` of those trials (`split = "group"`; Optuna takes the
+//!   globally good trials that have the group, which leaves a branch behind a plateau without
+//!   good trials of its own). Parameters no trial has had yet are drawn uniformly.
 //! - **Discrete groups.** When a group has no continuous coordinate, a candidate that repeats an
 //!   earlier or running trial is passed over for the best new one.
 //!
@@ -51,11 +55,15 @@
 //! | `avoid_repeats` | `true` | in all-discrete groups, pass over candidates that repeat a trial |
 //! | `constraints` | `[]` | trial attributes (`Evaluation::attrs`) that must be ≤ 0; a complete trial that lacks one fails the next ask with an error naming it |
 //! | `max_kernels` | `128` | bad trials kept as kernels of their own; the rest are merged |
+//! | `discrete_floor` | `0.25` | least bandwidth of an int's or a stepped float's kernel, in widths of its value's cell (`0`: Optuna's, none) |
+//! | `split` | `"group"` | a conditional group's good set: the best of the trials that have it (`"group"`) or the globally good ones that have it (`"global"`, Optuna) |
 //!
 //! The defaults were chosen on the synthetic suite and the tabular benchmarks, on seeds disjoint
 //! from the benchmark's (`docs/BENCHMARKS.md`, "What made the difference"): rank weights, the
 //! faster-shrinking clip and the lighter categorical smoothing focus the search on the best
-//! trials, which wins at budgets of a hundred trials.
+//! trials, which wins at budgets of a hundred trials. `discrete_floor` and `split` were chosen
+//! on development problems and seeds only and confirmed on held-out ones
+//! (`docs/benchmarks/tpe.md`, "Development and validation").
 //!
 //! Speed: finished trials only grow at the end of the list, so each is encoded once and inserted
 //! into a sorted ranking; an ask then costs `O(n)` bookkeeping plus density work over at most

@@ -30,6 +30,10 @@ pub struct Bandwidth {
     /// What a categorical kernel spreads over the choices besides its own: `smoothing / (n + 1)`
     /// each, before normalizing (Optuna uses the prior weight).
     pub categorical_smoothing: f64,
+    /// The least bandwidth of a discrete coordinate's kernel, as a fraction of the width of the
+    /// cell it is centred in: below about 0.3 a kernel puts all its mass on its own value, and
+    /// the search stops trying the neighbouring ones.
+    pub discrete_floor: f64,
 }
 
 impl Bandwidth {
@@ -163,6 +167,14 @@ impl Mixture {
                 Kind::Continuous | Kind::Discrete(_) => {
                     dim.mu.extend((0..n).map(|i| obs[i * g + j]));
                     neighbour_sigmas(&dim.mu, &mut dim.order, &mut dim.sigma, bandwidth);
+                    if let Kind::Discrete(cells) = kind
+                        && bandwidth.discrete_floor > 0.0
+                    {
+                        for (s, &mu) in dim.sigma.iter_mut().zip(&dim.mu) {
+                            let (lo, hi) = cells.cell(mu);
+                            *s = s.max(bandwidth.discrete_floor * (hi - lo)).min(1.0);
+                        }
+                    }
                     if with_prior {
                         dim.mu.push(0.5);
                         dim.sigma.push(1.0);
@@ -370,6 +382,7 @@ mod tests {
             min_bandwidth: 0.01,
             scale: 1.0,
             categorical_smoothing: 1.0,
+            discrete_floor: 0.0,
         }
     }
 
@@ -447,6 +460,69 @@ mod tests {
         // The cell of 3 holds much more mass than its neighbour 1's cell would under a uniform.
         let (lo, hi) = cells.cell(x(3));
         assert!(hi > lo);
+    }
+
+    #[test]
+    fn a_discrete_kernel_keeps_its_mass_on_the_grid_and_near_its_level() {
+        // An int in 0..=9 (cells of width 0.1), eight good trials all at 6: the neighbour gaps
+        // are 0, so without the magic clip every bandwidth is next to 0.
+        let domain = hyperplug_core::Domain::int(0, 9);
+        let coord = crate::encode::Coord {
+            kind: Kind::of(&domain),
+            domain: domain.clone(),
+        };
+        let kinds = [coord.kind.clone()];
+        let six = coord
+            .encode(&hyperplug_core::Value::Int(6))
+            .expect("in domain");
+        let levels: Vec<f64> = (0..10)
+            .map(|v| {
+                coord
+                    .encode(&hyperplug_core::Value::Int(v))
+                    .expect("in domain")
+            })
+            .collect();
+        let masses = |floor: f64| {
+            let mut m = Mixture::default();
+            let bw = Bandwidth {
+                discrete_floor: floor,
+                magic_clip: false,
+                ..optuna_bw()
+            };
+            m.build(&kinds, &[six; 8], &[1.0; 8], 0.0, &bw, None);
+            let mut out = Vec::new();
+            m.log_pdf(&levels, &mut out);
+            let p: Vec<f64> = out.iter().map(|l| l.exp()).collect();
+            // Every draw decodes to a value of the domain, and the masses of the ten values
+            // are all there is.
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+            let mut draws = Vec::new();
+            m.sample(&mut rng, 2000, &mut draws);
+            let hits = draws
+                .iter()
+                .filter(|&&u| coord.decode(u) == hyperplug_core::Value::Int(6))
+                .count();
+            assert!(
+                draws.iter().all(|&u| domain.contains(&coord.decode(u))),
+                "draws off the grid"
+            );
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{p:?}");
+            (p, hits as f64 / 2000.0)
+        };
+        // Without a floor the kernel is a point mass: nothing leaks to 5 or 7.
+        let (p, hits) = masses(0.0);
+        assert!(p[6] > 1.0 - 1e-9 && p[5] < 1e-12 && p[7] < 1e-12, "{p:?}");
+        assert_eq!(hits, 1.0);
+        // With the floor of a quarter cell, 6 keeps most of the mass and its neighbours get a
+        // little (2.3 % each: the cell edge is two bandwidths away), the far values next to none.
+        let (p, hits) = masses(0.25);
+        assert!((p[6] - 0.954).abs() < 1e-3, "{p:?}");
+        assert!(
+            (p[5] - 0.0228).abs() < 1e-3 && (p[7] - 0.0228).abs() < 1e-3,
+            "{p:?}"
+        );
+        assert!(p[3] < 1e-6 && p[9] < 1e-6, "{p:?}");
+        assert!((hits - p[6]).abs() < 0.02, "{hits} drawn at 6, {p:?}");
     }
 
     #[test]

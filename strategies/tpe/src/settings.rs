@@ -28,6 +28,20 @@ pub struct TpeSettings {
     pub avoid_repeats: bool,
     pub constraints: Vec<String>,
     pub max_kernels: usize,
+    pub discrete_floor: f64,
+    pub split: Split,
+}
+
+/// Which trials a conditional group's good and bad sets are drawn from.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// The best `gamma` of all trials are good; a group sees those of them that have it
+    /// (Optuna).
+    Global,
+    /// The best `gamma` of the trials that have the group are good for it, so a branch that is
+    /// worse on the whole still learns where its own best values lie.
+    Group,
 }
 
 /// How the good trials are weighted in `l(x)`.
@@ -61,6 +75,8 @@ impl Default for TpeSettings {
             avoid_repeats: true,
             constraints: Vec::new(),
             max_kernels: 128,
+            discrete_floor: 0.25,
+            split: Split::Group,
         }
     }
 }
@@ -115,6 +131,15 @@ impl TpeSettings {
                 format!("must be a positive number, got {}", s.bandwidth_scale),
             );
         }
+        if !(s.discrete_floor.is_finite() && (0.0..=4.0).contains(&s.discrete_floor)) {
+            return bad(
+                "discrete_floor",
+                format!(
+                    "must be between 0 and 4 (cell widths), got {}",
+                    s.discrete_floor
+                ),
+            );
+        }
         if s.max_kernels < 2 {
             return bad(
                 "max_kernels",
@@ -155,6 +180,7 @@ impl TpeSettings {
             min_bandwidth: self.min_bandwidth,
             scale: self.bandwidth_scale,
             categorical_smoothing: self.categorical_smoothing(discrete),
+            discrete_floor: self.discrete_floor,
         }
     }
 
@@ -216,6 +242,8 @@ mod tests {
             ("categorical_smoothing", serde_json::json!(-0.5), ">= 0"),
             ("min_bandwidth", serde_json::json!(0.0), "(0, 1]"),
             ("max_kernels", serde_json::json!(1), "at least 2"),
+            ("discrete_floor", serde_json::json!(-0.1), "between 0 and 4"),
+            ("split", serde_json::json!("branch"), "unknown variant"),
             ("constraints", serde_json::json!(["c", "c"]), "twice"),
             ("startup", serde_json::json!("ten"), "invalid type"),
             ("good_weights", serde_json::json!("ei"), "unknown variant"),

@@ -8,7 +8,7 @@ use crate::encode::{Coord, Kind};
 use crate::groups::Groups;
 use crate::history::History;
 use crate::parzen::{Bandwidth, ExtraKernel, Mixture};
-use crate::settings::{GoodWeights, TpeSettings};
+use crate::settings::{GoodWeights, Split, TpeSettings};
 
 /// Marks a row as absent from a position table.
 const NONE: u32 = u32::MAX;
@@ -80,6 +80,15 @@ impl TpeStrategy {
                 groups.add(active);
             },
         )
+    }
+
+    /// Marks the rows of `ws.below` among the `n` rows of the history.
+    fn mark_below(&mut self, n: usize) {
+        self.ws.is_below.clear();
+        self.ws.is_below.resize(n, false);
+        for &r in &self.ws.below {
+            self.ws.is_below[r as usize] = true;
+        }
     }
 
     /// The groups of parameters to model jointly, by the settings.
@@ -391,11 +400,7 @@ impl Strategy for TpeStrategy {
         if n >= self.s.startup.max(1) {
             let n_below = self.s.n_below(n);
             self.hist.split(n_below, &mut self.ws.below);
-            self.ws.is_below.clear();
-            self.ws.is_below.resize(n, false);
-            for &r in &self.ws.below {
-                self.ws.is_below[r as usize] = true;
-            }
+            self.mark_below(n);
             // Running trials count as bad ones: the constant liar.
             self.ws.running.clear();
             self.ws.n_running = 0;
@@ -411,7 +416,25 @@ impl Strategy for TpeStrategy {
             self.plan();
             let plan = std::mem::take(&mut self.ws.model);
             for group in &plan {
+                let first = group[0];
+                let n_group = self.hist.stats[first].count as usize;
+                if self.s.split == Split::Group && n_group < n {
+                    // The group's own good set: the best of the trials that have it.
+                    let hist = &self.hist;
+                    let n_below = self.s.n_below(n_group);
+                    hist.split_among(
+                        n_below,
+                        |r| !hist.row(r)[first].is_nan(),
+                        &mut self.ws.below,
+                    );
+                    self.mark_below(n);
+                }
                 self.model_group(group, &mut rng);
+                if self.s.split == Split::Group && n_group < n {
+                    // Back to the global good set for the next group.
+                    self.hist.split(self.s.n_below(n), &mut self.ws.below);
+                    self.mark_below(n);
+                }
             }
             self.ws.model = plan;
         }
