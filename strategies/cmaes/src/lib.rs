@@ -37,7 +37,7 @@
 //! | key | default | what |
 //! |---|---|---|
 //! | `popsize` | `4 + ⌊3 ln n⌋` | population λ of the first run |
-//! | `sigma0` | `1/6` | initial step size, as a fraction of each parameter's range (unit cube) |
+//! | `sigma0` | `0.1` | initial step size, as a fraction of each parameter's range (unit cube; Optuna's is 1/6) |
 //! | `x0` | centre | initial mean: `{ name = value, ... }` for modelled parameters |
 //! | `restart` | `"ipop"` | `"none"`, `"ipop"` or `"bipop"` |
 //! | `inc_popsize` | `2` | population factor of each (large) restart |

@@ -98,9 +98,9 @@ fn the_sphere_converges_to_the_exact_seeded_numbers() {
     assert_eq!((cma.lambda(), cma.generation), (8, 49));
     let b = best(&trials);
     assert!(b < 1e-5, "best {b}");
-    // The step size (unit cube) shrank from 1/6 by orders of magnitude.
-    assert!(cma.sigma < 1e-3, "sigma {}", cma.sigma);
-    assert_eq!(format!("{b:.3e} {:.3e}", cma.sigma), "1.295e-6 9.597e-4");
+    // The step size (unit cube) shrank from 0.1 by orders of magnitude.
+    assert!(cma.sigma < 2e-3, "sigma {}", cma.sigma);
+    assert_eq!(format!("{b:.3e} {:.3e}", cma.sigma), "6.365e-6 1.185e-3");
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn bipop_alternates_small_and_large_populations() {
     }
     assert!(lambdas.iter().any(|&l| l < 6), "{lambdas:?}");
     assert!(lambdas.iter().any(|&l| l > 6), "{lambdas:?}");
-    assert_eq!(lambdas, [6, 5, 12, 6, 24, 7]);
+    assert_eq!(lambdas, [6, 5, 12, 6, 24]);
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn integers_reach_their_optimum_with_the_margin() {
     drive(&mut with, &sp, 3, &mut trials, 300, f);
     assert_eq!(best(&trials), 0.0);
     let first_zero = trials.iter().position(|t| t.values[0] == 0.0);
-    assert_eq!(first_zero, Some(215));
+    assert_eq!(first_zero, Some(146));
 }
 
 #[test]

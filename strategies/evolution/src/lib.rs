@@ -18,15 +18,22 @@
 //! architectures.
 //!
 //! A child that repeats a trial already evaluated or running is drawn again (up to 32 times),
-//! so that a converged population keeps exploring instead of re-evaluating its members.
+//! so that a converged population keeps exploring instead of re-evaluating its members by
+//! chance. Re-evaluation by design is the setting `reevaluate = k`: on a noisy objective (a
+//! network trained with another seed scores differently) a lucky value would otherwise rule
+//! the tournaments while it lives, so a member is judged by the mean of every evaluation of its
+//! parameters so far, and when the tournament's winner is also the population's best and has
+//! been evaluated fewer than `k` times, the next trial evaluates it again instead of a child.
+//! The re-evaluation joins the population as its youngest member, so an elite that keeps its
+//! value stays in the race longer than one lucky draw would let it.
 //!
 //! Everything is rebuilt from the history on every ask: the population is a pure function of
 //! the finished trials and a trial's random draws come from [`trial_rng`]`(seed, number)`, so
 //! a resumed study continues exactly as an uninterrupted one, and parallel asks differ by
 //! their trial numbers. Failed, pruned and non-finite trials never join the population.
 //!
-//! Settings: `population` (default 20) and `sample_size` (default 5), chosen on development
-//! seeds of NAS-Bench-201 (docs/BENCHMARKS.md).
+//! Settings: `population` (default 20), `sample_size` (default 5) and `reevaluate` (default 0:
+//! off), chosen on development seeds of NAS-Bench-201 (docs/BENCHMARKS.md).
 //!
 //! ```
 //! use hyperplug_core::{Budget, Direction, Domain, Param, Settings, Space, Study, StudyConfig};
@@ -76,7 +83,10 @@ pub const DEFAULT_POPULATION: usize = 20;
 /// The default of `sample_size`.
 pub const DEFAULT_SAMPLE_SIZE: usize = 5;
 
-/// Makes regularized-evolution strategies. Settings: `population`, `sample_size`.
+/// The default of `reevaluate`: no deliberate re-evaluation.
+pub const DEFAULT_REEVALUATE: usize = 0;
+
+/// Makes regularized-evolution strategies. Settings: `population`, `sample_size`, `reevaluate`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Evolution;
 
@@ -87,6 +97,8 @@ struct EvolutionSettings {
     population: usize,
     #[serde(default = "default_sample_size")]
     sample_size: usize,
+    #[serde(default = "default_reevaluate")]
+    reevaluate: usize,
 }
 
 fn default_population() -> usize {
@@ -95,6 +107,10 @@ fn default_population() -> usize {
 
 fn default_sample_size() -> usize {
     DEFAULT_SAMPLE_SIZE
+}
+
+fn default_reevaluate() -> usize {
+    DEFAULT_REEVALUATE
 }
 
 impl StrategyFactory for Evolution {
@@ -144,6 +160,7 @@ impl StrategyFactory for Evolution {
         Ok(Box::new(RegularizedEvolution {
             population: s.population,
             sample_size: s.sample_size,
+            reevaluate: s.reevaluate,
             direction,
         }))
     }
@@ -154,6 +171,7 @@ impl StrategyFactory for Evolution {
 pub struct RegularizedEvolution {
     population: usize,
     sample_size: usize,
+    reevaluate: usize,
     direction: Direction,
 }
 
@@ -173,8 +191,14 @@ impl RegularizedEvolution {
         out
     }
 
-    /// The best of `sample_size` members drawn without replacement; on a tie the older wins.
-    fn tournament<'t>(&self, members: &[&'t Trial], rng: &mut SeedRng) -> &'t Trial {
+    /// The best of `sample_size` members drawn without replacement by `fitness`; on a tie the
+    /// older wins.
+    fn tournament<'t>(
+        &self,
+        members: &[&'t Trial],
+        fitness: &impl Fn(&Trial) -> f64,
+        rng: &mut SeedRng,
+    ) -> &'t Trial {
         let mut index: Vec<usize> = (0..members.len()).collect();
         let k = self.sample_size.min(members.len());
         // A partial Fisher–Yates shuffle: the first k entries are the sample.
@@ -186,12 +210,28 @@ impl RegularizedEvolution {
         sample.sort_unstable();
         let mut best = members[sample[0]];
         for &i in &sample[1..] {
-            if self.direction.better(members[i].values[0], best.values[0]) {
+            if self.direction.better(fitness(members[i]), fitness(best)) {
                 best = members[i];
             }
         }
         best
     }
+}
+
+/// How often `params` was evaluated (complete, finite values) and the mean of those values.
+fn evaluations(trials: &[Trial], params: &Params) -> (usize, f64) {
+    let (mut n, mut sum) = (0, 0.0);
+    for t in trials {
+        if t.state == TrialState::Complete
+            && let Some(&v) = t.values.first()
+            && v.is_finite()
+            && &t.params == params
+        {
+            n += 1;
+            sum += v;
+        }
+    }
+    (n, sum / n.max(1) as f64)
 }
 
 impl Strategy for RegularizedEvolution {
@@ -201,7 +241,34 @@ impl Strategy for RegularizedEvolution {
         if members.len() < self.population {
             return Ok(random(ctx, &mut rng));
         }
-        let parent = self.tournament(&members, &mut rng);
+        let parent = if self.reevaluate == 0 {
+            self.tournament(&members, &|t: &Trial| t.values[0], &mut rng)
+        } else {
+            // Each member is judged by the mean of its parameters' evaluations so far.
+            let stats: Vec<(usize, f64)> = members
+                .iter()
+                .map(|m| evaluations(ctx.trials, &m.params))
+                .collect();
+            let fitness = |t: &Trial| {
+                members
+                    .iter()
+                    .position(|m| m.number == t.number)
+                    .map_or(t.values[0], |i| stats[i].1)
+            };
+            let parent = self.tournament(&members, &fitness, &mut rng);
+            let elite = members
+                .iter()
+                .all(|m| !self.direction.better(fitness(m), fitness(parent)));
+            let count = members
+                .iter()
+                .position(|m| m.number == parent.number)
+                .map_or(1, |i| stats[i].0);
+            let running = ctx.running.iter().any(|t| t.params == parent.params);
+            if elite && !running && count < self.reevaluate {
+                return Ok(parent.params.clone());
+            }
+            parent
+        };
         // A child already evaluated (or running) would spend a trial to learn nothing new, so
         // mutate again a few times; in a small space every neighbour may be taken, and then
         // the last child is as good as any.
@@ -498,6 +565,7 @@ mod tests {
         let evo = RegularizedEvolution {
             population: 3,
             sample_size: 3,
+            reevaluate: 0,
             direction: Direction::Minimize,
         };
         let x = |v: i64| -> Params { [("x".to_owned(), Value::Int(v))].into_iter().collect() };
@@ -567,6 +635,56 @@ mod tests {
     }
 
     #[test]
+    fn the_population_best_is_evaluated_again_up_to_reevaluate_times() {
+        let s = space(vec![Param::new("x", Domain::int(0, 100))]);
+        let x = |v: i64| -> Params { [("x".to_owned(), Value::Int(v))].into_iter().collect() };
+        let settings = Settings::default()
+            .with("population", 3)
+            .with("sample_size", 3)
+            .with("reevaluate", 2);
+        let mut evo = create(&s, &settings).expect("valid");
+        let ask = |evo: &mut Box<dyn Strategy>, trials: &[Trial], running: &[Trial]| {
+            evo.ask(&AskContext {
+                space: &s,
+                directions: &[Direction::Minimize],
+                seed: 4,
+                trials,
+                running,
+                number: trials.len() as u64,
+            })
+            .expect("asks")
+        };
+        let mut trials = vec![
+            complete(0, x(10), 5.0),
+            complete(1, x(20), 1.0),
+            complete(2, x(30), 3.0),
+        ];
+        // x = 20 is the best member, evaluated once: it is evaluated again, unless that is
+        // already under way.
+        assert_eq!(ask(&mut evo, &trials, &[]), x(20));
+        assert_ne!(
+            ask(&mut evo, &trials, &[Trial::running(3, x(20), 0)]),
+            x(20)
+        );
+        // Its second value is poor: judged by the mean (1 + 9) / 2 = 5 it loses to x = 30,
+        // which is evaluated again in turn; after that, children.
+        trials.push(complete(3, x(20), 9.0));
+        assert_eq!(ask(&mut evo, &trials, &[]), x(30));
+        trials.push(complete(4, x(30), 3.0));
+        let child = ask(&mut evo, &trials, &[]);
+        assert!(child != x(20) && child != x(30), "{child:?}");
+        // Without the setting, the same history gives a child of the best single value.
+        let mut plain = create(
+            &s,
+            &Settings::default()
+                .with("population", 3)
+                .with("sample_size", 3),
+        )
+        .expect("valid");
+        assert_ne!(ask(&mut plain, &trials[..3], &[]), x(20));
+    }
+
+    #[test]
     fn numeric_mutations_move_and_stay_inside() {
         let mut rng = trial_rng(1, 1);
         let d = Domain::float(0.0, 10.0);
@@ -609,6 +727,7 @@ mod tests {
         assert!(e(Settings::default().with("sample_size", 0)).contains("got 0"));
         assert!(e(Settings::default().with("population", -3)).contains("`population`"));
         assert!(e(Settings::default().with("tournament", 3)).contains("tournament"));
+        assert!(e(Settings::default().with("reevaluate", -1)).contains("`reevaluate`"));
     }
 
     #[test]
