@@ -1,0 +1,207 @@
+use hyperplug_core::{Direction, Domain, Param, Space, Trial, TrialState, Value};
+use hyperplug_schema::{StudyData, StudyInfo, TrialData};
+
+use super::*;
+
+/// A study with every kind of parameter and trial: `x` matters most, `kind` and `units`
+/// (active when kind is "wide") less, `noise` not at all; every 7th trial pruned after reporting,
+/// every 11th failed, the last running.
+fn study(n: u64, directions: Vec<Direction>) -> StudyData {
+    let space = Space::new(vec![
+        Param::new("x", Domain::float(1e-3, 10.0).log()),
+        Param::new("kind", Domain::choice(["narrow", "wide", "deep"])),
+        Param::new("units", Domain::int(1, 64)).when("kind", ["wide"]),
+        Param::new("noise", Domain::float(0.0, 1.0)),
+    ])
+    .unwrap();
+    let mut info = StudyInfo::new("demo <b>&", directions.clone(), space.clone());
+    info.strategy = Some("random".into());
+    let trials = (0..n)
+        .map(|i| {
+            // Independent uniform draws per trial and parameter (SplitMix64).
+            let u = |salt: u64| {
+                let mut z = (i * 64 + salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let mut salt = 0;
+            let params = space.assign(|p| {
+                salt += 1;
+                p.domain.from_unit(u(salt))
+            });
+            let mut t = Trial::running(i, params.clone(), 1_700_000_000_000 + i * 500);
+            let lx = params["x"].as_f64().unwrap_or(1.0).log10();
+            let kind = match params["kind"].as_str() {
+                Some("wide") => 0.5,
+                Some("deep") => 1.0,
+                _ => 0.0,
+            };
+            let units = params.get("units").and_then(Value::as_i64).unwrap_or(0) as f64;
+            let v = (lx - 0.5).powi(2) + kind + units / 64.0;
+            t.duration_s = Some(0.4 + (i % 5) as f64 * 0.3);
+            t.intermediate = (0..5).map(|s| (s, v + 1.0 / (s as f64 + 1.0))).collect();
+            if i == n - 1 {
+                t.duration_s = None;
+            } else if i % 11 == 3 {
+                t.state = TrialState::Failed;
+                t.message = Some("boom </script>".into());
+            } else if i % 7 == 2 {
+                t.state = TrialState::Pruned;
+                t.intermediate.truncate(2);
+            } else {
+                t.state = TrialState::Complete;
+                t.values = directions
+                    .iter()
+                    .enumerate()
+                    .map(|(k, _)| if k == 0 { v } else { 1.0 / (v + 0.1) + u(9) })
+                    .collect();
+            }
+            TrialData::from(&t)
+        })
+        .collect();
+    StudyData::new(info, trials)
+}
+
+/// The numbers in a series' `data-n` in the figure `id`.
+fn series(html: &str, id: &str, s: &str) -> Vec<u64> {
+    let fig = &html[html.find(&format!("id=\"fig-{id}\"")).expect(id)..];
+    let fig = &fig[..fig.find("</section>").unwrap_or(fig.len())];
+    let Some(at) = fig.find(&format!("class=\"s-{s}\"")) else {
+        return Vec::new();
+    };
+    let rest = &fig[at..];
+    let start = rest.find("data-n=\"").expect("data-n") + 8;
+    let end = start + rest[start..].find('"').expect("end");
+    rest[start..end]
+        .split(',')
+        .map(|n| n.parse().expect("number"))
+        .collect()
+}
+
+#[test]
+fn the_report_has_every_plot_and_shows_each_state_as_such() {
+    let s = study(150, vec![Direction::Minimize]);
+    let html = render(&s, &Options::default()).unwrap();
+    for id in [
+        "history",
+        "importance",
+        "parallel",
+        "slice",
+        "contour",
+        "rank",
+        "intermediate",
+        "edf",
+        "timeline",
+    ] {
+        assert!(html.contains(&format!("id=\"fig-{id}\"")), "{id} missing");
+    }
+    assert!(
+        !html.contains("id=\"fig-pareto\""),
+        "one objective has no front"
+    );
+    let complete: Vec<u64> = s.complete().map(|t| t.number).collect();
+    assert_eq!(series(&html, "history", "complete"), complete);
+    let pruned: Vec<u64> = s
+        .trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .map(|t| t.number)
+        .collect();
+    assert!(!pruned.is_empty());
+    assert_eq!(series(&html, "history", "pruned"), pruned);
+    assert_eq!(series(&html, "intermediate", "pruned"), pruned);
+    assert_eq!(series(&html, "timeline", "pruned"), pruned);
+    let failed = series(&html, "history", "failed");
+    assert_eq!(failed.len() as u64, s.counts.failed);
+    assert_eq!(series(&html, "timeline", "running"), [149]);
+    // The best trial is named with its value.
+    let best = &s.best_trials[0];
+    assert!(html.contains(&format!("Trial {} has the best value", best.number)));
+}
+
+#[test]
+fn the_page_is_self_contained_and_escapes_what_users_wrote() {
+    let s = study(60, vec![Direction::Minimize]);
+    let html = render(&s, &Options::default()).unwrap();
+    for needle in [
+        "http://", "https://", "src=", "url(", "@import", "//cdn", "<link",
+    ] {
+        assert!(
+            !html.contains(needle),
+            "the page refers outside itself: {needle}"
+        );
+    }
+    assert!(html.contains("Study <code>demo &lt;b&gt;&amp;</code>"));
+    assert!(!html.contains("<b>&"));
+    // A message with "</script>" cannot end the data early.
+    assert_eq!(html.matches("</script>").count(), 2);
+    let start = html.find("id=\"hp-data\">").unwrap() + 13;
+    let end = start + html[start..].find("</script>").unwrap();
+    let data: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    assert_eq!(data["rows"].as_array().unwrap().len(), 60);
+    assert_eq!(
+        data["params"],
+        serde_json::json!(["x", "kind", "units", "noise"])
+    );
+    assert_eq!(data["rows"][3][1], "f");
+    assert_eq!(data["rows"][3][6], "boom </script>");
+}
+
+#[test]
+fn importances_put_the_irrelevant_parameter_last() {
+    let s = study(300, vec![Direction::Minimize]);
+    let imp = Importances::of(&s, 0, 32, None);
+    let fanova = imp.fanova.as_ref().unwrap();
+    assert_eq!(fanova[0].param, "x", "{fanova:?}");
+    assert_eq!(fanova.last().unwrap().param, "noise", "{fanova:?}");
+    let ped = imp.ped_anova.as_ref().unwrap();
+    assert_eq!(ped.last().unwrap().param, "noise", "{ped:?}");
+    assert_eq!(imp.order(&s)[0], "x");
+    let fig = plots::importance(&s, 0, &imp);
+    assert!(fig.panels[0].contains("fANOVA x:"));
+}
+
+#[test]
+fn several_objectives_show_the_front_and_its_hypervolume() {
+    let s = study(80, vec![Direction::Minimize, Direction::Maximize]);
+    let html = render(&s, &Options::default()).unwrap();
+    assert!(html.contains("id=\"fig-pareto\""));
+    let front: Vec<u64> = s.best_trials.iter().map(|t| t.number).collect();
+    let mut drawn = series(&html, "pareto", "front");
+    drawn.sort_unstable();
+    assert_eq!(drawn, front);
+    let hv = s.hypervolume.as_ref().unwrap();
+    assert!(html.contains(&format!(
+        "Its hypervolume is <strong>{}</strong>",
+        svg::num(hv.value)
+    )));
+    let e = render(
+        &s,
+        &Options {
+            objective: 2,
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("has 2 objective(s)"), "{e}");
+    let second = render(
+        &s,
+        &Options {
+            objective: 1,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(second.contains("Optimization history of value 1"));
+}
+
+#[test]
+fn a_study_without_trials_still_renders() {
+    let s = study(0, vec![Direction::Minimize]);
+    let html = render(&s, &Options::default()).unwrap();
+    assert!(html.contains("No trial has completed yet."));
+    let one = study(1, vec![Direction::Minimize]);
+    let html = render(&one, &Options::default()).unwrap();
+    assert!(html.contains("id=\"fig-timeline\""));
+}
