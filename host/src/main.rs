@@ -127,6 +127,25 @@ enum Command {
     },
     /// Run strategies against problems over seeds and budgets, and report.
     Bench(hyperplug::bench::BenchArgs),
+    /// Serve a live dashboard of the stored studies, and ask/tell over HTTP (see docs/HTTP.md).
+    Dashboard {
+        /// Where the studies are stored.
+        #[arg(long, value_name = "URL", default_value = DEFAULT_URL)]
+        storage: String,
+        /// The address to listen on; anything but loopback requires a token.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// The token clients must present (bearer header, or a `?token=` link once);
+        /// required to bind beyond loopback.
+        #[arg(long, env = "HYPERPLUG_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// A lent trial no request touched for this long is told failed, e.g. 60s or 10m.
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+        lease_timeout: std::time::Duration,
+        /// Requests per second each client address may make.
+        #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = at_least_one::<u32>)]
+        rate_limit: u32,
+    },
     /// Inspect strategies and objectives.
     Plugins {
         #[command(subcommand)]
@@ -354,6 +373,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 data.trials.len(),
                 out.display()
             );
+        Command::Dashboard {
+            storage,
+            bind,
+            token,
+            lease_timeout,
+            rate_limit,
+        } => {
+            let mut config = hyperplug_server::Config::new(storage);
+            config.bind = bind;
+            config.token = token.map(hyperplug_server::Token::new).transpose()?;
+            config.lease_timeout = lease_timeout;
+            config.rate_limit = rate_limit;
+            hyperplug_server::serve(config, registry(&cli.plugin_dirs))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => {

@@ -101,6 +101,17 @@ pub const DEFAULT_MAX_CONSECUTIVE_FAILURES: u32 = 20;
 /// file systems) and environment variables.
 pub const MAX_NAME_BYTES: usize = 200;
 
+/// A space given as data in the study file's `[space]` shape, one entry per parameter (or layer
+/// block or cell), as TOML or converted from JSON: for front ends that take a space without a
+/// study file (the HTTP server). Errors name the entry, `space.NAME: ...`.
+pub fn space_of(entries: impl IntoIterator<Item = (String, toml::Value)>) -> Result<Space, String> {
+    let mut params = Vec::new();
+    for (name, spec) in entries {
+        params.extend(arch::expand(&name, spec).map_err(|m| format!("space.{name}: {m}"))?);
+    }
+    Space::new(params).map_err(|e| format!("invalid search space: {e}"))
+}
+
 /// What one trial needs of the machine, and what the study may use of it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,0 +1,143 @@
+//! The token a non-loopback server requires: from an `Authorization: Bearer` header, or the
+//! cookie a `?token=` link sets (so a browser can open the dashboard from one link).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::error::ApiError;
+
+/// The cookie the `?token=` link sets.
+const COOKIE: &str = "hyperplug_token";
+
+/// A secret clients must present. Its `Debug` and messages never show it whole.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    /// A token; refused when empty or shorter than 16 characters (guessable), or when it holds
+    /// characters a header or cookie cannot carry.
+    pub fn new(secret: impl Into<String>) -> anyhow::Result<Token> {
+        let secret = secret.into();
+        if secret.chars().count() < 16 {
+            anyhow::bail!(
+                "the token is too short to be secret: give at least 16 characters (e.g. `openssl rand -hex 16`)"
+            );
+        }
+        if !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+        {
+            anyhow::bail!(
+                "the token may hold only letters, digits and - . _ ~ + / = (it travels in headers, cookies and links)"
+            );
+        }
+        Ok(Token(secret))
+    }
+
+    /// The token's first four characters and an ellipsis: enough to tell tokens apart in a
+    /// message, too little to use.
+    pub fn link_hint(&self) -> String {
+        format!("{}…", &self.0[..4])
+    }
+
+    /// Whether `given` is the token, in time that does not depend on where they differ.
+    fn matches(&self, given: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), given.as_bytes());
+        let mut diff = u8::from(a.len() != b.len());
+        for (i, x) in a.iter().enumerate() {
+            // Compare against the given bytes cyclically, so a short guess takes as long too.
+            diff |= x ^ b.get(i % b.len().max(1)).copied().unwrap_or(0);
+        }
+        diff == 0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Token({})", self.link_hint())
+    }
+}
+
+/// Lets a request through when no token is configured or it presents the token; a `?token=`
+/// link that presents it is redirected to the same page without it, with the cookie set.
+pub(crate) async fn require_token(
+    State(state): State<Arc<crate::State>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = &state.config.token else {
+        return next.run(req).await;
+    };
+    let headers = req.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='));
+    if bearer.or(cookie).is_some_and(|t| token.matches(t)) {
+        return next.run(req).await;
+    }
+    let query = req.uri().query().unwrap_or("");
+    let linked = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .is_some_and(|t| token.matches(t));
+    if linked {
+        let rest: Vec<&str> = query
+            .split('&')
+            .filter(|kv| !kv.starts_with("token=") && !kv.is_empty())
+            .collect();
+        let to = if rest.is_empty() {
+            req.uri().path().to_owned()
+        } else {
+            format!("{}?{}", req.uri().path(), rest.join("&"))
+        };
+        let mut response = Redirect::to(&to).into_response();
+        let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", token.0);
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return response;
+    }
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "this server requires its token: send `Authorization: Bearer <token>`, or open a page once as `?token=<token>`",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_only_themselves_and_never_show_whole() {
+        let t = Token::new("abcdefghijklmnop1234").unwrap();
+        assert!(t.matches("abcdefghijklmnop1234"));
+        for wrong in [
+            "",
+            "a",
+            "abcdefghijklmnop123",
+            "abcdefghijklmnop12345",
+            "bbcdefghijklmnop1234",
+        ] {
+            assert!(!t.matches(wrong), "{wrong}");
+        }
+        assert_eq!(format!("{t:?}"), "Token(abcd…)");
+        assert!(Token::new("short").unwrap_err().to_string().contains("16"));
+        assert!(Token::new("abcdefghijklmnop;12").is_err());
+    }
+}

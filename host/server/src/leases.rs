@@ -1,0 +1,107 @@
+//! The trials lent over HTTP, with the expiry the engine's leases lack: a client that goes
+//! silent cannot tell its trial, so a lease no request touched for the lease timeout is told
+//! failed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use hyperplug_engine::{Lease, TrialError};
+
+/// One lent trial; `None` once told.
+pub(crate) struct Held {
+    pub lease: Mutex<Option<Lease>>,
+    touched: Mutex<Instant>,
+}
+
+impl Held {
+    pub fn lease(&self) -> MutexGuard<'_, Option<Lease>> {
+        lock(&self.lease)
+    }
+}
+
+/// Lent trials by study name and trial number.
+#[derive(Default)]
+pub(crate) struct Leases {
+    held: Mutex<HashMap<(String, u64), Arc<Held>>>,
+}
+
+impl Leases {
+    pub fn insert(&self, study: &str, lease: Lease) {
+        let key = (study.to_owned(), lease.number());
+        let held = Arc::new(Held {
+            lease: Mutex::new(Some(lease)),
+            touched: Mutex::new(Instant::now()),
+        });
+        lock(&self.held).insert(key, held);
+    }
+
+    /// The lease of trial `number`, touched (its expiry starts again).
+    pub fn touch(&self, study: &str, number: u64) -> Option<Arc<Held>> {
+        let held = lock(&self.held).get(&(study.to_owned(), number)).cloned()?;
+        *lock(&held.touched) = Instant::now();
+        Some(held)
+    }
+
+    /// Takes the lease of trial `number` out, to tell it.
+    pub fn take(&self, study: &str, number: u64) -> Option<Arc<Held>> {
+        lock(&self.held).remove(&(study.to_owned(), number))
+    }
+
+    /// Tells failed every lease untouched for `timeout`; returns how many.
+    pub fn expire(&self, timeout: Duration) -> usize {
+        let expired: Vec<((String, u64), Arc<Held>)> = {
+            let mut held = lock(&self.held);
+            let keys: Vec<(String, u64)> = held
+                .iter()
+                .filter(|(_, h)| lock(&h.touched).elapsed() >= timeout)
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| held.remove(&k).map(|h| (k, h)))
+                .collect()
+        };
+        let why = format!(
+            "the lease expired: no request about this trial for {}s",
+            timeout.as_secs_f64()
+        );
+        for ((study, number), held) in &expired {
+            fail(study, *number, held, &why);
+        }
+        expired.len()
+    }
+
+    /// Tells failed every lease still open.
+    pub fn fail_all(&self, why: &str) {
+        let all: Vec<((String, u64), Arc<Held>)> = lock(&self.held).drain().collect();
+        for ((study, number), held) in &all {
+            fail(study, *number, held, why);
+        }
+    }
+}
+
+fn fail(study: &str, number: u64, held: &Held, why: &str) {
+    if let Some(lease) = held.lease().take()
+        && let Err(e) = lease.tell(Err(TrialError::Failed(why.to_owned())))
+    {
+        log::warn!("trial {number} of study `{study}` could not be failed ({why}): {e}");
+    }
+}
+
+/// Expires leases for as long as the server runs, checking a few times per timeout.
+pub(crate) async fn expire_forever(state: Arc<crate::State>) {
+    let timeout = state.config.lease_timeout;
+    let every = (timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    loop {
+        tokio::time::sleep(every).await;
+        let s = state.clone();
+        let expired = tokio::task::spawn_blocking(move || s.leases.expire(timeout)).await;
+        if let Ok(n @ 1..) = expired {
+            log::info!("{n} lease(s) expired and were told failed");
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,195 @@
+//! The hyperplug web server: a live dashboard of the studies in a store, and ask/tell over HTTP
+//! for clients in any language.
+//!
+//! `hyperplug dashboard` runs [`serve`]. The dashboard lists every study and shows a study with
+//! the HTML report's plots (`hyperplug-report`), kept up to date as trials start and finish:
+//! one watcher per viewed study reads the trials that finished since its cursor in the store's
+//! finish order (and the running ones), merges them into its copy of the study and pushes the
+//! delta, then the redrawn plots, to every open page as server-sent events. Viewing opens the
+//! store read-only, so workers of any host keep running the study meanwhile.
+//!
+//! Ask/tell (`/api/...`, described by [`OPENAPI`] at `/openapi.json`) creates or loads a
+//! [`SharedStudy`](hyperplug_engine::SharedStudy) and lends its trials; the server adds what
+//! HTTP needs over the engine's [`Lease`](hyperplug_engine::Lease): a lease no request has
+//! touched for [`Config::lease_timeout`] is told failed, as a client that went silent cannot
+//! say so itself.
+//!
+//! Bound to a non-loopback address the server requires a token (a bearer header, or the cookie
+//! a `?token=` link sets), compared in constant time. Bodies are limited in size and requests
+//! in rate per client address; a bad request gets a 4xx with a JSON error naming the field.
+//!
+//! Architecture invariant: routes and JSON types only. Studies are run by the engine, stored
+//! by the storage crate, described by the schema crate and drawn by the report crate; nothing
+//! here suggests, stores or draws.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+mod auth;
+mod dashboard;
+mod error;
+mod leases;
+mod limit;
+mod live;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use hyperplug_engine::Registry;
+
+pub use crate::auth::Token;
+
+/// The OpenAPI 3.1 description of the HTTP API, served at `/openapi.json` (kept in
+/// `docs/openapi.json`).
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The store the dashboard shows and ask/tell studies live in (a SQLite or PostgreSQL URL).
+    pub storage: String,
+    /// The address to listen on; a non-loopback one requires `token`.
+    pub bind: SocketAddr,
+    /// The token clients must present, if any.
+    pub token: Option<Token>,
+    /// A lent trial no request touched for this long is told failed.
+    pub lease_timeout: Duration,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Requests per second each client address may make (bursts up to twice as many).
+    pub rate_limit: u32,
+}
+
+impl Config {
+    /// The defaults for `storage`: loopback port 8080, no token, 60 s leases, 1 MiB bodies,
+    /// 10,000 requests per second per client.
+    pub fn new(storage: impl Into<String>) -> Self {
+        Config {
+            storage: storage.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            lease_timeout: Duration::from_secs(60),
+            body_limit: 1 << 20,
+            rate_limit: 10_000,
+        }
+    }
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Router,
+    state: Arc<State>,
+}
+
+/// What every route shares.
+pub(crate) struct State {
+    pub config: Config,
+    pub registry: Registry,
+    pub studies: api::Studies,
+    pub leases: leases::Leases,
+    pub live: live::Watchers,
+    pub views: live::ReadStore,
+    pub limiter: limit::Limiter,
+}
+
+impl Server {
+    /// Checks `config` and binds its address (port 0 picks a free one). Must be called within
+    /// a Tokio runtime. `registry` knows the strategies (and, for studies made by `hyperplug
+    /// run`, the objectives) that ask/tell may use.
+    pub async fn bind(config: Config, registry: Registry) -> Result<Server> {
+        if !config.bind.ip().is_loopback() && config.token.is_none() {
+            bail!(
+                "binding to {} exposes the studies and ask/tell to the network: give a token with --token or HYPERPLUG_TOKEN (e.g. a long random string), or bind to 127.0.0.1",
+                config.bind.ip()
+            );
+        }
+        if hyperplug_storage::Location::parse(&config.storage)
+            .with_context(|| format!("cannot serve `{}`", config.storage))?
+            == hyperplug_storage::Location::Memory
+        {
+            bail!(
+                "the dashboard shows a store that workers write: `memory` holds nothing another process could read; use sqlite://FILE or postgres://…"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let state = Arc::new(State {
+            views: live::ReadStore::new(&config.storage),
+            limiter: limit::Limiter::new(config.rate_limit),
+            studies: api::Studies::default(),
+            leases: leases::Leases::default(),
+            live: live::Watchers::default(),
+            registry,
+            config,
+        });
+        let app = Router::new()
+            .merge(dashboard::routes())
+            .merge(api::routes())
+            .layer(DefaultBodyLimit::max(state.config.body_limit))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                limit::rate_limit,
+            ))
+            .fallback(error::not_found)
+            .with_state(state.clone());
+        Ok(Server {
+            listener,
+            app,
+            state,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` resolves; then the leases still open are told failed.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let reaper = tokio::spawn(leases::expire_forever(self.state.clone()));
+        let served = axum::serve(
+            self.listener,
+            self.app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        reaper.abort();
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || state.leases.fail_all("the server stopped")).await?;
+        served.context("the server stopped on an error")
+    }
+}
+
+/// Runs the server until Ctrl-C, printing where it listens (the token shortened).
+pub fn serve(config: Config, registry: Registry) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the server's runtime")?;
+    runtime.block_on(async move {
+        let link = config.token.as_ref().map(Token::link_hint);
+        let server = Server::bind(config, registry).await?;
+        let addr = server.local_addr()?;
+        match link {
+            Some(hint) => eprintln!(
+                "hyperplug dashboard on http://{addr}/ — open http://{addr}/?token={hint} with the full token, or send `Authorization: Bearer <token>`"
+            ),
+            None => eprintln!("hyperplug dashboard on http://{addr}/ (ask/tell under /api, described at /openapi.json)"),
+        }
+        server
+            .run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    })
+}

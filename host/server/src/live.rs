@@ -1,0 +1,305 @@
+//! Watching stored studies: one watcher per study that a page views, which reads what changed
+//! since its cursor in the store's finish order (and the running trials), merges it into its
+//! copy of the study, and pushes the delta, then the redrawn plots, to every page that views
+//! it. The store is opened read-only.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use hyperplug_core::StudyId;
+use hyperplug_schema::{StudyData, StudyInfo, TrialData};
+use hyperplug_storage::{Location, Mode, Store};
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::error::ApiError;
+
+/// How often a watcher asks its store what changed.
+const POLL: Duration = Duration::from_millis(250);
+/// A watcher nobody listens to stops after this long.
+const IDLE: Duration = Duration::from_secs(10);
+/// Plots are redrawn at most this often, and at most a fifth of the time (a large study takes
+/// a while to draw).
+const REDRAW_EVERY: Duration = Duration::from_millis(500);
+/// Parameter importances are computed for studies of at most this many trials.
+const MAX_IMPORTANCE_TRIALS: usize = 5_000;
+/// The report script's per-trial data (for hover details) is sent for at most this many trials.
+const MAX_HOVER_TRIALS: usize = 20_000;
+
+/// The store, opened read-only when first needed (it may not exist when the server starts).
+pub(crate) struct ReadStore {
+    url: String,
+    store: Mutex<Option<Arc<dyn Store>>>,
+}
+
+impl ReadStore {
+    pub fn new(url: &str) -> Self {
+        ReadStore {
+            url: url.to_owned(),
+            store: Mutex::new(None),
+        }
+    }
+
+    /// The store; `None` while a SQLite file does not exist yet.
+    pub fn get(&self) -> Result<Option<Arc<dyn Store>>, ApiError> {
+        let mut store = lock(&self.store);
+        if let Some(s) = &*store {
+            return Ok(Some(s.clone()));
+        }
+        let unavailable = |e: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e);
+        let location = Location::parse(&self.url).map_err(|e| unavailable(e.to_string()))?;
+        if let Location::Sqlite(path) = &location
+            && !path.exists()
+        {
+            return Ok(None);
+        }
+        let opened = location
+            .open_store(Mode::Read)
+            .map_err(|e| unavailable(e.to_string()))?;
+        *store = Some(opened.clone());
+        Ok(Some(opened))
+    }
+}
+
+/// The study `name` as stored now, with its key and finish cursor.
+pub(crate) fn load(
+    state: &crate::State,
+    name: &str,
+) -> Result<(StudyData, StudyId, u64), ApiError> {
+    let store = state
+        .views
+        .get()?
+        .ok_or_else(|| crate::api::no_study(name))?;
+    let unavailable = |e: hyperplug_storage::StorageError| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+    };
+    let summary = store
+        .find(name)
+        .map_err(unavailable)?
+        .ok_or_else(|| crate::api::no_study(name))?;
+    let mut trials = Vec::with_capacity(summary.total() as usize);
+    let mut cursor = 0;
+    store
+        .each_trial(summary.id, &mut |t| {
+            cursor = cursor.max(t.finish_seq.unwrap_or(0));
+            let mut data = TrialData::from(&t.trial);
+            data.worker = t.worker;
+            data.retry_of = t.retry_of;
+            trials.push(data);
+            true
+        })
+        .map_err(unavailable)?;
+    let mut info = StudyInfo::from_record(&summary.record);
+    info.created_ms = Some(summary.created_ms);
+    info.updated_ms = Some(summary.updated_ms);
+    info.storage = Some(store.location());
+    let definition = &summary.record.definition;
+    info.strategy = definition
+        .get("strategy")
+        .and_then(|s| s.as_str().or_else(|| s.get("name")?.as_str()))
+        .map(str::to_owned);
+    info.seed = definition.get("seed").and_then(serde_json::Value::as_u64);
+    let mut data = StudyData::new(info, trials);
+    data.counts.queued = summary.queued;
+    data.refresh();
+    Ok((data, summary.id, cursor))
+}
+
+/// What a watcher pushes: an SSE event's name and its JSON data.
+#[derive(Clone, Debug)]
+pub(crate) struct Update {
+    pub event: &'static str,
+    pub data: Arc<String>,
+}
+
+/// One viewed study.
+pub(crate) struct Watch {
+    tx: broadcast::Sender<Update>,
+    /// The latest summary and figures, for pages that open later.
+    latest: Mutex<(Option<Update>, Option<Update>)>,
+}
+
+impl Watch {
+    /// The pushes to come, and the latest summary and figures to start from.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Update>, Vec<Update>) {
+        let rx = self.tx.subscribe();
+        let latest = lock(&self.latest);
+        let now = [latest.0.clone(), latest.1.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (rx, now)
+    }
+}
+
+/// The watchers, by study name.
+#[derive(Default)]
+pub(crate) struct Watchers {
+    watching: Mutex<HashMap<String, Arc<Watch>>>,
+}
+
+/// The watcher of `name`, started (the study loaded and drawn) if none runs.
+pub(crate) async fn watch(state: &Arc<crate::State>, name: &str) -> Result<Arc<Watch>, ApiError> {
+    if let Some(w) = lock(&state.live.watching).get(name) {
+        return Ok(w.clone());
+    }
+    let s = state.clone();
+    let n = name.to_owned();
+    let (data, id, cursor) = tokio::task::spawn_blocking(move || load(&s, &n)).await??;
+    let (tx, _) = broadcast::channel(256);
+    let watch = Arc::new(Watch {
+        tx,
+        latest: Mutex::new((Some(summary(&data, &[])), None)),
+    });
+    {
+        let mut watching = lock(&state.live.watching);
+        if let Some(w) = watching.get(name) {
+            return Ok(w.clone());
+        }
+        watching.insert(name.to_owned(), watch.clone());
+    }
+    let data = Arc::new(data);
+    let figures = draw(data.clone()).await;
+    lock(&watch.latest).1 = Some(figures);
+    tokio::spawn(run(
+        state.clone(),
+        name.to_owned(),
+        watch.clone(),
+        data,
+        id,
+        cursor,
+    ));
+    Ok(watch)
+}
+
+/// The `summary` event: counts, best trials, and the trials that changed.
+fn summary(data: &StudyData, changed: &[TrialData]) -> Update {
+    let body = json!({
+        "counts": data.counts,
+        "best_trials": data.best_trials,
+        "hypervolume": data.hypervolume,
+        "trials": changed,
+    });
+    Update {
+        event: "summary",
+        data: Arc::new(body.to_string()),
+    }
+}
+
+/// The `figures` event: every figure's markup, and the report script's trial data.
+async fn draw(data: Arc<StudyData>) -> Update {
+    let drawn = tokio::task::spawn_blocking(move || {
+        let options = hyperplug_report::Options {
+            importance: data.trials.len() <= MAX_IMPORTANCE_TRIALS,
+            generator: format!("hyperplug dashboard {}", env!("CARGO_PKG_VERSION")),
+            ..hyperplug_report::Options::default()
+        };
+        let figures = match hyperplug_report::figures(&data, &options) {
+            Ok((figures, _)) => figures,
+            Err(e) => return json!({ "error": e.to_string() }),
+        };
+        let html: String = figures.iter().map(hyperplug_report::figure_html).collect();
+        let hover = if data.trials.len() <= MAX_HOVER_TRIALS {
+            hyperplug_report::trials_json(&data)
+        } else {
+            let light = StudyData::new(data.study.clone(), Vec::new());
+            hyperplug_report::trials_json(&light)
+        };
+        json!({ "html": html, "data": hover })
+    })
+    .await
+    .unwrap_or_else(|e| json!({ "error": format!("drawing stopped: {e}") }));
+    Update {
+        event: "figures",
+        data: Arc::new(drawn.to_string()),
+    }
+}
+
+/// Watches until nobody has listened for [`IDLE`].
+async fn run(
+    state: Arc<crate::State>,
+    name: String,
+    watch: Arc<Watch>,
+    mut data: Arc<StudyData>,
+    id: StudyId,
+    mut cursor: u64,
+) {
+    let mut idle_since: Option<Instant> = None;
+    let mut drawn_at = Instant::now();
+    let mut draw_cost = Duration::ZERO;
+    let mut stale = false;
+    loop {
+        tokio::time::sleep(POLL).await;
+        if watch.tx.receiver_count() == 0 {
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= IDLE {
+                let mut watching = lock(&state.live.watching);
+                if watch.tx.receiver_count() == 0 {
+                    watching.remove(&name);
+                    return;
+                }
+            }
+        } else {
+            idle_since = None;
+        }
+        let Ok(Some(store)) = state.views.get() else {
+            continue;
+        };
+        let at = cursor;
+        let changes = tokio::task::spawn_blocking(move || {
+            let (finished, cursor) = store.finished_since(id, at)?;
+            let running = store.running(id)?;
+            Ok::<_, hyperplug_core::Error>((finished, running, cursor))
+        })
+        .await;
+        let (finished, running, next) = match changes {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                log::warn!("cannot read study `{name}`: {e}");
+                continue;
+            }
+            Err(_) => continue,
+        };
+        cursor = next;
+        let study = Arc::make_mut(&mut data);
+        let mut changed = Vec::new();
+        for t in finished.iter().chain(&running) {
+            let t = TrialData::from(t);
+            match study.trials.binary_search_by_key(&t.number, |x| x.number) {
+                Ok(i)
+                    if study.trials[i].state == t.state
+                        && study.trials[i].intermediate == t.intermediate => {}
+                Ok(i) => {
+                    study.trials[i] = t.clone();
+                    changed.push(t);
+                }
+                Err(i) => {
+                    study.trials.insert(i, t.clone());
+                    changed.push(t);
+                }
+            }
+        }
+        if !changed.is_empty() {
+            study.refresh();
+            let update = summary(study, &changed);
+            lock(&watch.latest).0 = Some(summary(study, &[]));
+            let _ = watch.tx.send(update);
+            stale = true;
+        }
+        if stale && drawn_at.elapsed() >= REDRAW_EVERY.max(draw_cost * 5) {
+            let started = Instant::now();
+            let figures = draw(data.clone()).await;
+            draw_cost = started.elapsed();
+            drawn_at = Instant::now();
+            stale = false;
+            lock(&watch.latest).1 = Some(figures.clone());
+            let _ = watch.tx.send(figures);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

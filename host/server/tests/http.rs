@@ -1,0 +1,468 @@
+//! The HTTP API over real connections on loopback: concurrent ask/tell, bad requests, the
+//! token, lease expiry, the rate limit and the live event stream.
+
+mod support;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyperplug_engine::Registry;
+use hyperplug_server::{Config, Server, Token};
+use serde_json::json;
+use support::{Client, Events, Running, create_study, work};
+
+#[test]
+fn thirty_two_clients_asking_at_once_get_distinct_numbers_and_the_exact_budget() {
+    let server = Running::start(|_| {});
+    create_study(&mut server.client(), "busy", 300);
+    let numbers: Vec<Vec<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..32)
+            .map(|_| s.spawn(|| work(&mut server.client(), "busy")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let all: Vec<u64> = numbers.iter().flatten().copied().collect();
+    let distinct: HashSet<u64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 300, "exactly the budget was lent");
+    assert_eq!(distinct.len(), 300, "no number lent twice");
+    assert_eq!(distinct, (0..300).collect(), "numbers 0..300");
+    assert!(
+        numbers.iter().filter(|n| !n.is_empty()).count() > 1,
+        "clients shared the work"
+    );
+
+    let study = server.client().get("/api/studies/busy").json();
+    assert_eq!(study["schema_version"], 1);
+    assert_eq!(study["counts"]["complete"], 300);
+    assert_eq!(study["counts"]["running"], 0);
+    assert_eq!(study["trials"].as_array().unwrap().len(), 300);
+    let best = study["best_trials"][0]["values"][0].as_f64().unwrap();
+    let min = study["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["values"][0].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(best, min);
+    // More asks after the budget: done, and nothing more stored.
+    assert_eq!(
+        server.client().post("/api/studies/busy/ask", "").json()["done"],
+        true
+    );
+    let list = server.client().get("/api/studies").json();
+    assert_eq!(list["studies"][0]["name"], "busy");
+    assert_eq!(list["studies"][0]["counts"]["complete"], 300);
+}
+
+#[test]
+fn intermediate_values_attributes_pruned_and_failed_trials_are_stored() {
+    let server = Running::start(|_| {});
+    let mut c = server.client();
+    create_study(&mut c, "steps", 3);
+    let n = c.post("/api/studies/steps/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let r = c.post_json(
+        &format!("/api/studies/steps/trials/{n}/report"),
+        json!({"step": 1, "value": 0.5}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["prune"], false, "no pruner: never prune");
+    let r = c.post_json(
+        &format!("/api/studies/steps/trials/{n}/attrs"),
+        json!({"host": "gpu1", "epochs": 3}),
+    );
+    assert_eq!(r.json()["set"], 2);
+    let t = c
+        .post_json(
+            &format!("/api/studies/steps/trials/{n}/tell"),
+            json!({"values": [0.25]}),
+        )
+        .json();
+    assert_eq!(t["state"], "complete");
+    assert_eq!(t["intermediate"], json!([[1, 0.5]]));
+    assert_eq!(t["user_attrs"], json!({"host": "gpu1", "epochs": 3}));
+
+    let p = c.post("/api/studies/steps/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let t = c
+        .post_json(
+            &format!("/api/studies/steps/trials/{p}/tell"),
+            json!({"state": "pruned"}),
+        )
+        .json();
+    assert_eq!(t["state"], "pruned");
+    let f = c.post("/api/studies/steps/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let t = c
+        .post_json(
+            &format!("/api/studies/steps/trials/{f}/tell"),
+            json!({"state": "failed", "message": "out of memory"}),
+        )
+        .json();
+    assert_eq!(t["state"], "failed");
+    assert_eq!(t["message"], "out of memory");
+    // Told twice: the lease is gone.
+    let again = c.post_json(
+        &format!("/api/studies/steps/trials/{f}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(again.status, 409);
+    assert_eq!(again.json()["field"], "number");
+}
+
+/// Posts `body` (raw text) and returns the status and the error's `field`.
+fn refused(c: &mut Client, path: &str, body: &str) -> (u16, serde_json::Value, String) {
+    let r = c.post(path, body);
+    let j = r.json();
+    assert!(j["error"].is_string(), "{}", r.body);
+    (
+        r.status,
+        j["field"].clone(),
+        j["error"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[test]
+fn bad_requests_get_4xx_naming_the_field_and_the_server_keeps_serving() {
+    let server = Running::start(|c| c.body_limit = 4096);
+    let mut c = server.client();
+    create_study(&mut c, "s", 10);
+    let create = |extra: serde_json::Value| {
+        let mut body =
+            json!({"name": "t", "strategy": "random", "space": {"x": {"float": [0.0, 1.0]}}});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body.to_string()
+    };
+    let cases: Vec<(&str, String, u16, serde_json::Value, &str)> = vec![
+        (
+            "/api/studies",
+            "{\"name\": ".into(),
+            400,
+            json!(null),
+            "not JSON",
+        ),
+        ("/api/studies", "[1, 2]".into(), 422, json!(null), "invalid"),
+        (
+            "/api/studies",
+            create(json!({"bogus": 1})),
+            422,
+            json!("bogus"),
+            "unknown field",
+        ),
+        (
+            "/api/studies",
+            create(json!({"name": 5})),
+            422,
+            json!("name"),
+            "invalid type",
+        ),
+        (
+            "/api/studies",
+            json!({"name": "t", "space": {}}).to_string(),
+            422,
+            json!("strategy"),
+            "missing field",
+        ),
+        (
+            "/api/studies",
+            create(json!({"direction": "sideways"})),
+            422,
+            json!("direction"),
+            "unknown variant",
+        ),
+        (
+            "/api/studies",
+            create(json!({"space": {"x": {"float": [1.0, 0.0]}}})),
+            400,
+            json!("space.x"),
+            "inverted",
+        ),
+        (
+            "/api/studies",
+            create(json!({"space": {"x": {"flot": [0.0, 1.0]}}})),
+            400,
+            json!("space.x"),
+            "space.x",
+        ),
+        (
+            "/api/studies",
+            create(json!({"strategy": "nonesuch"})),
+            422,
+            json!(null),
+            "nonesuch",
+        ),
+        (
+            "/api/studies",
+            create(json!({"trials": 0})),
+            400,
+            json!("trials"),
+            "0 trials",
+        ),
+        (
+            "/api/studies",
+            create(json!({"direction": "minimize", "directions": ["maximize"]})),
+            400,
+            json!("directions"),
+            "not both",
+        ),
+        (
+            "/api/studies/s/trials/x/tell",
+            "{\"value\": 1}".into(),
+            400,
+            json!("number"),
+            "not a trial number",
+        ),
+        (
+            "/api/studies/s/trials/99/tell",
+            "{\"value\": 1}".into(),
+            409,
+            json!("number"),
+            "not lent",
+        ),
+        (
+            "/api/studies/s/trials/0/tell",
+            "{\"values\": [\"a\"]}".into(),
+            422,
+            json!("values[0]"),
+            "invalid type",
+        ),
+        (
+            "/api/studies/s/trials/0/tell",
+            "{\"state\": \"done\"}".into(),
+            422,
+            json!("state"),
+            "unknown variant",
+        ),
+        (
+            "/api/studies/s/trials/0/tell",
+            "{\"valeu\": 1}".into(),
+            422,
+            json!("valeu"),
+            "unknown field",
+        ),
+        (
+            "/api/studies/s/trials/0/report",
+            "{\"step\": -1, \"value\": 1}".into(),
+            422,
+            json!("step"),
+            "invalid value",
+        ),
+        (
+            "/api/studies/s/enqueue",
+            "{\"params\": {\"x\": 5}}".into(),
+            422,
+            json!("params"),
+            "outside its domain",
+        ),
+    ];
+    for (path, body, status, field, needle) in cases {
+        let (s, f, e) = refused(&mut c, path, &body);
+        assert_eq!((s, &f), (status, &field), "{path} {body}: {e}");
+        assert!(e.contains(needle), "{path} {body}: {e}");
+    }
+    // Told with the wrong count of values: refused, and the lease stays for a correct tell.
+    let n = c.post("/api/studies/s/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let (s, f, e) = refused(
+        &mut c,
+        &format!("/api/studies/s/trials/{n}/tell"),
+        "{\"values\": [1, 2]}",
+    );
+    assert_eq!((s, f), (422, json!("values")), "{e}");
+    assert!(e.contains("1 objective(s) but 2"), "{e}");
+    let (s, f, _) = refused(&mut c, &format!("/api/studies/s/trials/{n}/tell"), "{}");
+    assert_eq!((s, f), (400, json!("values")));
+    assert_eq!(
+        c.post(
+            &format!("/api/studies/s/trials/{n}/tell"),
+            "{\"value\": 0.5}"
+        )
+        .status,
+        200
+    );
+
+    let big = format!("{{\"params\": {{\"x\": \"{}\"}}}}", "a".repeat(10_000));
+    assert_eq!(c.post("/api/studies/s/enqueue", &big).status, 413);
+    let r = c.send(
+        "POST",
+        "/api/studies",
+        Some("name=t"),
+        "application/x-www-form-urlencoded",
+    );
+    assert_eq!(r.status, 415, "{}", r.body);
+    let r = c.post("/api/studies/nope/ask", "");
+    assert_eq!(r.status, 404);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("no study `nope`")
+    );
+    assert_eq!(c.get("/nowhere").status, 404);
+    // Still serving, on the same connection.
+    assert_eq!(c.post("/api/studies/s/ask", "").status, 200);
+    let spec = c.get("/openapi.json").json();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["paths"]["/api/studies/{name}/ask"]["post"].is_object());
+}
+
+#[test]
+fn a_token_is_required_beyond_loopback_and_checked() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::new("sqlite://unused.db");
+    config.bind = SocketAddr::from(([0, 0, 0, 0], 0));
+    let e = rt
+        .block_on(Server::bind(config, Registry::bundled()))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("--token") && e.contains("HYPERPLUG_TOKEN"),
+        "{e}"
+    );
+    drop(rt);
+
+    let secret = "s3cret-token-0123456789";
+    let server = Running::start(|c| {
+        c.bind = SocketAddr::from(([0, 0, 0, 0], 0));
+        c.token = Some(Token::new(secret).unwrap());
+    });
+    let addr = SocketAddr::from(([127, 0, 0, 1], server.addr.port()));
+    let mut c = Client::connect(addr);
+    let r = c.get("/api/studies");
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    assert!(!r.body.contains(secret));
+    c.headers = vec![(
+        "Authorization".into(),
+        "Bearer s3cret-token-0123456780".into(),
+    )];
+    assert_eq!(c.get("/api/studies").status, 401, "one character off");
+    c.headers = vec![("Authorization".into(), format!("Bearer {secret}"))];
+    assert_eq!(c.get("/api/studies").status, 200);
+    // A link with the token sets the cookie and leads to the page without it.
+    c.headers.clear();
+    let r = c.get(&format!("/?token={secret}"));
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/"));
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(c.get(&format!("/?token={secret}x")).status, 401);
+    c.headers = vec![("Cookie".into(), cookie)];
+    let r = c.get("/");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<h1>Studies</h1>"));
+}
+
+#[test]
+fn a_lease_untouched_for_the_timeout_is_told_failed() {
+    let server = Running::start(|c| c.lease_timeout = Duration::from_millis(300));
+    let mut c = server.client();
+    create_study(&mut c, "silent", 5);
+    let n = c.post("/api/studies/silent/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    // A client that keeps reporting keeps its lease past the timeout.
+    let kept = c.post("/api/studies/silent/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    for step in 0..8 {
+        std::thread::sleep(Duration::from_millis(100));
+        let r = c.post_json(
+            &format!("/api/studies/silent/trials/{kept}/report"),
+            json!({"step": step, "value": 1.0}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let r = c.post_json(
+        &format!("/api/studies/silent/trials/{n}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    let study = c.get("/api/studies/silent").json();
+    let t = &study["trials"][n as usize];
+    assert_eq!(t["state"], "failed");
+    assert!(
+        t["message"].as_str().unwrap().contains("lease expired"),
+        "{t}"
+    );
+    assert_eq!(
+        c.post_json(
+            &format!("/api/studies/silent/trials/{kept}/tell"),
+            json!({"value": 1.0})
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn a_flood_from_one_client_is_answered_429() {
+    let server = Running::start(|c| c.rate_limit = 5);
+    let mut c = server.client();
+    let statuses: Vec<u16> = (0..40).map(|_| c.get("/api/studies").status).collect();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        (10..=12).contains(&ok),
+        "a burst of 2 s at 5/s passes: {statuses:?}"
+    );
+    let r = c.get("/api/studies");
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("1"));
+}
+
+#[test]
+fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
+    let server = Running::start(|_| {});
+    let mut c = server.client();
+    create_study(&mut c, "live", 10);
+    let mut events = Events::open(server.addr, "/studies/live/events");
+    let (first, data) = events.next();
+    assert_eq!(first, "summary", "{data}");
+    let (second, data) = events.next();
+    assert_eq!(second, "figures");
+    assert!(data.contains("fig-history"), "{data}");
+
+    let n = c.post("/api/studies/live/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    c.post_json(
+        &format!("/api/studies/live/trials/{n}/tell"),
+        json!({"value": 0.125}),
+    );
+    let mut seen_complete = false;
+    let mut redrawn = false;
+    while !(seen_complete && redrawn) {
+        let (event, data) = events.next();
+        let d: serde_json::Value = serde_json::from_str(&data).unwrap();
+        match event.as_str() {
+            "summary" => {
+                if d["trials"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["number"] == n && t["state"] == "complete")
+                {
+                    assert_eq!(d["counts"]["complete"], 1);
+                    assert_eq!(d["best_trials"][0]["values"][0], 0.125);
+                    seen_complete = true;
+                }
+            }
+            "figures" => redrawn = seen_complete && d["html"].as_str().unwrap().contains("<svg"),
+            other => panic!("unexpected event {other}"),
+        }
+    }
+}
