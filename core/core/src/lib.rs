@@ -71,6 +71,8 @@ pub use settings::Settings;
 pub use space::{Condition, Domain, Param, Space};
 pub use storage::{MemoryStorage, Storage, StudyId, StudyRecord};
 pub use strategy::{AskContext, PluginInfo, Strategy, StrategyFactory, StudySetup};
-pub use study::{Budget, Direction, Observer, RunOptions, Study, StudyConfig, panic_message};
+pub use study::{
+    Budget, Direction, Observer, OpenTrial, RunOptions, Study, StudyConfig, panic_message,
+};
 pub use trial::{Trial, TrialError, TrialOutcome, TrialState};
 pub use value::{Params, Value};

@@ -17,6 +17,9 @@ use crate::strategy::{AskContext, Strategy, StrategyFactory, StudySetup};
 use crate::trial::{Trial, TrialError, TrialOutcome, TrialState};
 use crate::value::Params;
 
+mod define_by_run;
+pub use define_by_run::OpenTrial;
+
 /// Which way an objective is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,6 +89,9 @@ pub struct StudyConfig {
     pub grace: Duration,
     /// Stored with the study for workers that join it later (see [`StudyRecord::definition`]).
     pub definition: serde_json::Value,
+    /// Whether the space is learned from the objective's calls as trials run (see
+    /// [`Study::suggest`]); it starts as `space`.
+    pub define_by_run: bool,
 }
 
 impl StudyConfig {
@@ -100,6 +106,7 @@ impl StudyConfig {
             retries: 0,
             grace: Duration::from_secs(60),
             definition: serde_json::Value::Null,
+            define_by_run: false,
         }
     }
 
@@ -296,6 +303,7 @@ impl Study {
         record.retries = config.retries;
         record.grace_s = config.grace.as_secs_f64();
         record.definition = config.definition.clone();
+        record.define_by_run = config.define_by_run;
         let id = storage.open(&record)?;
         let mut study = Study {
             config,
