@@ -146,6 +146,9 @@ class Study:
 
     def __init__(self, native: "_native.NativeStudy") -> None:
         self._native = native
+        # Trials asked through this object and not yet told, so that `tell` takes a number too.
+        self._open: Dict[int, Trial] = {}
+        self._open_lock = threading.Lock()
 
     # -- what it is --------------------------------------------------------------------------
 
@@ -185,15 +188,31 @@ class Study:
     # -- ask and tell ------------------------------------------------------------------------
 
     def ask(self) -> Trial:
-        """Starts a trial: a queued one first (:meth:`enqueue_trial`), else the strategy's."""
+        """Starts a trial: a queued one first (:meth:`enqueue_trial`), else the strategy's.
+
+        Raises :class:`hyperplug.StrategyError` when the study's budget is spent (a study file's
+        ``trials``) or its strategy has nothing more to suggest (a finished grid).
+        """
+        trial = self._ask()
+        if trial is None:
+            raise _native.StrategyError(
+                f"study `{self.study_name}` starts no more trials: its budget is spent or its "
+                "strategy has nothing more to suggest"
+            )
+        return trial
+
+    def _ask(self) -> Optional[Trial]:
         native = self._native.ask()
-        if native is None:  # only with a limit, which `ask` does not pass
-            raise RuntimeError("the store refused to start a trial")
-        return Trial(self, native)
+        if native is None:
+            return None
+        trial = Trial(self, native)
+        with self._open_lock:
+            self._open[trial.number] = trial
+        return trial
 
     def tell(
         self,
-        trial: Trial,
+        trial: Union[Trial, int],
         values: Union[None, float, Sequence[float]] = None,
         state: Optional[TrialState] = None,
         *,
@@ -205,9 +224,15 @@ class Study:
         NaN or infinite, or of the wrong count, fail the trial, as the CLI does.
         """
         if not isinstance(trial, Trial):
-            raise TypeError(
-                "tell takes the Trial that ask() returned (hyperplug keeps its parameters there)"
-            )
+            with self._open_lock:
+                found = self._open.get(trial) if isinstance(trial, int) else None
+            if found is None:
+                raise TypeError(
+                    f"tell takes a Trial that this Study's ask() returned, or its number; got {trial!r}"
+                )
+            trial = found
+        with self._open_lock:
+            self._open.pop(trial.number, None)
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAIL
         if state == TrialState.COMPLETE:
@@ -298,6 +323,9 @@ class Study:
     ) -> None:
         while budget.take():
             frozen = self._run_one(func, catch, budget)
+            if frozen is None:  # the study's budget is spent, or its strategy has no more
+                budget.stop()
+                return
             for cb in callbacks:
                 cb(self, frozen)
             if gc_after_trial:
@@ -310,8 +338,10 @@ class Study:
         func: ObjectiveFunc,
         catch: Tuple[Type[BaseException], ...],
         budget: _Budget,
-    ) -> FrozenTrial:
-        trial = self.ask()
+    ) -> Optional[FrozenTrial]:
+        trial = self._ask()
+        if trial is None:
+            return None
         try:
             result = func(trial)
         except TrialPruned as e:

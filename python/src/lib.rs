@@ -376,13 +376,16 @@ impl NativeStudy {
         &self.location
     }
 
-    /// Starts the next trial (a queued one first), unless the study already counts `limit`
-    /// trials: then `None`.
+    /// Starts the next trial (a queued one first); `None` when the study already counts
+    /// `limit` trials or its strategy has nothing more to suggest.
     #[pyo3(signature = (limit=None))]
     fn ask(&self, py: Python<'_>, limit: Option<u64>) -> PyResult<Option<NativeTrial>> {
-        let trial = py
-            .detach(|| lock(&self.inner).study.ask_open_within(limit))
-            .map_err(engine_error)?;
+        let trial = match py.detach(|| lock(&self.inner).study.ask_open_within(limit)) {
+            Ok(trial) => trial,
+            // A finished grid: no trial, as when the budget is spent.
+            Err(Error::Exhausted(_)) => None,
+            Err(e) => return Err(engine_error(e)),
+        };
         Ok(trial.map(|t| NativeTrial {
             number: t.number(),
             trial: Mutex::new(Some(t)),

@@ -11,9 +11,11 @@ use std::process::Command;
 
 use crate::{bin, library, plugin_dir};
 
-/// A virtual environment with the suite's requirements, or `None` when there is no `python3`
-/// (the test is skipped, except on CI, where it fails).
-fn venv(root: &Path) -> Option<PathBuf> {
+/// A Python with the suite's requirements: a virtual environment under target/, or, where
+/// `python3 -m venv` is unavailable (Debian without python3-venv), `python3` with the
+/// requirements installed into a directory of their own (`Some(dir)`, for `PYTHONPATH`).
+/// `None` when there is no `python3` (the test is skipped, except on CI, where it fails).
+fn python(root: &Path) -> Option<(PathBuf, Option<PathBuf>)> {
     if Command::new("python3").arg("--version").output().is_err() {
         assert_ne!(
             std::env::var("CI").as_deref(),
@@ -23,28 +25,21 @@ fn venv(root: &Path) -> Option<PathBuf> {
         eprintln!("skipped: python3 is not installed, so the Python package cannot be tested");
         return None;
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv");
-    let python = dir.join("bin").join("python");
-    let ready = |python: &Path| {
-        Command::new(python)
-            .args(["-c", "import pytest, sklearn, pandas"])
-            .output()
-            .is_ok_and(|o| o.status.success())
+    let requirements = root.join("python/tests/requirements.txt");
+    let ready = |python: &Path, site: Option<&Path>| {
+        let mut p = Command::new(python);
+        p.args(["-c", "import pytest, sklearn, pandas"]);
+        if let Some(site) = site {
+            p.env("PYTHONPATH", site);
+        }
+        p.output().is_ok_and(|o| o.status.success())
     };
-    if !ready(&python) {
-        let out = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .output()
-            .expect("run python3 -m venv");
-        assert!(
-            out.status.success(),
-            "cannot make a virtual environment: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "-r"])
-            .arg(root.join("python/tests/requirements.txt"))
+    let pip = |python: &Path, extra: &[&std::ffi::OsStr]| {
+        let out = Command::new(python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(extra)
+            .arg("-r")
+            .arg(&requirements)
             .output()
             .expect("run pip");
         assert!(
@@ -52,8 +47,28 @@ fn venv(root: &Path) -> Option<PathBuf> {
             "pip could not install the suite's requirements: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    };
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let venv = tmp.join("python-venv");
+    let in_venv = venv.join("bin").join("python");
+    if ready(&in_venv, None) {
+        return Some((in_venv, None));
     }
-    Some(python)
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if made {
+        pip(&in_venv, &[]);
+        return Some((in_venv, None));
+    }
+    let site = tmp.join("python-site");
+    let python3 = PathBuf::from("python3");
+    if !ready(&python3, Some(&site)) {
+        pip(&python3, &["--target".as_ref(), site.as_os_str()]);
+    }
+    Some((python3, Some(site)))
 }
 
 /// The package as a wheel lays it out, in a fresh directory to put on `PYTHONPATH`.
@@ -80,7 +95,7 @@ fn the_python_package_passes_its_pytest_suite() {
         .join("..")
         .canonicalize()
         .expect("repository root");
-    let Some(python) = venv(&root) else {
+    let Some((python, requirements)) = python(&root) else {
         return;
     };
     let site = assemble(&root);
@@ -91,7 +106,9 @@ fn the_python_package_passes_its_pytest_suite() {
         .arg(work.path().join("pytest"))
         .arg(root.join("python/tests"))
         .current_dir(work.path())
-        .env("PYTHONPATH", site.path())
+        .env("PYTHONPATH", std::env::join_paths(
+            std::iter::once(site.path().to_path_buf()).chain(requirements),
+        ).expect("PYTHONPATH"))
         .env("HYPERPLUG_BIN", bin())
         .env("HYPERPLUG_TEST_PLUGIN_DIR", plugins.path())
         .env_remove("HYPERPLUG_PLUGIN_PATH")
