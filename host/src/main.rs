@@ -375,7 +375,7 @@ where
 }
 
 fn registry(plugin_dirs: &[PathBuf]) -> Registry {
-    let mut registry = Registry::bundled();
+    let mut registry = hyperplug::bundled();
     registry.load_plugin_path(plugin_dirs);
     registry
 }

@@ -1,18 +1,19 @@
-//! Stored studies for people: listings and tables on the terminal, CSV and JSON exports,
-//! deleting, and parameters typed by hand for `hyperplug enqueue`.
+//! Stored studies for people: listings and tables on the terminal, CSV and JSON exports. The
+//! data under them (every trial, the best, deleting, parameters typed by hand) is the engine's
+//! ([`hyperplug_engine::studies`]).
 
 use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
-use anyhow::{Context, Result, anyhow, bail};
-use hyperplug_core::{
-    Direction, Domain, Params, Space, StudyRecord, TrialState, Value, pareto_front,
-};
-use hyperplug_storage::{Store, StoredTrial, StudySummary};
+use anyhow::{Context, Result};
+use hyperplug_core::{Direction, Space, TrialState, Value};
+use hyperplug_storage::{Store, StudySummary};
 use serde_json::json;
 
 use crate::format::{number, params_text, values_text};
 use crate::run::{Definition, find};
+use hyperplug_engine::studies::{all_trials, best_of};
+pub use hyperplug_engine::studies::{delete, parse_params};
 
 /// Export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -187,42 +188,6 @@ fn space_lines(space: &Space) -> Vec<String> {
             line
         })
         .collect()
-}
-
-/// Every trial of a study, read in one query.
-fn all_trials(store: &dyn Store, study: &StudySummary) -> Result<Vec<StoredTrial>> {
-    let mut trials = Vec::with_capacity(study.total() as usize);
-    store.each_trial(study.id, &mut |t| {
-        trials.push(t);
-        true
-    })?;
-    Ok(trials)
-}
-
-/// The best complete trial (one objective) or the Pareto front, by number.
-fn best_of<'a>(record: &StudyRecord, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial> {
-    let complete: Vec<&StoredTrial> = trials
-        .iter()
-        .filter(|t| t.trial.state == TrialState::Complete)
-        .collect();
-    if let [d] = record.directions[..] {
-        // The earliest among ties, as the study itself reports.
-        return complete
-            .into_iter()
-            .fold(None, |best: Option<&StoredTrial>, t| match best {
-                Some(b) if !d.better(t.trial.values[0], b.trial.values[0]) => Some(b),
-                _ => Some(t),
-            })
-            .into_iter()
-            .collect();
-    }
-    let points: Vec<&[f64]> = complete.iter().map(|t| t.trial.values.as_slice()).collect();
-    let mut front: Vec<&StoredTrial> = pareto_front(&points, &record.directions)
-        .into_iter()
-        .map(|i| complete[i])
-        .collect();
-    front.sort_by_key(|t| t.trial.number);
-    front
 }
 
 /// `hyperplug studies show NAME`: what the study is, where it stands, and its best.
@@ -557,182 +522,9 @@ fn csv_line(out: &mut dyn Write, fields: &[String]) -> std::io::Result<()> {
     writeln!(out, "{}", line.join(","))
 }
 
-/// `hyperplug studies delete NAME --yes`: removes the study with its trials.
-pub fn delete(store: &dyn Store, name: &str, yes: bool) -> Result<u64> {
-    let s = find(store, name)?;
-    if !yes {
-        bail!(
-            "deleting study `{name}` removes its {} trials from {} for good; add --yes to do it",
-            s.total(),
-            store.location()
-        );
-    }
-    Ok(store.delete(s.id)?)
-}
-
-/// Parameters given by hand, checked against `space`: JSON objects (`{"x": 1.5}`) or
-/// `name=value` pairs, each value read as its parameter's domain expects. Each JSON object is
-/// one trial; the pairs together make one more.
-pub fn parse_params(space: &Space, json: &[String], pairs: &[String]) -> Result<Vec<Params>> {
-    let mut trials = Vec::new();
-    for text in json {
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-            .map_err(|e| anyhow!("`{text}` is not a JSON object of parameters: {e}"))?;
-        let given = object
-            .into_iter()
-            .map(|(k, v)| {
-                let domain = domain_of(space, &k)?;
-                let value =
-                    from_json(domain, &v).ok_or_else(|| mismatch(&k, &v.to_string(), domain))?;
-                Ok((k, value))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        trials.push(in_space_order(space, given)?);
-    }
-    if !pairs.is_empty() {
-        let given = pairs
-            .iter()
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').ok_or_else(|| {
-                    anyhow!("`{pair}` is not a parameter; write name=value, e.g. lr=0.01")
-                })?;
-                let (k, v) = (k.trim(), v.trim());
-                let domain = domain_of(space, k)?;
-                let value = from_text(domain, v).ok_or_else(|| mismatch(k, v, domain))?;
-                Ok((k.to_owned(), value))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        trials.push(in_space_order(space, given)?);
-    }
-    if trials.is_empty() {
-        bail!("give the parameters: --params '{{\"x\": 1.5}}' or x=1.5 y=relu");
-    }
-    Ok(trials)
-}
-
-fn domain_of<'a>(space: &'a Space, name: &str) -> Result<&'a Domain> {
-    space.get(name).map(|p| &p.domain).ok_or_else(|| {
-        let known: Vec<&str> = space.params().iter().map(|p| p.name.as_str()).collect();
-        anyhow!(
-            "`{name}` is not a parameter of this study (its parameters: {})",
-            known.join(", ")
-        )
-    })
-}
-
-fn mismatch(name: &str, value: &str, domain: &Domain) -> anyhow::Error {
-    anyhow!(
-        "`{name}` = {value} does not fit its domain, {}",
-        domain.describe()
-    )
-}
-
-fn from_json(domain: &Domain, v: &serde_json::Value) -> Option<Value> {
-    match domain {
-        Domain::Float { .. } => v.as_f64().map(Value::Float),
-        Domain::Int { .. } => v
-            .as_i64()
-            .or_else(|| v.as_f64().filter(|x| x.fract() == 0.0).map(|x| x as i64))
-            .map(Value::Int),
-        Domain::Categorical { choices } => choices
-            .iter()
-            .find(|c| {
-                serde_json::to_value(c).is_ok_and(|j| &j == v)
-                    || v.as_str().is_some_and(|s| s == c.to_string())
-            })
-            .cloned(),
-    }
-}
-
-fn from_text(domain: &Domain, v: &str) -> Option<Value> {
-    match domain {
-        Domain::Float { .. } => v.parse::<f64>().ok().map(Value::Float),
-        Domain::Int { .. } => v.parse::<i64>().ok().map(Value::Int),
-        Domain::Categorical { choices } => choices.iter().find(|c| c.to_string() == v).cloned(),
-    }
-}
-
-/// The parameters in the space's order, checked: every active one given, none inactive.
-fn in_space_order(space: &Space, given: Vec<(String, Value)>) -> Result<Params> {
-    let mut params = Params::new();
-    for p in space.params() {
-        if let Some((_, v)) = given.iter().find(|(k, _)| *k == p.name) {
-            params.insert(p.name.clone(), v.clone());
-        }
-    }
-    space
-        .validate(&params)
-        .map_err(|e| anyhow!("these parameters do not fit the study's space: {e}"))?;
-    Ok(params)
-}
-
 #[cfg(test)]
 mod tests {
-    use hyperplug_core::Param;
-
     use super::*;
-
-    fn space() -> Space {
-        Space::new(vec![
-            Param::new("lr", Domain::float(1e-4, 1e-1).log()),
-            Param::new("layers", Domain::int(1, 3)),
-            Param::new("act", Domain::choice(["relu", "tanh"])),
-            Param::new("batch", Domain::choice([32, 64])),
-            Param::new("units_2", Domain::int(8, 64)).when("layers", [2, 3]),
-        ])
-        .unwrap()
-    }
-
-    #[test]
-    fn parameters_by_hand_are_typed_by_their_domain_and_checked() {
-        let s = space();
-        let from_pairs = parse_params(
-            &s,
-            &[],
-            &["act=tanh", "layers=2", "lr=0.01", "batch=64", "units_2=16"].map(String::from),
-        )
-        .unwrap();
-        let from_json = parse_params(
-            &s,
-            &[r#"{"units_2": 16.0, "lr": 0.01, "layers": 2, "act": "tanh", "batch": 64}"#.into()],
-            &[],
-        )
-        .unwrap();
-        assert_eq!(from_pairs, from_json);
-        let p = &from_pairs[0];
-        assert_eq!(
-            p.keys().collect::<Vec<_>>(),
-            ["lr", "layers", "act", "batch", "units_2"],
-            "space order"
-        );
-        assert_eq!(p["lr"], Value::Float(0.01));
-        assert_eq!(p["batch"], Value::Int(64));
-
-        for (pairs, needle) in [
-            (
-                vec!["lr=0.5"],
-                "`lr` = 0.5 (float) is outside its domain, float [0.0001, 0.1] log",
-            ),
-            (vec!["momentum=0.9"], "`momentum` is not a parameter"),
-            (vec!["layers=1.5"], "`layers` = 1.5 does not fit"),
-            (vec!["act=gelu"], "`act` = gelu does not fit"),
-            (vec!["lr"], "name=value"),
-            (
-                vec!["lr=0.01", "layers=1", "act=relu", "batch=32", "units_2=8"],
-                "condition does not hold",
-            ),
-            (vec!["lr=0.01"], "is missing"),
-        ] {
-            let pairs: Vec<String> = pairs.into_iter().map(String::from).collect();
-            let e = format!("{:#}", parse_params(&s, &[], &pairs).unwrap_err());
-            assert!(e.contains(needle), "{pairs:?}: {e}");
-        }
-        let e = parse_params(&s, &["[1]".into()], &[])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("not a JSON object"), "{e}");
-        assert!(parse_params(&s, &[], &[]).is_err());
-    }
 
     #[test]
     fn tables_align_columns_and_numbers_to_the_right() {

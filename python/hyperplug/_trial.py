@@ -89,11 +89,11 @@ class Trial:
 
     def report(self, value: float, step: int) -> None:
         """Records an intermediate value (e.g. the validation loss after epoch ``step``)."""
-        self._study._native.report(self.number, int(step), float(value))
+        self._native.report(int(step), float(value))
 
     def should_prune(self) -> bool:
         """Whether the study's strategy would stop this trial now, from its intermediate values."""
-        return self._study._native.should_prune(self.number)
+        return self._native.should_prune()
 
     def set_user_attr(self, key: str, value: ParamValue) -> None:
         """Keeps ``value`` with the trial under ``key``."""

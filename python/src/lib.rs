@@ -8,15 +8,14 @@
 //! this crate only maps arguments, results and errors.
 #![forbid(unsafe_code)]
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyperplug::run::Definition;
-use hyperplug::{
-    Direction, Domain, Error, Evaluation, MemoryStorage, OpenTrial, Registry, Settings, Space,
-    Storage, StrategyFactory, Study, StudyConfig, StudyRecord, TrialError, Value,
+use hyperplug_engine::lease::OpenLease;
+use hyperplug_engine::{
+    Direction, Domain, Error, Evaluation, Registry, Settings, SharedStudy, Space, StudyConfig,
+    TrialError, Value,
 };
-use hyperplug_storage::{Location, Mode, StorageError};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -72,8 +71,21 @@ fn engine_error(e: Error) -> PyErr {
     }
 }
 
-fn storage_error(e: StorageError) -> PyErr {
-    StorageError_::new_err(e.to_string())
+/// An error of the engine's study-level calls (opening, loading), with its context.
+fn open_error(e: anyhow::Error) -> PyErr {
+    let message = format!("{e:#}");
+    if e.chain().any(|c| {
+        c.downcast_ref::<hyperplug_storage::StorageError>()
+            .is_some()
+    }) {
+        return StorageError_::new_err(message);
+    }
+    match e.downcast::<Error>() {
+        Ok(Error::Space(_)) => SpaceError::new_err(message),
+        Ok(Error::Strategy(_) | Error::MissingCapability { .. }) => StrategyError::new_err(message),
+        Ok(Error::Storage(_)) => StorageError_::new_err(message),
+        _ => HyperplugError::new_err(message),
+    }
 }
 
 /// Every strategy a study may use: the bundled ones and the plugin path's, loaded once.
@@ -122,44 +134,15 @@ fn strategies(py: Python<'_>) -> (Vec<(String, String)>, Vec<String>) {
     })
 }
 
-struct Inner {
-    study: Study,
-    factory: Arc<dyn StrategyFactory>,
-    settings: Settings,
-}
-
-/// A study opened in this process. Methods lock it only to call the engine.
+/// A study opened in this process. Its methods call the engine with the GIL released.
 #[pyclass(frozen, module = "hyperplug._native")]
 struct NativeStudy {
-    inner: Arc<Mutex<Inner>>,
+    study: SharedStudy,
     name: String,
     directions: Vec<String>,
     strategy: String,
     seed: u64,
     location: String,
-}
-
-/// What a study was created with from Python, stored with it so that `load_study` continues it
-/// with the same strategy, settings and seed.
-fn python_definition(strategy: &str, settings: &Settings, seed: u64) -> serde_json::Value {
-    serde_json::json!({ "python": {
-        "strategy": strategy,
-        "settings": serde_json::from_str::<serde_json::Value>(&settings.to_json()).unwrap_or_default(),
-        "seed": seed,
-    }})
-}
-
-/// The strategy, settings and seed a stored study was made with: by Python, or by
-/// `hyperplug run` (its study file).
-fn stored_choice(record: &StudyRecord, url: &str) -> Option<(String, Settings, u64)> {
-    if let Some(p) = record.definition.get("python") {
-        let strategy = p.get("strategy")?.as_str()?.to_owned();
-        let settings = Settings::from_json(&p.get("settings")?.to_string()).ok()?;
-        return Some((strategy, settings, p.get("seed")?.as_u64()?));
-    }
-    let d = Definition::of(record)?;
-    let file = d.study_file(url).ok()?;
-    Some((file.strategy.name, file.strategy.settings, d.seed))
 }
 
 fn parse_directions(names: &[String]) -> PyResult<Vec<Direction>> {
@@ -175,9 +158,9 @@ fn fresh_seed() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Opens a study: creates it, or continues the stored one (`load_if_exists`, or `must_exist`
-/// for `load_study`). Arguments left `None` come from the stored study, else the defaults:
-/// minimize, TPE, a seed from the clock.
+/// Opens a study: creates it (define-by-run: its space starts empty), or continues the stored
+/// one (`load_if_exists`, or `must_exist` for `load_study`) with the strategy, settings, seed
+/// and budget stored with it. New studies default to minimize, TPE and a seed from the clock.
 #[pyfunction]
 #[pyo3(signature = (name, storage, directions, strategy, settings, seed, load_if_exists, must_exist))]
 #[allow(clippy::too_many_arguments)]
@@ -199,114 +182,97 @@ fn open_study(
         .transpose()
         .map_err(engine_error)?;
     py.detach(move || {
-        let location = Location::parse(&url).map_err(storage_error)?;
-        let (store, stored): (Arc<dyn Storage>, Option<StudyRecord>) = match &location {
-            Location::Memory if must_exist => {
-                return Err(StorageError_::new_err(format!(
-                    "no study `{name}` to load: a study in memory lives only in the Study object that created it; give create_study a storage URL (e.g. \"sqlite:///studies.db\") to load it later"
-                )));
-            }
-            Location::Memory => (Arc::new(MemoryStorage::new()), None),
-            persistent => {
-                let mode = if must_exist { Mode::Existing } else { Mode::Create };
-                let store = persistent.open_store(mode).map_err(storage_error)?;
-                let stored = if must_exist {
-                    Some(
-                        hyperplug::run::find(&*store, &name)
-                            .map_err(|e| StorageError_::new_err(format!("{e:#}")))?
-                            .record,
-                    )
-                } else {
-                    store.find(&name).map_err(storage_error)?.map(|s| s.record)
-                };
-                (store, stored)
-            }
-        };
-        if stored.is_some() && !load_if_exists && !must_exist {
-            return Err(DuplicatedStudyError::new_err(format!(
-                "study `{name}` already exists in {location}; pass load_if_exists=True to continue it, or choose another name"
+        let location = hyperplug_storage::redact(&url);
+        if must_exist && url == "memory" {
+            return Err(StorageError_::new_err(format!(
+                "no study `{name}` to load: a study in memory lives only in the Study object that created it; give create_study a storage URL (e.g. \"sqlite:///studies.db\") to load it later"
             )));
         }
-        let chosen = stored.as_ref().and_then(|r| stored_choice(r, &url));
-        let (strategy_name, settings) = match (strategy, settings) {
-            (Some(s), settings) => (s, settings.unwrap_or_default()),
-            (None, settings) => match &chosen {
-                Some((s, stored_settings, _)) => {
-                    (s.clone(), settings.unwrap_or_else(|| stored_settings.clone()))
-                }
-                None => ("tpe".to_owned(), settings.unwrap_or_default()),
-            },
-        };
-        let seed = seed
-            .or(chosen.as_ref().map(|c| c.2))
-            .unwrap_or_else(fresh_seed);
-        let directions = directions
-            .or_else(|| stored.as_ref().map(|r| r.directions.clone()))
-            .unwrap_or_else(|| vec![Direction::Minimize]);
-        let factory = {
-            let r = registry();
-            r.find_strategy(&strategy_name, None)
-                .map_err(StrategyError::new_err)?
-                .factory
-                .clone()
-        };
-        let mut config = StudyConfig::new(
-            name.clone(),
-            stored
-                .as_ref()
-                .map_or_else(Space::empty, |r| r.space.clone()),
-            directions.clone(),
-        )
-        .seed(seed);
-        config.define_by_run = stored.as_ref().is_none_or(|r| r.define_by_run);
-        match &stored {
-            Some(r) => {
-                // Continued as stored: a study `hyperplug run` made keeps its study file, so
-                // its workers can still join it.
-                config.definition = r.definition.clone();
-                config.retries = r.retries;
-                config.grace = Duration::from_secs_f64(r.grace_s.max(0.0));
-            }
-            None => config.definition = python_definition(&strategy_name, &settings, seed),
+        let exists = SharedStudy::stored(&url, &name)
+            .map_err(open_error)?
+            .is_some();
+        if must_exist && !exists {
+            // The engine's message lists the studies the store holds.
+            let e = SharedStudy::load(&url, &name, &registry()).err();
+            return Err(StorageError_::new_err(e.map_or_else(
+                || format!("no study `{name}` in {location}"),
+                |e| format!("{e:#}"),
+            )));
         }
-        let study = Study::open(config, &*factory, &settings, store).map_err(engine_error)?;
-        let inner = Arc::new(Mutex::new(Inner {
-            study,
-            factory,
-            settings,
-        }));
-        keep_alive(&inner);
+        let study = if exists {
+            if !load_if_exists && !must_exist {
+                return Err(DuplicatedStudyError::new_err(format!(
+                    "study `{name}` already exists in {location}; pass load_if_exists=True to continue it, or choose another name"
+                )));
+            }
+            let study = SharedStudy::load(&url, &name, &registry()).map_err(open_error)?;
+            let (stored_strategy, stored_seed, stored_directions) = study.with(|s| {
+                (
+                    s.strategy_name().to_owned(),
+                    s.config().seed,
+                    s.config().directions.clone(),
+                )
+            });
+            let differs = strategy.as_ref().is_some_and(|s| *s != stored_strategy)
+                || settings.is_some()
+                || seed.is_some_and(|s| s != stored_seed)
+                || directions.as_ref().is_some_and(|d| *d != stored_directions);
+            if differs {
+                return Err(HyperplugError::new_err(format!(
+                    "study `{name}` in {location} continues with what it was made with (strategy `{stored_strategy}`, its settings, seed {stored_seed}, directions {}); leave strategy, settings, seed and directions out to load it, or create a new study",
+                    stored_directions
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            study
+        } else {
+            let strategy = strategy.unwrap_or_else(|| "tpe".to_owned());
+            registry()
+                .find_strategy(&strategy, None)
+                .map_err(StrategyError::new_err)?;
+            let config = StudyConfig {
+                define_by_run: true,
+                ..StudyConfig::new(
+                    name.clone(),
+                    Space::empty(),
+                    directions.unwrap_or_else(|| vec![Direction::Minimize]),
+                )
+                .seed(seed.unwrap_or_else(fresh_seed))
+            };
+            SharedStudy::create(
+                &url,
+                config,
+                &strategy,
+                None,
+                &settings.unwrap_or_default(),
+                None,
+                &registry(),
+            )
+            .map_err(open_error)?
+        };
+        let (strategy, seed, directions) = study.with(|s| {
+            (
+                s.strategy_name().to_owned(),
+                s.config().seed,
+                s.config()
+                    .directions
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            )
+        });
         Ok(NativeStudy {
-            inner,
+            study,
             name,
-            directions: directions.iter().map(ToString::to_string).collect(),
-            strategy: strategy_name,
+            directions,
+            strategy,
             seed,
-            location: location.to_string(),
+            location,
         })
     })
-}
-
-/// Beats for the study's running trials from a thread of its own while the study lives, so
-/// that a trial open in Python longer than the store's grace period is not taken for lost.
-fn keep_alive(inner: &Arc<Mutex<Inner>>) {
-    let Some(every) = lock(inner).study.storage().heartbeat_interval() else {
-        return;
-    };
-    let weak: Weak<Mutex<Inner>> = Arc::downgrade(inner);
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(every);
-            let Some(inner) = weak.upgrade() else { return };
-            if let Err(e) = lock(&inner).study.heartbeat() {
-                // No Python here: the interpreter may be shutting down.
-                eprintln!(
-                    "hyperplug: study `{}`: heartbeat failed: {e}",
-                    lock(&inner).study.config().name
-                );
-            }
-        }
-    });
 }
 
 fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
@@ -376,19 +342,13 @@ impl NativeStudy {
         &self.location
     }
 
-    /// Starts the next trial (a queued one first); `None` when the study already counts
-    /// `limit` trials or its strategy has nothing more to suggest.
-    #[pyo3(signature = (limit=None))]
-    fn ask(&self, py: Python<'_>, limit: Option<u64>) -> PyResult<Option<NativeTrial>> {
-        let trial = match py.detach(|| lock(&self.inner).study.ask_open_within(limit)) {
-            Ok(trial) => trial,
-            // A finished grid: no trial, as when the budget is spent.
-            Err(Error::Exhausted(_)) => None,
-            Err(e) => return Err(engine_error(e)),
-        };
-        Ok(trial.map(|t| NativeTrial {
-            number: t.number(),
-            trial: Mutex::new(Some(t)),
+    /// Starts the next trial (a queued one first); `None` when the study's budget is spent
+    /// or its strategy has nothing more to suggest.
+    fn ask(&self, py: Python<'_>) -> PyResult<Option<NativeTrial>> {
+        let lease = py.detach(|| self.study.ask_open()).map_err(engine_error)?;
+        Ok(lease.map(|lease| NativeTrial {
+            number: lease.number(),
+            lease: Mutex::new(Some(lease)),
         }))
     }
 
@@ -423,40 +383,17 @@ impl NativeStudy {
                 )));
             }
         };
-        let open = lock(&trial.trial).take().ok_or_else(|| {
+        let lease = lock(&trial.lease).take().ok_or_else(|| {
             TrialNotRunningError::new_err(format!(
                 "trial {} is already finished; tell each trial once",
                 trial.number
             ))
         })?;
         py.detach(|| {
-            let mut inner = lock(&self.inner);
-            let Inner {
-                study,
-                factory,
-                settings,
-            } = &mut *inner;
-            let told = study.tell_open(open, outcome, &**factory, settings)?;
-            serde_json::to_string(told).map_err(|e| Error::Other(e.to_string()))
+            let told = lease.tell(outcome)?;
+            serde_json::to_string(&told).map_err(|e| Error::Other(e.to_string()))
         })
         .map_err(engine_error)
-    }
-
-    /// Records an intermediate value of a running trial.
-    fn report(&self, py: Python<'_>, number: u64, step: u64, value: f64) -> PyResult<()> {
-        if !value.is_finite() {
-            return Err(HyperplugError::new_err(format!(
-                "trial {number}: the intermediate value at step {step} is {value}; report finite numbers"
-            )));
-        }
-        py.detach(|| lock(&self.inner).study.report(number, step, value))
-            .map_err(engine_error)
-    }
-
-    /// Whether the strategy would stop the running trial now.
-    fn should_prune(&self, py: Python<'_>, number: u64) -> PyResult<bool> {
-        py.detach(|| lock(&self.inner).study.should_prune(number))
-            .map_err(engine_error)
     }
 
     /// Queues a trial with these fixed parameter values.
@@ -467,17 +404,15 @@ impl NativeStudy {
             let v = from_py(&v, &format!("enqueued parameter `{k}`"))?;
             fixed.insert(k, v);
         }
-        py.detach(|| lock(&self.inner).study.enqueue_open(&fixed))
+        py.detach(|| self.study.enqueue(&fixed))
             .map_err(engine_error)
     }
 
     /// Every trial (finished ones and running ones, other workers' too), by number, as JSON,
-    /// after reading what other workers did.
+    /// read from the store.
     fn trials_json(&self, py: Python<'_>) -> PyResult<String> {
         py.detach(|| {
-            let mut inner = lock(&self.inner);
-            inner.study.sync()?;
-            serde_json::to_string(&inner.study.trials()).map_err(|e| Error::Other(e.to_string()))
+            serde_json::to_string(&self.study.trials()?).map_err(|e| Error::Other(e.to_string()))
         })
         .map_err(engine_error)
     }
@@ -485,9 +420,7 @@ impl NativeStudy {
     /// The best trial (one objective) or the Pareto front, as JSON.
     fn best_trials_json(&self, py: Python<'_>) -> PyResult<String> {
         py.detach(|| {
-            let mut inner = lock(&self.inner);
-            inner.study.sync()?;
-            serde_json::to_string(&inner.study.best_trials())
+            serde_json::to_string(&self.study.best_trials()?)
                 .map_err(|e| Error::Other(e.to_string()))
         })
         .map_err(engine_error)
@@ -495,29 +428,34 @@ impl NativeStudy {
 
     /// The space learned so far, as JSON.
     fn space_json(&self, py: Python<'_>) -> PyResult<String> {
-        py.detach(|| serde_json::to_string(&lock(&self.inner).study.config().space))
+        py.detach(|| serde_json::to_string(&self.study.space()))
             .map_err(|e| HyperplugError::new_err(e.to_string()))
     }
 }
 
-/// A running trial asked from Python: the engine's open trial, until it is told.
+/// A running trial asked from Python: the engine's lease on it, until it is told. Dropped
+/// untold (the Python object collected), the trial is failed.
 #[pyclass(frozen, module = "hyperplug._native")]
 struct NativeTrial {
     number: u64,
-    trial: Mutex<Option<OpenTrial>>,
+    lease: Mutex<Option<OpenLease>>,
 }
 
 impl NativeTrial {
+    fn open<R>(&self, what: &str, f: impl FnOnce(&mut OpenLease) -> R) -> PyResult<R> {
+        let mut lease = lock(&self.lease);
+        let lease = lease.as_mut().ok_or_else(|| {
+            TrialNotRunningError::new_err(format!(
+                "trial {} is finished; {what} before telling its result",
+                self.number
+            ))
+        })?;
+        Ok(f(lease))
+    }
+
     fn suggest(&self, py: Python<'_>, name: &str, domain: Domain) -> PyResult<Py<PyAny>> {
-        let value = lock(&self.trial)
-            .as_mut()
-            .ok_or_else(|| {
-                TrialNotRunningError::new_err(format!(
-                    "trial {} is finished; suggest parameters before telling its result",
-                    self.number
-                ))
-            })?
-            .suggest(name, domain)
+        let value = self
+            .open("suggest parameters", |l| l.suggest(name, domain))?
             .map_err(engine_error)?;
         to_py(py, &value)
     }
@@ -587,10 +525,28 @@ impl NativeTrial {
         self.suggest(py, name, Domain::Categorical { choices })
     }
 
+    /// Records an intermediate value.
+    fn report(&self, py: Python<'_>, step: u64, value: f64) -> PyResult<()> {
+        if !value.is_finite() {
+            return Err(HyperplugError::new_err(format!(
+                "trial {}: the intermediate value at step {step} is {value}; report finite numbers",
+                self.number
+            )));
+        }
+        py.detach(|| self.open("report values", |l| l.report(step, value)))?
+            .map_err(engine_error)
+    }
+
+    /// Whether the strategy would stop the trial now.
+    fn should_prune(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.open("ask about pruning", |l| l.should_prune()))?
+            .map_err(engine_error)
+    }
+
     /// The parameters suggested so far.
     fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        match &*lock(&self.trial) {
-            Some(t) => params_dict(py, t.params()),
+        match lock(&self.lease).as_ref().and_then(OpenLease::params) {
+            Some(p) => params_dict(py, p),
             None => Ok(PyDict::new(py)),
         }
     }
@@ -598,21 +554,14 @@ impl NativeTrial {
     /// Keeps `value` with the trial under `key`.
     fn set_user_attr(&self, key: String, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let value = from_py(value, &format!("user attribute `{key}`"))?;
-        if let Some(t) = lock(&self.trial).as_mut() {
-            t.set_user_attr(key, value);
-            Ok(())
-        } else {
-            Err(TrialNotRunningError::new_err(format!(
-                "trial {} is finished; set its attributes before telling its result",
-                self.number
-            )))
-        }
+        self.open("set its attributes", |l| l.set_user_attr(key, value))?
+            .map_err(engine_error)
     }
 
     /// The user attributes set so far.
     fn user_attrs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        match &*lock(&self.trial) {
-            Some(t) => params_dict(py, t.user_attrs()),
+        match lock(&self.lease).as_ref().and_then(OpenLease::user_attrs) {
+            Some(a) => params_dict(py, a),
             None => Ok(PyDict::new(py)),
         }
     }

@@ -1,6 +1,7 @@
 //! The conformance suite against every strategy, linked in-process and loaded as a plugin.
 
-use hyperplug::{Registry, Settings, Source};
+use hyperplug_engine::registry::BUNDLED_STRATEGIES;
+use hyperplug_engine::{Registry, Settings, Source};
 use hyperplug_testkit::{check_library_with, check_strategy, run_library_checks};
 
 use crate::library;
@@ -16,28 +17,15 @@ fn settings_for(name: &str) -> Settings {
 #[test]
 fn every_bundled_strategy_conforms_in_process() {
     let registry = Registry::bundled();
-    let names: Vec<&str> = registry
+    let mut names: Vec<&str> = registry
         .strategies()
         .iter()
         .map(|e| e.info.name.as_str())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "cmaes",
-            "de",
-            "evolution",
-            "ga",
-            "gp",
-            "grid",
-            "nsga2",
-            "nsga3",
-            "qmc",
-            "random",
-            "reinforce",
-            "tpe"
-        ]
-    );
+    let mut listed: Vec<&str> = BUNDLED_STRATEGIES.iter().map(|b| b.name).collect();
+    names.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(names, listed);
     for entry in registry.strategies() {
         assert_eq!(entry.source, Source::Bundled);
         check_strategy(&*entry.factory, &settings_for(&entry.info.name));
@@ -48,17 +36,15 @@ fn every_bundled_strategy_conforms_in_process() {
 /// runs the strategy suite and the objective suite on everything a library exports.
 #[test]
 fn every_plugin_library_conforms_through_check_library() {
-    let libs = [
-        ("hyperplug-plugin-random", vec!["random"], vec![]),
-        ("hyperplug-plugin-grid", vec!["grid"], vec![]),
-        ("hyperplug-plugin-qmc", vec!["qmc"], vec![]),
-        ("hyperplug-plugin-tpe", vec!["tpe"], vec![]),
-        ("hyperplug-plugin-cmaes", vec!["cmaes"], vec![]),
-        ("hyperplug-plugin-evolution", vec!["evolution"], vec![]),
-        ("hyperplug-plugin-reinforce", vec!["reinforce"], vec![]),
-        ("hyperplug-plugin-genetic", vec!["ga", "de"], vec![]),
-        ("hyperplug-plugin-nsga", vec!["nsga2", "nsga3"], vec![]),
-        ("hyperplug-plugin-gp", vec!["gp"], vec![]),
+    // Each bundled strategy's plugin package, with the strategies it exports in list order.
+    let mut libs: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
+    for b in BUNDLED_STRATEGIES {
+        match libs.iter_mut().find(|(package, _, _)| *package == b.plugin) {
+            Some((_, strategies, _)) => strategies.push(b.name),
+            None => libs.push((b.plugin, vec![b.name], vec![])),
+        }
+    }
+    libs.extend([
         ("hyperplug-example-sampler", vec!["local-search"], vec![]),
         (
             "hyperplug-example-library",
@@ -66,10 +52,10 @@ fn every_plugin_library_conforms_through_check_library() {
             vec!["bowl"],
         ),
         ("hyperplug-fixture-abi-1-0", vec!["random"], vec![]),
-    ];
+    ]);
     for (package, strategies, objectives) in libs {
-        let lib =
-            hyperplug::plugin::load(&library(package)).unwrap_or_else(|e| panic!("{package}: {e}"));
+        let lib = hyperplug_engine::plugin::load(&library(package))
+            .unwrap_or_else(|e| panic!("{package}: {e}"));
         let found: Vec<String> = lib.strategies.iter().map(|f| f.info().name).collect();
         assert_eq!(found, strategies, "{package}");
         let found: Vec<String> = lib.objectives.iter().map(|f| f.info().name).collect();

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use hyperplug::config::StudyFile;
-use hyperplug::plugin::{LoadError, load};
-use hyperplug::resources::Machine;
-use hyperplug::run::{Report, prepare, run};
-use hyperplug::{Registry, Source, TrialState};
+use hyperplug_engine::config::StudyFile;
+use hyperplug_engine::plugin::{LoadError, load};
+use hyperplug_engine::resources::Machine;
+use hyperplug_engine::run::{Report, prepare, run};
+use hyperplug_engine::{Registry, Source, TrialState};
 
 use crate::{assert_clean_failure, hyperplug, library, plugin_dir, report, text, write};
 
@@ -374,8 +374,8 @@ fn a_strategy_that_panics_in_tell_loses_no_result() {
     .unwrap();
     let mut prepared = prepare(&file, &registry, &Machine::detect()).unwrap();
     struct Errors(usize);
-    impl hyperplug::Observer for Errors {
-        fn strategy_error(&mut self, e: &hyperplug::Error) {
+    impl hyperplug_engine::Observer for Errors {
+        fn strategy_error(&mut self, e: &hyperplug_engine::Error) {
             assert!(e.to_string().contains("deliberate panic in tell"), "{e}");
             self.0 += 1;
         }
@@ -454,7 +454,7 @@ fn a_library_built_against_the_previous_abi_minor_version_loads_and_runs() {
     let names: Vec<String> = lib.strategies.iter().map(|f| f.info().name).collect();
     assert_eq!(names, ["random"]);
     // The whole suite, through the 1.0 library.
-    hyperplug_testkit::check_strategy(&*lib.strategies[0], &hyperplug::Settings::default());
+    hyperplug_testkit::check_strategy(&*lib.strategies[0], &hyperplug_engine::Settings::default());
 
     let out = hyperplug(
         &["plugins", "check", lib_path.to_str().unwrap()],

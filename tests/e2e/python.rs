@@ -106,9 +106,11 @@ fn the_python_package_passes_its_pytest_suite() {
         .arg(work.path().join("pytest"))
         .arg(root.join("python/tests"))
         .current_dir(work.path())
-        .env("PYTHONPATH", std::env::join_paths(
-            std::iter::once(site.path().to_path_buf()).chain(requirements),
-        ).expect("PYTHONPATH"))
+        .env(
+            "PYTHONPATH",
+            std::env::join_paths(std::iter::once(site.path().to_path_buf()).chain(requirements))
+                .expect("PYTHONPATH"),
+        )
         .env("HYPERPLUG_BIN", bin())
         .env("HYPERPLUG_TEST_PLUGIN_DIR", plugins.path())
         .env_remove("HYPERPLUG_PLUGIN_PATH")

@@ -230,15 +230,19 @@ pub(crate) enum Asked {
 }
 
 /// Keeps a study's running trials alive in its store from another thread, without the study:
-/// a worker busy with the store (or waiting for it) does not hold up the heartbeat.
-pub(crate) struct Pulse {
+/// a worker busy with the store (or waiting for it) does not hold up the heartbeat. The
+/// executor beats with one while it runs; front ends that lend trials out by ask/tell beat with
+/// one while the trials are out (see [`Study::pulse`]).
+pub struct Pulse {
     storage: Arc<dyn Storage>,
     id: StudyId,
     own: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Pulse {
-    pub(crate) fn beat(&self) -> Result<(), Error> {
+    /// Marks the study's running trials (those its [`Study`] started, reserved ones included)
+    /// as alive in the store; nothing when none runs.
+    pub fn beat(&self) -> Result<(), Error> {
         let numbers = locked(&self.own).clone();
         if numbers.is_empty() {
             return Ok(());
@@ -246,7 +250,8 @@ impl Pulse {
         self.storage.heartbeat(self.id, &numbers)
     }
 
-    pub(crate) fn every(&self) -> Option<Duration> {
+    /// How often to beat; `None` when the store needs no heartbeat (in memory).
+    pub fn every(&self) -> Option<Duration> {
         self.storage.heartbeat_interval()
     }
 }
@@ -497,7 +502,7 @@ impl Study {
     }
 
     /// The heartbeat of this study's running trials, to run from another thread.
-    pub(crate) fn pulse(&self) -> Pulse {
+    pub fn pulse(&self) -> Pulse {
         Pulse {
             storage: Arc::clone(&self.storage),
             id: self.id,

@@ -157,7 +157,7 @@ pub fn run_with(args: BenchArgs, plugin_dirs: &[PathBuf]) -> Result<()> {
 
 /// The bundled registry, then plugins.
 fn registry(plugin_dirs: &[PathBuf]) -> Registry {
-    let mut registry = Registry::bundled();
+    let mut registry = crate::bundled();
     registry.load_plugin_path(plugin_dirs);
     registry
 }

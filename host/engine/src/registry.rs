@@ -97,6 +97,84 @@ pub struct Registry {
     failures: Vec<Failure>,
 }
 
+/// One bundled strategy: its factory, and the plugin package that exports the same algorithm
+/// (for the conformance run through plugins).
+pub struct BundledStrategy {
+    /// The strategy's name in study files.
+    pub name: &'static str,
+    /// The plugin package (`plugins/`) that exports it too.
+    pub plugin: &'static str,
+    /// Makes its factory.
+    pub factory: fn() -> Arc<dyn StrategyFactory>,
+}
+
+/// The bundled strategies: the one list that [`Registry::bundled`] registers, the end-to-end
+/// conformance run checks (in-process and through each plugin package) and the README's
+/// strategy table is checked against. A new bundled strategy is one row here (and its crate in
+/// the manifests).
+pub const BUNDLED_STRATEGIES: &[BundledStrategy] = &[
+    BundledStrategy {
+        name: "random",
+        plugin: "hyperplug-plugin-random",
+        factory: || Arc::new(hyperplug_random::Random),
+    },
+    BundledStrategy {
+        name: "grid",
+        plugin: "hyperplug-plugin-grid",
+        factory: || Arc::new(hyperplug_grid::Grid),
+    },
+    BundledStrategy {
+        name: "qmc",
+        plugin: "hyperplug-plugin-qmc",
+        factory: || Arc::new(hyperplug_qmc::Qmc),
+    },
+    BundledStrategy {
+        name: "tpe",
+        plugin: "hyperplug-plugin-tpe",
+        factory: || Arc::new(hyperplug_tpe::Tpe),
+    },
+    BundledStrategy {
+        name: "cmaes",
+        plugin: "hyperplug-plugin-cmaes",
+        factory: || Arc::new(hyperplug_cmaes::CmaEs),
+    },
+    BundledStrategy {
+        name: "evolution",
+        plugin: "hyperplug-plugin-evolution",
+        factory: || Arc::new(hyperplug_evolution::Evolution),
+    },
+    BundledStrategy {
+        name: "reinforce",
+        plugin: "hyperplug-plugin-reinforce",
+        factory: || Arc::new(hyperplug_reinforce::Reinforce),
+    },
+    BundledStrategy {
+        name: "ga",
+        plugin: "hyperplug-plugin-genetic",
+        factory: || Arc::new(hyperplug_genetic::Genetic),
+    },
+    BundledStrategy {
+        name: "de",
+        plugin: "hyperplug-plugin-genetic",
+        factory: || Arc::new(hyperplug_genetic::DifferentialEvolution),
+    },
+    BundledStrategy {
+        name: "nsga2",
+        plugin: "hyperplug-plugin-nsga",
+        factory: || Arc::new(hyperplug_nsga::Nsga2),
+    },
+    BundledStrategy {
+        name: "nsga3",
+        plugin: "hyperplug-plugin-nsga",
+        factory: || Arc::new(hyperplug_nsga::Nsga3),
+    },
+    BundledStrategy {
+        name: "gp",
+        plugin: "hyperplug-plugin-gp",
+        factory: || Arc::new(hyperplug_gp::Gp),
+    },
+];
+
 /// The environment variable that lists plugin directories, separated like `PATH`.
 pub const PLUGIN_PATH_VAR: &str = "HYPERPLUG_PLUGIN_PATH";
 
@@ -109,34 +187,22 @@ impl Registry {
     /// The strategies and objectives compiled into the host: random, grid, qmc, TPE, GP and
     /// CMA-ES search, regularized evolution and REINFORCE, the genetic algorithm, differential
     /// evolution, NSGA-II and NSGA-III,
-    /// the synthetic benchmark functions, the command objective (any program), the table
-    /// objective (lookup-table benchmarks), and the MLP objective (a neural network by
-    /// cross-validation).
+    /// the synthetic benchmark functions, the command objective (any program) and the table
+    /// objective (lookup-table benchmarks).
+    ///
+    /// Objectives too heavy for the engine's dependents (the CLI's MLP builds candle) are added
+    /// by their front end on top, with [`Registry::add_objective`] and [`Source::Bundled`]: they
+    /// then list and resolve as bundled ones.
     pub fn bundled() -> Self {
         let mut r = Registry::new();
-        let strategies: [Arc<dyn StrategyFactory>; 12] = [
-            Arc::new(hyperplug_random::Random),
-            Arc::new(hyperplug_grid::Grid),
-            Arc::new(hyperplug_qmc::Qmc),
-            Arc::new(hyperplug_tpe::Tpe),
-            Arc::new(hyperplug_cmaes::CmaEs),
-            Arc::new(hyperplug_evolution::Evolution),
-            Arc::new(hyperplug_reinforce::Reinforce),
-            Arc::new(hyperplug_genetic::Genetic),
-            Arc::new(hyperplug_genetic::DifferentialEvolution),
-            Arc::new(hyperplug_nsga::Nsga2),
-            Arc::new(hyperplug_nsga::Nsga3),
-            Arc::new(hyperplug_gp::Gp),
-        ];
-        for f in strategies {
-            r.add_strategy(f, Source::Bundled);
+        for b in BUNDLED_STRATEGIES {
+            r.add_strategy((b.factory)(), Source::Bundled);
         }
         for f in hyperplug_synthetic::factories() {
             r.add_objective(Arc::from(f), Source::Bundled);
         }
         r.add_objective(Arc::new(hyperplug_command::Command), Source::Bundled);
         r.add_objective(Arc::new(hyperplug_table::TableFactory), Source::Bundled);
-        r.add_objective(Arc::new(hyperplug_nn::Mlp), Source::Bundled);
         r
     }
 
@@ -436,6 +502,19 @@ mod tests {
         fn create(&self, setup: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
             hyperplug_random::Random.create(setup)
         }
+    }
+
+    #[test]
+    fn each_bundled_strategy_is_registered_under_its_listed_name() {
+        let r = Registry::bundled();
+        for b in BUNDLED_STRATEGIES {
+            assert_eq!((b.factory)().info().name, b.name);
+            assert_eq!(
+                r.strategy(b.name).map(|e| &e.source),
+                Some(&Source::Bundled)
+            );
+        }
+        assert_eq!(r.strategies().len(), BUNDLED_STRATEGIES.len());
     }
 
     #[test]
