@@ -13,6 +13,7 @@ mod nas;
 mod plugins;
 mod pruners;
 mod reports;
+mod python;
 mod resources;
 mod storage;
 

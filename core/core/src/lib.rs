@@ -74,7 +74,7 @@ pub use space::{Condition, Domain, Param, Space};
 pub use storage::{MemoryStorage, Storage, StudyId, StudyRecord};
 pub use strategy::{AskContext, PluginInfo, Strategy, StrategyFactory, StudySetup};
 pub use study::{
-    Budget, Direction, Observer, Pulse, RunOptions, Study, StudyConfig, panic_message,
+    Budget, Direction, Observer, OpenTrial, Pulse, RunOptions, Study, StudyConfig, panic_message,
 };
 pub use trial::{Trial, TrialError, TrialOutcome, TrialState};
 pub use value::{Params, Value};

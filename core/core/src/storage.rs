@@ -36,6 +36,10 @@ pub struct StudyRecord {
     /// strategy, objective and budget here). Stored as given; not compared.
     #[serde(default)]
     pub definition: serde_json::Value,
+    /// Whether the space is learned from the objective's own calls (define-by-run): it grows as
+    /// new parameters appear, so a run may know more or fewer parameters than the store.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub define_by_run: bool,
 }
 
 impl StudyRecord {
@@ -48,6 +52,7 @@ impl StudyRecord {
             retries: 0,
             grace_s: 60.0,
             definition: serde_json::Value::Null,
+            define_by_run: false,
         }
     }
 
@@ -55,9 +60,11 @@ impl StudyRecord {
     /// that only grows (a wider range on the same scale and step, more choices) keeps every
     /// earlier trial valid and is accepted. Added or removed parameters, any other change of a
     /// domain or condition, and changed directions change what earlier trials mean; the message
-    /// lists each difference.
+    /// lists each difference. Of two define-by-run records only the directions and the domains
+    /// of the parameters both know are compared: their spaces are what each run has seen so far.
     pub fn incompatibility(&self, other: &StudyRecord) -> Option<String> {
         let mut diffs = Vec::new();
+        let learned = self.define_by_run && other.define_by_run;
         if self.directions != other.directions {
             diffs.push(format!(
                 "directions were {:?}, now {:?}",
@@ -66,6 +73,7 @@ impl StudyRecord {
         }
         for p in self.space.params() {
             match other.space.get(&p.name) {
+                None if learned => {}
                 None => diffs.push(format!("parameter `{}` was removed", p.name)),
                 Some(q) if !widens(&p.domain, &q.domain) => diffs.push(format!(
                     "parameter `{}` was {}, now {}",
@@ -80,7 +88,7 @@ impl StudyRecord {
             }
         }
         for q in other.space.params() {
-            if self.space.get(&q.name).is_none() {
+            if !learned && self.space.get(&q.name).is_none() {
                 diffs.push(format!("parameter `{}` was added", q.name));
             }
         }
@@ -93,6 +101,29 @@ impl StudyRecord {
                 diffs.join("; ")
             ))
         }
+    }
+}
+
+impl StudyRecord {
+    /// The record a store keeps when a compatible run opens this stored one with `other`:
+    /// `other`, except that a define-by-run space keeps the stored parameters `other` has not
+    /// seen yet (another worker's code suggested them), so the stored space only grows.
+    pub fn updated_by(&self, other: &StudyRecord) -> StudyRecord {
+        let mut record = other.clone();
+        if self.define_by_run && other.define_by_run {
+            let mut params = other.space.params().to_vec();
+            params.extend(
+                self.space
+                    .params()
+                    .iter()
+                    .filter(|p| other.space.get(&p.name).is_none())
+                    .cloned(),
+            );
+            if let Ok(space) = Space::new(params) {
+                record.space = space;
+            }
+        }
+        record
     }
 }
 
@@ -278,7 +309,7 @@ impl Storage for MemoryStorage {
             if let Some(why) = studies[i].record.incompatibility(record) {
                 return Err(Error::Other(why));
             }
-            studies[i].record = record.clone();
+            studies[i].record = studies[i].record.updated_by(record);
             return Ok(i as StudyId);
         }
         studies.push(MemoryStudy {

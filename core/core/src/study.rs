@@ -18,6 +18,9 @@ use crate::strategy::{AskContext, Strategy, StrategyFactory, StudySetup};
 use crate::trial::{Trial, TrialError, TrialOutcome, TrialState};
 use crate::value::Params;
 
+mod define_by_run;
+pub use define_by_run::OpenTrial;
+
 /// Which way an objective is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -87,6 +90,9 @@ pub struct StudyConfig {
     pub grace: Duration,
     /// Stored with the study for workers that join it later (see [`StudyRecord::definition`]).
     pub definition: serde_json::Value,
+    /// Whether the space is learned from the objective's calls as trials run (see
+    /// [`Study::suggest`]); it starts as `space`.
+    pub define_by_run: bool,
 }
 
 impl StudyConfig {
@@ -101,6 +107,7 @@ impl StudyConfig {
             retries: 0,
             grace: Duration::from_secs(60),
             definition: serde_json::Value::Null,
+            define_by_run: false,
         }
     }
 
@@ -308,6 +315,7 @@ impl Study {
         record.retries = config.retries;
         record.grace_s = config.grace.as_secs_f64();
         record.definition = config.definition.clone();
+        record.define_by_run = config.define_by_run;
         let id = storage.open(&record)?;
         let mut study = Study {
             config,

@@ -9,6 +9,11 @@
 //! failed ("the lease was dropped without a result"), so a trial is never left running for the
 //! grace period to reap.
 //!
+//! Define-by-run front ends (the Python package: the objective names its parameters as it runs)
+//! ask with [`SharedStudy::ask_open`] instead: an [`OpenLease`] whose parameters the code
+//! suggests one by one, new ones joining the study's space when it is told (see core's
+//! [`Study::ask_open`]).
+//!
 //! The budget and store protocol are the executor's: [`Study::ask_within`] reserves a number in
 //! the store (counting every worker's trials toward `trials`, retries of lost trials not), asks
 //! the strategy for that number's parameters, stores them, or releases the number when the
@@ -19,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::{
-    Error, Evaluation, Params, Pulse, Settings, Study, StudyConfig, Trial, TrialError,
-    TrialOutcome, Value,
+    Domain, Error, Evaluation, OpenTrial, Params, Pulse, Settings, Space, StrategyFactory, Study,
+    StudyConfig, StudyRecord, Trial, TrialError, TrialOutcome, Value,
 };
 use hyperplug_storage::{Location, Mode};
 use indexmap::IndexMap;
@@ -57,6 +62,9 @@ pub struct SharedStudy {
 struct Inner {
     study: Mutex<Study>,
     trials: Option<u64>,
+    /// The strategy's factory and settings, to make it again over a grown define-by-run space;
+    /// `None` for a study shared with [`SharedStudy::new`].
+    strategy: Option<(Arc<dyn StrategyFactory>, Settings)>,
     /// Keeps the study registered with the heartbeat thread while it lives.
     _pulse: Option<Arc<Beating>>,
 }
@@ -108,7 +116,12 @@ impl SharedStudy {
         };
         let study = Study::open(config, &*entry.factory, settings, storage)
             .with_context(|| format!("cannot start study `{name}` in {location}"))?;
-        Ok(SharedStudy::new(study, trials))
+        Ok(SharedStudy::with_strategy(
+            study,
+            trials,
+            Arc::clone(&entry.factory),
+            settings.clone(),
+        ))
     }
 
     /// Loads the study `name` stored at `url` with the strategy, seed and budget stored with
@@ -126,7 +139,15 @@ impl SharedStudy {
                 gpus: Vec::new(),
             };
             let prepared = crate::run::prepare(&file, registry, &machine)?;
-            return Ok(SharedStudy::new(prepared.study, prepared.budget.trials));
+            let entry = registry
+                .find_strategy(&file.strategy.name, file.strategy.library.as_deref())
+                .map_err(|e| anyhow!(e))?;
+            return Ok(SharedStudy::with_strategy(
+                prepared.study,
+                prepared.budget.trials,
+                Arc::clone(&entry.factory),
+                file.strategy.settings.clone(),
+            ));
         }
         let Ok(definition) = serde_json::from_value::<AskTellDefinition>(record.definition.clone())
         else {
@@ -143,16 +164,55 @@ impl SharedStudy {
             retries: record.retries,
             grace: Duration::from_secs_f64(record.grace_s.max(0.0)),
             definition: record.definition.clone(),
+            define_by_run: record.define_by_run,
             ..StudyConfig::new(name, record.space, record.directions)
         };
         let storage: Arc<dyn hyperplug_core::Storage> = store.clone();
         let study = Study::open(config, &*entry.factory, &definition.settings, storage)
             .with_context(|| format!("cannot load study `{name}` from {}", store.location()))?;
-        Ok(SharedStudy::new(study, definition.trials))
+        Ok(SharedStudy::with_strategy(
+            study,
+            definition.trials,
+            Arc::clone(&entry.factory),
+            definition.settings,
+        ))
     }
 
-    /// Shares `study`, which may start `trials` trials (see [`SharedStudy::create`]).
+    /// The record of the study `name` stored at `url`, if there is one (`None` in memory,
+    /// which holds no study before it is created).
+    pub fn stored(url: &str, name: &str) -> Result<Option<StudyRecord>> {
+        match Location::parse(url)? {
+            Location::Memory => Ok(None),
+            persistent => Ok(persistent
+                .open_store(Mode::Create)?
+                .find(name)?
+                .map(|s| s.record)),
+        }
+    }
+
+    /// Shares `study`, which may start `trials` trials (see [`SharedStudy::create`]). Its
+    /// define-by-run trials ([`SharedStudy::ask_open`]) cannot add parameters: see
+    /// [`SharedStudy::with_strategy`].
     pub fn new(study: Study, trials: Option<u64>) -> Self {
+        SharedStudy::shared(study, trials, None)
+    }
+
+    /// [`SharedStudy::new`], keeping the strategy's `factory` and `settings` to make it again
+    /// when define-by-run trials add parameters to the space.
+    pub fn with_strategy(
+        study: Study,
+        trials: Option<u64>,
+        factory: Arc<dyn StrategyFactory>,
+        settings: Settings,
+    ) -> Self {
+        SharedStudy::shared(study, trials, Some((factory, settings)))
+    }
+
+    fn shared(
+        study: Study,
+        trials: Option<u64>,
+        strategy: Option<(Arc<dyn StrategyFactory>, Settings)>,
+    ) -> Self {
         let pulse = study.pulse();
         let beating = pulse.every().map(|every| {
             let beating = Arc::new(Beating {
@@ -167,6 +227,7 @@ impl SharedStudy {
             inner: Arc::new(Inner {
                 study: Mutex::new(study),
                 trials,
+                strategy,
                 _pulse: beating,
             }),
         }
@@ -205,9 +266,45 @@ impl SharedStudy {
         }
     }
 
-    /// Queues a trial with fixed parameters, lent before the strategy's suggestions.
+    /// Queues a trial with fixed parameters, lent before the strategy's suggestions. In a
+    /// define-by-run study the parameters may be a part of the space, or new to it (see
+    /// [`Study::enqueue_open`]).
     pub fn enqueue(&self, params: &Params) -> Result<(), Error> {
-        self.with(|s| s.enqueue(params))
+        self.with(|s| {
+            if s.config().define_by_run {
+                s.enqueue_open(params)
+            } else {
+                s.enqueue(params)
+            }
+        })
+    }
+
+    /// Lends the next define-by-run trial (a queued one first, else the strategy's suggestion
+    /// over the space known so far); `None` as for [`SharedStudy::ask`].
+    pub fn ask_open(&self) -> Result<Option<OpenLease>, Error> {
+        match self.with(|s| s.ask_open_within(self.inner.trials)) {
+            Ok(Some(trial)) => Ok(Some(OpenLease {
+                study: self.clone(),
+                number: trial.number(),
+                trial: Some(trial),
+            })),
+            Ok(None) | Err(Error::Exhausted(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn tell_open(&self, trial: OpenTrial, outcome: TrialOutcome) -> Result<Trial, Error> {
+        let Some((factory, settings)) = &self.inner.strategy else {
+            return Err(Error::Other(
+                "this shared study was made without its strategy's factory (SharedStudy::new), so its trials cannot add parameters; make it with SharedStudy::with_strategy".into(),
+            ));
+        };
+        self.with(|s| s.tell_open(trial, outcome, &**factory, settings).cloned())
+    }
+
+    /// The space known so far (for a define-by-run study, it grows as trials are told).
+    pub fn space(&self) -> Space {
+        self.with(|s| s.config().space.clone())
     }
 
     /// Every trial, every process's, by number, brought up to date from the store.
@@ -315,6 +412,80 @@ impl Drop for Lease {
             .map(|_| ())
         });
         if let Err(e) = told {
+            log::warn!("trial {number} was dropped without a result and could not be failed: {e}");
+        }
+    }
+}
+
+/// A define-by-run trial lent out by [`SharedStudy::ask_open`]: its objective suggests its
+/// parameters one by one ([`OpenLease::suggest`]); kept alive in the store while the lease is
+/// open. Dropped without a tell, the trial is told failed, as a [`Lease`] is.
+pub struct OpenLease {
+    study: SharedStudy,
+    number: u64,
+    trial: Option<OpenTrial>,
+}
+
+impl OpenLease {
+    /// The trial's number in the study.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The parameters suggested so far.
+    pub fn params(&self) -> Option<&Params> {
+        self.trial.as_ref().map(OpenTrial::params)
+    }
+
+    /// The user attributes set so far.
+    pub fn user_attrs(&self) -> Option<&IndexMap<String, Value>> {
+        self.trial.as_ref().map(OpenTrial::user_attrs)
+    }
+
+    /// The value of parameter `name` over `domain` (see [`OpenTrial::suggest`]); the study's
+    /// lock is not taken.
+    pub fn suggest(&mut self, name: &str, domain: Domain) -> Result<Value, Error> {
+        self.open()?.suggest(name, domain)
+    }
+
+    /// Keeps `value` with the trial under `key`, whatever its outcome.
+    pub fn set_user_attr(&mut self, key: impl Into<String>, value: Value) -> Result<(), Error> {
+        self.open()?.set_user_attr(key, value);
+        Ok(())
+    }
+
+    /// Records an intermediate value at `step`.
+    pub fn report(&self, step: u64, value: f64) -> Result<(), Error> {
+        self.study.with(|s| s.report(self.number, step, value))
+    }
+
+    /// Whether the strategy would stop the trial now.
+    pub fn should_prune(&self) -> Result<bool, Error> {
+        self.study.with(|s| s.should_prune(self.number))
+    }
+
+    /// Ends the lease with `outcome`, recording the parameters the code suggested (new ones join
+    /// the study's space; see [`Study::tell_open`]). Returns the trial as stored.
+    pub fn tell(mut self, outcome: TrialOutcome) -> Result<Trial, Error> {
+        let trial = self.trial.take().ok_or(Error::NotRunning(self.number))?;
+        self.study.tell_open(trial, outcome)
+    }
+
+    fn open(&mut self) -> Result<&mut OpenTrial, Error> {
+        self.trial.as_mut().ok_or(Error::NotRunning(self.number))
+    }
+}
+
+impl Drop for OpenLease {
+    fn drop(&mut self) {
+        let Some(trial) = self.trial.take() else {
+            return;
+        };
+        let number = self.number;
+        let outcome = Err(TrialError::Failed(
+            "the lease was dropped without a result".into(),
+        ));
+        if let Err(e) = self.study.tell_open(trial, outcome) {
             log::warn!("trial {number} was dropped without a result and could not be failed: {e}");
         }
     }

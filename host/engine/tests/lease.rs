@@ -208,3 +208,74 @@ fn a_study_from_a_study_file_is_loaded_with_its_budget_and_never_recreated() {
     }
     assert_eq!(numbers, [0, 1, 2]);
 }
+
+#[test]
+fn define_by_run_leases_grow_the_stored_space_and_a_loaded_handle_continues_it() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = sqlite(&dir);
+    let registry = Registry::bundled();
+    let mut config = StudyConfig::new("dbr", Space::empty(), vec![Direction::Minimize]).seed(9);
+    config.define_by_run = true;
+    let study = SharedStudy::create(
+        &url,
+        config,
+        "tpe",
+        None,
+        &Settings::default(),
+        None,
+        &registry,
+    )
+    .expect("the study opens");
+    for i in 0..6 {
+        let mut lease = study.ask_open().expect("ask").expect("a trial");
+        let x = lease.suggest("x", Domain::float(0.0, 1.0)).expect("x");
+        let x = x.as_f64().expect("a float");
+        // `k` only on even trials: a conditional parameter born of an `if`.
+        let k = if i % 2 == 0 {
+            lease.suggest("k", Domain::int(0, 9)).expect("k").as_i64()
+        } else {
+            None
+        };
+        lease.report(0, x).expect("report");
+        lease
+            .tell(Ok((x + k.unwrap_or(0) as f64).into()))
+            .expect("tell");
+    }
+    let names: Vec<String> = study
+        .space()
+        .params()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    assert_eq!(names, ["x", "k"]);
+    let trials = study.trials().expect("trials");
+    assert_eq!(trials.len(), 6);
+    for t in &trials {
+        let expected = if t.number % 2 == 0 { 2 } else { 1 };
+        assert_eq!(
+            t.params.len(),
+            expected,
+            "only the suggested parameters: {t:?}"
+        );
+        assert_eq!(t.intermediate.len(), 1);
+    }
+
+    // Another handle loads it with its strategy and seed, and starts from the stored space.
+    let loaded = SharedStudy::load(&url, "dbr", &registry).expect("load");
+    assert_eq!(
+        loaded.with(|s| (s.strategy_name().to_owned(), s.config().seed)),
+        ("tpe".to_owned(), 9)
+    );
+    assert_eq!(loaded.space(), study.space());
+    // A lease dropped untold fails its trial; a conflicting distribution is refused by name.
+    let mut lease = loaded.ask_open().expect("ask").expect("a trial");
+    let e = lease.suggest("x", Domain::int(0, 3)).expect_err("conflict");
+    assert!(e.to_string().contains("`x` is float [0, 1]"), "{e}");
+    drop(lease);
+    let last = loaded.trials().expect("trials").pop().expect("a trial");
+    assert_eq!(last.state, TrialState::Failed);
+    assert_eq!(
+        last.message.as_deref(),
+        Some("the lease was dropped without a result")
+    );
+}

@@ -215,7 +215,7 @@ impl Queries {
             // which readers never notice: they ask for positions after the last one they saw.
             finish_one: d.writing_with.then(|| p(&format!(
                 "WITH s AS (UPDATE studies SET finish_seq = finish_seq + 1, updated_ms = {now} WHERE id = $1 AND EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND number = $2 AND state = 'running' AND started_ms = $9) RETURNING finish_seq) \
-                 UPDATE trials SET state = $3, trial_values = $4, intermediate = $5, attrs = $6, message = $7, duration_s = $8, finish_seq = s.finish_seq, heartbeat_ms = {now} \
+                 UPDATE trials SET state = $3, trial_values = $4, intermediate = $5, attrs = $6, message = $7, duration_s = $8, finish_seq = s.finish_seq, heartbeat_ms = {now}, params = $10 \
                  FROM s WHERE trials.study_id = $1 AND trials.number = $2 AND trials.state = 'running' AND trials.started_ms = $9 RETURNING trials.finish_seq"
             ))),
             study_exists: p("SELECT id FROM studies WHERE id = $1"),
@@ -247,7 +247,7 @@ impl Queries {
                 "UPDATE studies SET finish_seq = finish_seq + 1, updated_ms = {now} WHERE id = $1 RETURNING finish_seq"
             )),
             finish_trial: p(&format!(
-                "UPDATE trials SET state = $3, trial_values = $4, intermediate = $5, attrs = $6, message = $7, duration_s = $8, finish_seq = $9, heartbeat_ms = {now} WHERE study_id = $1 AND number = $2 AND state = 'running' AND started_ms = $10"
+                "UPDATE trials SET state = $3, trial_values = $4, intermediate = $5, attrs = $6, message = $7, duration_s = $8, finish_seq = $9, heartbeat_ms = {now}, params = $11 WHERE study_id = $1 AND number = $2 AND state = 'running' AND started_ms = $10"
             )),
             // With the running trials, for the `running` call that follows (see `Stash`); two
             // index searches, since SQLite would answer an `OR` by walking the whole study.
@@ -631,7 +631,13 @@ impl Db {
                         }
                         // A worker joining opens with the record it read, so it writes nothing
                         // and needs no right to change the definition every worker runs.
-                        if !same_record(&stored, record) {
+                        let updated = stored.updated_by(record);
+                        if !same_record(&stored, &updated) {
+                            let text = serde_json::to_string(&updated).map_err(|e| {
+                                StorageError::Database(format!(
+                                    "cannot encode the study record: {e}"
+                                ))
+                            })?;
                             c.execute(&q.update_record, &[Arg::int(id), Arg::text(&text)])?;
                         }
                         return Ok(id);
@@ -880,6 +886,8 @@ impl Db {
         let values = encode_values(&trial.values);
         let intermediate = encode_intermediate(&trial.intermediate);
         let attrs = encode_params(&trial.user_attrs);
+        // The parameters too: a define-by-run trial records only those its code suggested.
+        let params = encode_params(&trial.params);
         let number = i(trial.number);
         self.with(|c, q| {
             if let Some(sql) = &q.finish_one {
@@ -893,6 +901,7 @@ impl Db {
                     Arg::Text(trial.message.as_deref()),
                     Arg::Real(trial.duration_s),
                     Arg::int(i(trial.started_ms)),
+                    Arg::text(&params),
                 ];
                 return match first(c, sql, &args, |r| need_int(r, 0))? {
                     Some(_) => Ok(()),
@@ -919,6 +928,7 @@ impl Db {
                         // The same trial, not another that took its number after a database
                         // crash lost the commit that gave it.
                         Arg::int(i(trial.started_ms)),
+                        Arg::text(&params),
                     ],
                 )?;
                 if changed == 0 {

@@ -1,0 +1,450 @@
+"""Studies: :func:`create_study`, :func:`load_study` and :class:`Study`, in Optuna's shape."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    Union,
+)
+
+from hyperplug import _native
+from hyperplug._trial import FrozenTrial, ParamValue, Trial, TrialState
+from hyperplug.exceptions import TrialPruned
+
+ObjectiveFunc = Callable[[Trial], Union[float, Sequence[float]]]
+CallbackFunc = Callable[["Study", FrozenTrial], None]
+
+
+def _direction_names(
+    direction: Optional[str], directions: Optional[Sequence[str]]
+) -> Optional[List[str]]:
+    if direction is not None and directions is not None:
+        raise ValueError("give `direction` or `directions`, not both")
+    if directions is not None:
+        names = [_direction_name(d) for d in directions]
+        if not names:
+            raise ValueError("`directions` needs at least one direction")
+        return names
+    if direction is not None:
+        return [_direction_name(direction)]
+    return None
+
+
+def _direction_name(d: Any) -> str:
+    # Optuna's StudyDirection enum has a `name` of MINIMIZE / MAXIMIZE.
+    name = getattr(d, "name", d)
+    return str(name).lower()
+
+
+def create_study(
+    *,
+    storage: Optional[str] = None,
+    study_name: Optional[str] = None,
+    direction: Optional[str] = None,
+    directions: Optional[Sequence[str]] = None,
+    strategy: Optional[str] = None,
+    settings: Optional[Mapping[str, Any]] = None,
+    seed: Optional[int] = None,
+    load_if_exists: bool = False,
+    name: Optional[str] = None,
+) -> "Study":
+    """Creates a study, or continues a stored one with ``load_if_exists=True``.
+
+    ``storage`` is a storage URL as the ``hyperplug`` CLI takes it (``sqlite:///path.db``,
+    ``postgres://user@host/db``; ``None`` keeps the study in memory). ``strategy`` names any
+    bundled strategy (``tpe`` by default, ``random``, ``qmc``, ``grid``, ``cmaes``, ``gp``, ...) or
+    one from a plugin library on ``HYPERPLUG_PLUGIN_PATH``; ``settings`` are its settings, as in
+    a study file's ``[strategy]`` table. With a ``seed`` the trials are reproducible (with
+    ``n_jobs > 1`` too, for strategies whose suggestions depend only on the seed and the trial's
+    number: random, qmc, grid).
+    """
+    if name is not None and study_name is not None and name != study_name:
+        raise ValueError("give `name` or `study_name`, not both")
+    study_name = study_name or name or f"no-name-{uuid.uuid4()}"
+    native = _native.open_study(
+        study_name,
+        storage,
+        _direction_names(direction, directions),
+        strategy,
+        json.dumps(dict(settings)) if settings is not None else None,
+        seed,
+        load_if_exists,
+        False,
+    )
+    return Study(native)
+
+
+def load_study(
+    *,
+    study_name: str,
+    storage: str,
+    strategy: Optional[str] = None,
+    settings: Optional[Mapping[str, Any]] = None,
+    seed: Optional[int] = None,
+) -> "Study":
+    """Continues the stored study ``study_name``, made from Python or by ``hyperplug run``.
+
+    Unless given, the strategy, its settings and the seed are the ones the study was made with.
+    """
+    native = _native.open_study(
+        study_name,
+        storage,
+        None,
+        strategy,
+        json.dumps(dict(settings)) if settings is not None else None,
+        seed,
+        True,
+        True,
+    )
+    return Study(native)
+
+
+class _Budget:
+    """Counts the trials one ``optimize`` call starts, across its threads."""
+
+    def __init__(self, n_trials: Optional[int], timeout: Optional[float]) -> None:
+        self._left = n_trials
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.stopped:
+                return False
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                return False
+            if self._left is not None:
+                if self._left <= 0:
+                    return False
+                self._left -= 1
+            return True
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+
+
+class Study:
+    """A study: its strategy proposes each trial's parameters, and learns from the results."""
+
+    def __init__(self, native: "_native.NativeStudy") -> None:
+        self._native = native
+        # Trials asked through this object and not yet told, so that `tell` takes a number too.
+        self._open: Dict[int, Trial] = {}
+        self._open_lock = threading.Lock()
+
+    # -- what it is --------------------------------------------------------------------------
+
+    @property
+    def study_name(self) -> str:
+        """The study's name in its store."""
+        return self._native.name
+
+    @property
+    def directions(self) -> List[str]:
+        """``"minimize"`` or ``"maximize"``, one per objective."""
+        return self._native.directions
+
+    @property
+    def direction(self) -> str:
+        """The direction of a single-objective study."""
+        d = self.directions
+        if len(d) != 1:
+            raise RuntimeError("this study has several objectives; use `directions`")
+        return d[0]
+
+    @property
+    def strategy(self) -> str:
+        """The name of the study's strategy."""
+        return self._native.strategy
+
+    @property
+    def seed(self) -> int:
+        """The seed every random choice of the study derives from."""
+        return self._native.seed
+
+    @property
+    def space(self) -> List[Dict[str, Any]]:
+        """The parameters learned so far, as the store keeps them."""
+        return json.loads(self._native.space_json())
+
+    # -- ask and tell ------------------------------------------------------------------------
+
+    def ask(self) -> Trial:
+        """Starts a trial: a queued one first (:meth:`enqueue_trial`), else the strategy's.
+
+        Raises :class:`hyperplug.StrategyError` when the study's budget is spent (a study file's
+        ``trials``) or its strategy has nothing more to suggest (a finished grid).
+        """
+        trial = self._ask()
+        if trial is None:
+            raise _native.StrategyError(
+                f"study `{self.study_name}` starts no more trials: its budget is spent or its "
+                "strategy has nothing more to suggest"
+            )
+        return trial
+
+    def _ask(self) -> Optional[Trial]:
+        native = self._native.ask()
+        if native is None:
+            return None
+        trial = Trial(self, native)
+        with self._open_lock:
+            self._open[trial.number] = trial
+        return trial
+
+    def tell(
+        self,
+        trial: Union[Trial, int],
+        values: Union[None, float, Sequence[float]] = None,
+        state: Optional[TrialState] = None,
+        *,
+        message: Optional[str] = None,
+    ) -> FrozenTrial:
+        """Finishes ``trial`` with its value(s), or as pruned or failed.
+
+        Without a ``state``, a trial with values completes and one without fails. Values that are
+        NaN or infinite, or of the wrong count, fail the trial, as the CLI does.
+        """
+        if not isinstance(trial, Trial):
+            with self._open_lock:
+                found = self._open.get(trial) if isinstance(trial, int) else None
+            if found is None:
+                raise TypeError(
+                    f"tell takes a Trial that this Study's ask() returned, or its number; got {trial!r}"
+                )
+            trial = found
+        with self._open_lock:
+            self._open.pop(trial.number, None)
+        if state is None:
+            state = TrialState.COMPLETE if values is not None else TrialState.FAIL
+        if state == TrialState.COMPLETE:
+            if values is None:
+                raise ValueError("a complete trial needs its value(s)")
+            vals = [float(values)] if _is_number(values) else [float(v) for v in values]  # type: ignore[union-attr]
+            text = self._native.tell(trial._native, "complete", vals, None)
+        elif state == TrialState.PRUNED:
+            text = self._native.tell(trial._native, "pruned", None, message)
+        elif state == TrialState.FAIL:
+            text = self._native.tell(trial._native, "fail", None, message or "failed by tell")
+        else:
+            raise ValueError(f"a trial can be told as COMPLETE, PRUNED or FAIL, not {state}")
+        return FrozenTrial(json.loads(text))
+
+    def enqueue_trial(
+        self,
+        params: Mapping[str, ParamValue],
+        user_attrs: Optional[Mapping[str, ParamValue]] = None,
+        skip_if_exists: bool = False,
+    ) -> None:
+        """Queues a trial whose ``suggest_*`` calls return these values (a warm start).
+
+        Parameters it leaves out are drawn when the objective suggests them.
+        """
+        if user_attrs:
+            raise NotImplementedError("enqueue_trial does not keep user_attrs yet")
+        if skip_if_exists and any(t.params == dict(params) for t in self.trials):
+            return
+        self._native.enqueue(dict(params))
+
+    # -- optimize ----------------------------------------------------------------------------
+
+    def optimize(
+        self,
+        func: ObjectiveFunc,
+        n_trials: Optional[int] = None,
+        timeout: Optional[float] = None,
+        n_jobs: int = 1,
+        catch: Union[Iterable[Type[BaseException]], Type[BaseException]] = (),
+        callbacks: Optional[List[CallbackFunc]] = None,
+        gc_after_trial: bool = False,
+        show_progress_bar: bool = False,
+    ) -> None:
+        """Runs ``func`` on ``n_trials`` new trials (or until ``timeout`` seconds have passed).
+
+        An exception from ``func`` fails its trial and is raised again, unless it is one of
+        ``catch``; :class:`hyperplug.TrialPruned` prunes it. ``n_jobs > 1`` runs trials on that many
+        threads (``-1``: one per CPU); the GIL is released while the strategy thinks and the
+        store works, so objectives that release it too (NumPy, PyTorch, scikit-learn) overlap.
+        """
+        del show_progress_bar  # accepted for Optuna compatibility
+        if n_trials is None and timeout is None:
+            raise ValueError(
+                "give n_trials, timeout, or both: hyperplug does not run until interrupted"
+            )
+        catch = tuple(catch) if not isinstance(catch, type) else (catch,)
+        if n_jobs == -1:
+            n_jobs = os.cpu_count() or 1
+        if n_jobs < 1:
+            raise ValueError(f"n_jobs must be at least 1 (or -1), got {n_jobs}")
+        budget = _Budget(n_trials, timeout)
+        callbacks = list(callbacks or [])
+        if n_jobs == 1:
+            self._work(func, budget, catch, callbacks, gc_after_trial)
+            return
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            futures = [
+                pool.submit(self._work, func, budget, catch, callbacks, gc_after_trial)
+                for _ in range(n_jobs)
+            ]
+            errors = []
+            for f in futures:
+                try:
+                    f.result()
+                except BaseException as e:  # raised again below, first one first
+                    errors.append(e)
+            if errors:
+                raise errors[0]
+
+    def _work(
+        self,
+        func: ObjectiveFunc,
+        budget: _Budget,
+        catch: Tuple[Type[BaseException], ...],
+        callbacks: List[CallbackFunc],
+        gc_after_trial: bool,
+    ) -> None:
+        while budget.take():
+            frozen = self._run_one(func, catch, budget)
+            if frozen is None:  # the study's budget is spent, or its strategy has no more
+                budget.stop()
+                return
+            for cb in callbacks:
+                cb(self, frozen)
+            if gc_after_trial:
+                import gc
+
+                gc.collect()
+
+    def _run_one(
+        self,
+        func: ObjectiveFunc,
+        catch: Tuple[Type[BaseException], ...],
+        budget: _Budget,
+    ) -> Optional[FrozenTrial]:
+        trial = self._ask()
+        if trial is None:
+            return None
+        try:
+            result = func(trial)
+        except TrialPruned as e:
+            return self.tell(trial, state=TrialState.PRUNED, message=str(e) or None)
+        except BaseException as e:
+            frozen = self.tell(
+                trial, state=TrialState.FAIL, message=f"{type(e).__name__}: {e}"
+            )
+            if isinstance(e, catch) and isinstance(e, Exception):
+                return frozen
+            budget.stop()
+            raise
+        try:
+            values = [float(result)] if _is_number(result) else [float(v) for v in result]  # type: ignore[union-attr]
+        except (TypeError, ValueError) as e:
+            return self.tell(
+                trial,
+                state=TrialState.FAIL,
+                message=f"the objective returned {result!r}, which is not a number or a sequence of numbers ({e})",
+            )
+        return self.tell(trial, values)
+
+    # -- results -----------------------------------------------------------------------------
+
+    @property
+    def trials(self) -> List[FrozenTrial]:
+        """Every trial by number, running ones and other workers' included."""
+        return FrozenTrial._many(self._native.trials_json())
+
+    def get_trials(
+        self, deepcopy: bool = True, states: Optional[Iterable[TrialState]] = None
+    ) -> List[FrozenTrial]:
+        """The trials, optionally only those in ``states``."""
+        del deepcopy  # every call returns fresh objects
+        trials = self.trials
+        if states is None:
+            return trials
+        wanted = set(states)
+        return [t for t in trials if t.state in wanted]
+
+    @property
+    def best_trials(self) -> List[FrozenTrial]:
+        """The complete trials on the Pareto front (for one objective: the best trial)."""
+        return FrozenTrial._many(self._native.best_trials_json())
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The best complete trial of a single-objective study (the earliest among ties)."""
+        if len(self.directions) != 1:
+            raise RuntimeError(
+                "a study with several objectives has no single best trial; use `best_trials`"
+            )
+        best = self.best_trials
+        if not best:
+            raise ValueError("no trial is complete yet, so there is no best trial")
+        return best[0]
+
+    @property
+    def best_params(self) -> Dict[str, ParamValue]:
+        """The parameters of :attr:`best_trial`."""
+        return self.best_trial.params
+
+    @property
+    def best_value(self) -> float:
+        """The value of :attr:`best_trial`."""
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    def trials_dataframe(self) -> "Any":
+        """The trials as a pandas DataFrame (pandas must be installed), Optuna's columns."""
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError("trials_dataframe needs pandas: pip install pandas") from e
+        multi = len(self.directions) > 1
+        rows = []
+        for t in self.trials:
+            row: Dict[str, Any] = {"number": t.number}
+            if multi:
+                for i in range(len(self.directions)):
+                    row[f"values_{i}"] = t.values[i] if t.values else math.nan
+            else:
+                row["value"] = t.values[0] if t.values else math.nan
+            row["datetime_start"] = t.datetime_start
+            row["datetime_complete"] = t.datetime_complete
+            row["duration"] = t.duration
+            for k, v in t.params.items():
+                row[f"params_{k}"] = v
+            for k, v in t.user_attrs.items():
+                row[f"user_attrs_{k}"] = v
+            row["state"] = t.state.name
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"Study(study_name={self.study_name!r}, directions={self.directions}, "
+            f"strategy={self.strategy!r}, storage={self._native.location!r})"
+        )
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) or (
+        hasattr(x, "__float__") and not hasattr(x, "__len__")
+    )

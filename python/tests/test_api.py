@@ -1,0 +1,244 @@
+"""The Optuna-shaped API in memory: define-by-run, ask/tell, results, errors, threads."""
+
+import math
+import threading
+
+import pytest
+
+import hyperplug
+from hyperplug import TrialState
+
+
+def conditional(trial):
+    x = trial.suggest_float("x", -10, 10)
+    kind = trial.suggest_categorical("kind", ["linear", "square"])
+    if kind == "square":
+        scale = trial.suggest_int("scale", 1, 8, log=True)
+        return (x - 2) ** 2 * scale
+    offset = trial.suggest_float("offset", 0.0, 1.0, step=0.25)
+    return abs(x - 2) + offset
+
+
+def test_define_by_run_learns_the_space_and_records_only_the_suggested_parameters():
+    study = hyperplug.create_study(seed=3)
+    study.optimize(conditional, n_trials=60)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(60))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    names = {p["name"]: p for p in study.space}
+    assert set(names) == {"x", "kind", "scale", "offset"}
+    assert names["scale"] == {
+        "name": "scale", "type": "int", "low": 1, "high": 8, "log": True, "step": 1,
+    }
+    for t in trials:
+        if t.params["kind"] == "square":
+            assert set(t.params) == {"x", "kind", "scale"}
+            assert t.value == pytest.approx((t.params["x"] - 2) ** 2 * t.params["scale"])
+        else:
+            assert set(t.params) == {"x", "kind", "offset"}
+            assert t.params["offset"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+        assert isinstance(t.params["x"], float) and -10 <= t.params["x"] <= 10
+    best = study.best_trial
+    assert best.value == min(t.value for t in trials)
+    assert study.best_value == best.value and study.best_params == best.params
+    # TPE learns: the second half is better than the first on average.
+    first = sum(t.value for t in trials[:20]) / 20
+    last = sum(t.value for t in trials[40:]) / 20
+    assert last < first
+
+
+def test_a_seed_reproduces_the_trials():
+    def run(seed):
+        s = hyperplug.create_study(seed=seed, strategy="tpe")
+        s.optimize(conditional, n_trials=30)
+        return [(t.params, t.value) for t in s.trials]
+
+    assert run(11) == run(11)
+    assert run(11) != run(12)
+
+
+def test_several_threads_give_the_same_set_of_trials_as_one_with_a_seeded_random_strategy():
+    def objective(trial):
+        x = trial.suggest_float("x", -10, 10)
+        n = trial.suggest_int("n", 1, 100, log=True)
+        kind = trial.suggest_categorical("kind", ["a", "b", "c"])
+        return x * x + n + len(kind)
+
+    def run(n_jobs):
+        s = hyperplug.create_study(seed=5, strategy="random")
+        # Once the space is known, a strategy whose suggestions depend only on the seed and the
+        # trial's number gives each number the same parameters whatever thread asks for it.
+        s.optimize(objective, n_trials=1)
+        s.optimize(objective, n_trials=39, n_jobs=n_jobs)
+        return sorted((t.number, tuple(sorted(t.params.items())), t.value) for t in s.trials)
+
+    one = run(1)
+    assert len(one) == 40
+    assert run(4) == one
+
+
+def test_threads_run_objectives_at_once():
+    # Four objectives meet at a barrier: only possible if ask/tell let the other threads run.
+    barrier = threading.Barrier(4, timeout=30)
+    seen = []
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number < 4:
+            barrier.wait()
+        seen.append(threading.get_ident())
+        return x
+
+    study = hyperplug.create_study(seed=1)
+    study.optimize(objective, n_trials=12, n_jobs=4)
+    assert len(study.trials) == 12
+    assert len(set(seen)) == 4
+
+
+def test_ask_and_tell_by_hand():
+    study = hyperplug.create_study(direction="maximize", seed=2)
+    study.enqueue_trial({"x": 0.25, "new": "b"})
+    t = study.ask()
+    assert t.suggest_float("x", 0, 1) == 0.25
+    assert t.suggest_categorical("new", ["a", "b"]) == "b"
+    # Only the parameters the code suggests are fixed by the queue; others are drawn.
+    y = t.suggest_int("y", 0, 10)
+    assert 0 <= y <= 10
+    assert t.suggest_float("x", 0, 1) == 0.25, "a name suggested again keeps its value"
+    t.set_user_attr("note", "warm start")
+    frozen = study.tell(t, 1.5)
+    assert frozen.state == TrialState.COMPLETE and frozen.value == 1.5
+    assert frozen.params == {"x": 0.25, "new": "b", "y": y}
+    assert frozen.user_attrs == {"note": "warm start"}
+    with pytest.raises(hyperplug.TrialNotRunningError, match="already finished"):
+        study.tell(t, 2.0)
+
+    a, b = study.ask(), study.ask()
+    assert (a.number, b.number) == (1, 2)
+    a.suggest_float("x", 0, 1)
+    b.report(0.5, 1)
+    b.report(0.7, 2)
+    assert b.should_prune() is False  # TPE does not prune
+    assert study.tell(b, state=TrialState.PRUNED).state == TrialState.PRUNED
+    assert study.tell(a, state=TrialState.FAIL).state == TrialState.FAIL
+    c = study.ask()
+    assert study.tell(c, float("nan")).state == TrialState.FAIL
+    states = {t.number: t.state for t in study.trials}
+    assert states == {
+        0: TrialState.COMPLETE, 1: TrialState.FAIL, 2: TrialState.PRUNED, 3: TrialState.FAIL,
+    }
+    assert study.trials[2].intermediate_values == {1: 0.5, 2: 0.7}
+    assert study.best_trial.number == 0
+
+
+def test_an_exception_fails_its_trial_and_is_raised_unless_caught():
+    calls = []
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        calls.append(trial.number)
+        if trial.number % 2 == 1:
+            raise ValueError(f"odd trial {trial.number}")
+        return x
+
+    study = hyperplug.create_study(seed=1)
+    with pytest.raises(ValueError, match="odd trial 1"):
+        study.optimize(objective, n_trials=10)
+    assert calls == [0, 1], "the run stopped at the exception"
+    failed = study.trials[1]
+    assert failed.state == TrialState.FAIL
+    assert failed.message == "ValueError: odd trial 1"
+
+    study.optimize(objective, n_trials=6, catch=(ValueError,))
+    assert len(study.trials) == 8
+    assert [t.state for t in study.trials[2:]] == [TrialState.COMPLETE, TrialState.FAIL] * 3
+    with pytest.raises(KeyError):
+        study.optimize(lambda t: {}["missing"], n_trials=3, catch=(ValueError,))
+
+
+def test_pruning_through_report_should_prune_and_trial_pruned():
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        loss = 1.0
+        for epoch in range(5):
+            loss *= 1 - lr
+            trial.report(loss, epoch)
+            if trial.should_prune() or (epoch == 2 and lr < 1e-2):
+                raise hyperplug.TrialPruned(f"slow learner at epoch {epoch}")
+        return loss
+
+    study = hyperplug.create_study(seed=4)
+    study.optimize(objective, n_trials=20)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert pruned and complete
+    for t in pruned:
+        assert t.params["lr"] < 1e-2
+        assert sorted(t.intermediate_values) == [0, 1, 2]
+    for t in complete:
+        assert sorted(t.intermediate_values) == [0, 1, 2, 3, 4]
+        assert t.value == pytest.approx(t.intermediate_values[4])
+
+
+def test_a_conflicting_distribution_is_refused_by_name():
+    study = hyperplug.create_study(seed=1)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    with pytest.raises(hyperplug.SpaceError, match=r"`x` is float \[0, 1\].*int \[0, 5\]"):
+        study.optimize(lambda t: t.suggest_int("x", 0, 5), n_trials=1)
+    assert study.trials[-1].state == TrialState.FAIL
+    with pytest.raises(hyperplug.SpaceError, match="log scale needs a positive range"):
+        study.optimize(lambda t: t.suggest_float("y", 0, 1, log=True), n_trials=1)
+    with pytest.raises(hyperplug.SpaceError, match="keeps bools, ints, floats and strings"):
+        study.optimize(lambda t: t.suggest_categorical("z", [None, 1]), n_trials=1)
+
+
+def test_several_objectives_give_a_pareto_front():
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return x, (1 - x) ** 2
+
+    study = hyperplug.create_study(directions=["minimize", "minimize"], strategy="nsga2", seed=1)
+    study.optimize(objective, n_trials=30)
+    front = study.best_trials
+    assert front
+    others = [t for t in study.trials if t.values]
+    for f in front:
+        assert not any(
+            o.values[0] <= f.values[0] and o.values[1] <= f.values[1] and o.values != f.values
+            for o in others
+        )
+    with pytest.raises(RuntimeError, match="several objectives"):
+        study.best_trial
+
+
+def test_bad_input_is_refused_with_a_message_that_says_what_to_do():
+    with pytest.raises(hyperplug.StrategyError, match="unknown strategy `no-such`"):
+        hyperplug.create_study(strategy="no-such")
+    with pytest.raises(hyperplug.HyperplugError, match="unknown direction `up`"):
+        hyperplug.create_study(direction="up")
+    with pytest.raises(hyperplug.HyperplugError, match="invalid settings for `tpe`"):
+        hyperplug.create_study(strategy="tpe", settings={"no_such_key": 1})
+    with pytest.raises(hyperplug.StorageError, match="lives only in the Study object"):
+        hyperplug.load_study(study_name="x", storage="memory")
+    with pytest.raises(ValueError, match="give n_trials, timeout, or both"):
+        hyperplug.create_study().optimize(lambda t: 0.0)
+    study = hyperplug.create_study()
+    with pytest.raises(ValueError, match="no trial is complete yet"):
+        study.best_trial
+
+
+def test_timeout_and_callbacks_and_the_dataframe():
+    seen = []
+    study = hyperplug.create_study(seed=8)
+    study.optimize(
+        conditional, timeout=0.5, callbacks=[lambda s, t: seen.append((s.study_name, t.number))]
+    )
+    n = len(study.trials)
+    assert n >= 1 and [num for _, num in seen] == list(range(n))
+    df = study.trials_dataframe()
+    assert len(df) == n
+    for col in ("number", "value", "params_x", "params_kind", "state", "duration"):
+        assert col in df.columns
+    square = df[df["params_kind"] == "square"]
+    assert square["params_offset"].isna().all()
+    assert math.isclose(df["value"].min(), study.best_value)
