@@ -198,6 +198,12 @@ impl GpStrategy {
             let fy: Vec<f64> = fit_rows.iter().map(|&i| y[i]).collect();
             let mut starts = vec![priors.centre(d)];
             if let Some(h) = &model.hyper {
+                // Warm start from the last fit; past `ALWAYS_REFIT` trials the data change
+                // little between fits, and the restart from the priors' centre (half the fit's
+                // cost) rarely wins.
+                if n > ALWAYS_REFIT {
+                    starts.clear();
+                }
                 starts.insert(0, h.clone());
             } else {
                 // A second start with random length scales guards against a poor first local
@@ -483,6 +489,13 @@ impl GpStrategy {
                 })
                 .fold(f64::INFINITY, f64::min);
             if self.s.batch == Batch::None || near >= REDUNDANT * REDUNDANT {
+                if !running.is_empty() {
+                    log::debug!(
+                        "gp: trial {}: {:.4} length scales from the nearest running trial",
+                        ctx.number,
+                        near.sqrt()
+                    );
+                }
                 return Some(x.to_vec());
             }
             if fallback.is_none_or(|f| near > f.0) {
