@@ -94,14 +94,23 @@ def sampler(label: str, seed: int):
         "nsga2": lambda: s.NSGAIISampler(seed=seed),
         "nsga3": lambda: s.NSGAIIISampler(seed=seed),
         "motpe": lambda: s.TPESampler(seed=seed),
+        # Several objectives by LogEHVI (Optuna >= 4.4); needs torch.
+        "gp": lambda: s.GPSampler(seed=seed),
     }[label]()
 
 
-def one(label: str, problem: str, seed: int, checkpoints: list[int]) -> list[str]:
+def one(label: str, problem: str, seed: int, checkpoints: list[int], dim: int | None = None) -> list[str]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    fn, dim, m = PROBLEMS[problem]
+    fn, default_dim, m = PROBLEMS[problem]
+    dim = dim or default_dim
+    # A dimension other than the default is part of the label, as hyperplug's gp bench writes it.
+    name = problem if dim == default_dim else f"{problem}-{dim}d"
+    if label == "gp":
+        import torch
+
+        torch.set_num_threads(1)
     study = optuna.create_study(sampler=sampler(label, seed), directions=["minimize"] * m)
     ref = [1.1] * m
     values: list[list[float]] = []
@@ -122,7 +131,7 @@ def one(label: str, problem: str, seed: int, checkpoints: list[int]) -> list[str
             hv = hypervolume(front(values), ref)
             lines.append(json.dumps({
                 "system": "optuna", "version": optuna.__version__, "strategy": label,
-                "problem": problem, "seed": seed, "trials": n, "hypervolume": hv,
+                "problem": name, "seed": seed, "trials": n, "hypervolume": hv,
                 "sampler_s": sampler_s,
             }))
     return lines
@@ -165,6 +174,7 @@ def main() -> None:
     ap.add_argument("--problems", default="zdt1,zdt2,zdt3")
     ap.add_argument("--seeds", default="0..10")
     ap.add_argument("--checkpoints", default="1000,5000")
+    ap.add_argument("--dim", type=int, help="the problems' dimension (default: 30 for ZDT, 12 for DTLZ2)")
     ap.add_argument("--out")
     ap.add_argument("--summarize", nargs="*")
     a = ap.parse_args()
@@ -176,7 +186,7 @@ def main() -> None:
     for label in a.samplers.split(","):
         for problem in a.problems.split(","):
             for seed in seeds_of(a.seeds):
-                for line in one(label, problem, seed, checkpoints):
+                for line in one(label, problem, seed, checkpoints, a.dim):
                     print(line, file=out, flush=True)
 
 

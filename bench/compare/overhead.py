@@ -12,6 +12,7 @@ after --timeout seconds, whichever comes first; the report leaves later checkpoi
 from __future__ import annotations
 
 import argparse
+import time
 import os
 import sys
 
@@ -54,7 +55,10 @@ def main() -> None:
 
                     torch.set_num_threads(1)
                 study = common.create_study(args.system, common.sampler(args.system, label, seed), "minimize")
+                cpu0 = time.process_time()
                 m = common.run(args.system, study, suggest, evaluate, checkpoints[-1], "minimize", args.timeout)
+                # The process's CPU time (every thread), which other processes' load does not inflate.
+                cpu_s = time.process_time() - cpu0
                 out.write(
                     common.record(
                         kind="overhead",
@@ -77,7 +81,11 @@ def main() -> None:
                     + "\n"
                 )
                 out.flush()
-                print(f"{args.system} {label} seed {seed}: {m['trials']} trials in {m['wall_s']:.1f} s", file=sys.stderr)
+                print(
+                    f"{args.system} {label} seed {seed}: {m['trials']} trials in {m['wall_s']:.1f} s "
+                    f"(CPU {cpu_s:.2f} s)",
+                    file=sys.stderr,
+                )
 
 
 if __name__ == "__main__":

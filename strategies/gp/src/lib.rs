@@ -12,10 +12,12 @@
 //! - **Hyperparameters.** Maximum a posteriori: log marginal likelihood plus priors
 //!   (log-normal on length scales, centred at 1 with log-spread 1, chosen on development seeds
 //!   over the dimension-scaled prior of Hvarfner et al. 2024; log-normal on signal and noise;
-//!   normal on the mean), by bounded L-BFGS (argmin) from the last fit and from the
-//!   priors' centre (and a random start on the first fit).
+//!   normal on the mean), by bounded L-BFGS (argmin): up to 30 trials from the last fit and
+//!   from the priors' centre (and a random start on the first fit), then from the last fit
+//!   alone (a warm start: half the cost of each refit, the default that makes a 300-trial 10-D
+//!   run 1.5× cheaper).
 //! - **Acquisition.** `logei`: the logarithm of expected improvement over the best feasible
-//!   trial, computed stably far into the tail (Ament et al. 2023); or `lcb`: `μ - √β·σ` of the
+//!   trial (of expected hypervolume improvement with several objectives), computed stably far into the tail (Ament et al. 2023); or `lcb`: `μ - √β·σ` of the
 //!   loss. Maximized over `candidates` points (half uniform, half near the five best trials at
 //!   a quarter of their length scale), then the best `polish` are refined by L-BFGS on the
 //!   numeric coordinates; ints and steps are rounded afterwards, and a point that repeats a
@@ -32,8 +34,12 @@
 //!   at -½, outside the cube; categorical as one more choice), as SMAC does, so trials of
 //!   different branches are far apart and each branch's trials compare as usual. Parents of
 //!   conditions are not moved by the gradient polish (it would change which parameters exist).
-//! - **Several objectives** are not supported: the strategy declares so, and the host refuses
-//!   such a study with a clear message.
+//! - **Several objectives.** One process per objective (each standardized and warped on its
+//!   own), and LogEHVI: the logarithm of the expected hypervolume improvement over the feasible
+//!   Pareto front (with believed running trials), from the front's box decomposition, exact
+//!   for 2 and 3 objectives (module `ehvi`), against a reference point 10 % beyond the worst
+//!   standardized loss of each objective, as Optuna's GPSampler places it. Constraints add
+//!   their log probability of feasibility as with one objective; `lcb` is refused.
 //!
 //! Cost: a hyperparameter fit costs `O(f³)` per L-BFGS step on at most `fit_points` trials
 //! (the best half and an even spread of the rest); fits happen at every ask up to 30 trials,
@@ -47,7 +53,7 @@
 //! | key | default | what |
 //! |---|---|---|
 //! | `startup` | `10` | quasi-random trials before the model is used |
-//! | `acquisition` | `"logei"` | `"logei"` or `"lcb"` |
+//! | `acquisition` | `"logei"` | `"logei"` (LogEHVI with several objectives) or `"lcb"` (one objective) |
 //! | `beta` | `4.0` | `lcb`'s `β` |
 //! | `candidates` | `512` | points scored per ask before the polish |
 //! | `polish` | `4` | best candidates refined by L-BFGS |
@@ -87,6 +93,7 @@
 //! give the same suggestion.
 #![forbid(unsafe_code)]
 
+mod ehvi;
 mod encode;
 mod gp;
 mod lbfgs;
@@ -97,7 +104,7 @@ mod warp;
 
 use hyperplug_core::{Capabilities, Error, PluginInfo, Strategy, StrategyFactory, StudySetup};
 
-use crate::settings::GpSettings;
+use crate::settings::{Acquisition, GpSettings};
 use crate::strategy::GpStrategy;
 
 /// The name study files use for this strategy.
@@ -112,12 +119,13 @@ impl StrategyFactory for Gp {
         PluginInfo::new(
             NAME,
             env!("CARGO_PKG_VERSION"),
-            "Gaussian-process Bayesian optimization: Matérn-5/2 ARD, LogEI or LCB, Kriging \
-             believer for parallel trials, constraints, conditional spaces.",
+            "Gaussian-process Bayesian optimization: Matérn-5/2 ARD, LogEI or LCB, LogEHVI for \
+             several objectives, Kriging believer for parallel trials, constraints, conditional \
+             spaces.",
             Capabilities {
                 categorical: true,
                 conditional: true,
-                multi_objective: false,
+                multi_objective: true,
                 parallel: true,
             },
         )
@@ -125,6 +133,20 @@ impl StrategyFactory for Gp {
 
     fn create(&self, setup: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
         let settings = GpSettings::parse(setup.settings)?;
-        Ok(Box::new(GpStrategy::new(setup.space, settings)))
+        if setup.directions.len() > 1 && settings.acquisition == Acquisition::Lcb {
+            return Err(Error::settings(
+                NAME,
+                format!(
+                    "`acquisition`: \"lcb\" scores one objective, and this study has {}; use \
+                     \"logei\" (log expected hypervolume improvement with several objectives)",
+                    setup.directions.len()
+                ),
+            ));
+        }
+        Ok(Box::new(GpStrategy::new(
+            setup.space,
+            setup.directions.len(),
+            settings,
+        )))
     }
 }

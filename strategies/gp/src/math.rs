@@ -55,6 +55,20 @@ pub fn log_h(z: f64) -> (f64, f64) {
     }
 }
 
+/// `ln φ(z)`.
+pub fn log_pdf(z: f64) -> f64 {
+    LN_INV_SQRT_2PI - 0.5 * z * z
+}
+
+/// `ln(1 - eˣ)` for `x ≤ 0`, accurate at both ends (Mächler 2012).
+pub fn log1mexp(x: f64) -> f64 {
+    if x > -std::f64::consts::LN_2 {
+        (-x.exp_m1()).ln()
+    } else {
+        (-x.exp()).ln_1p()
+    }
+}
+
 /// `ln Φ(u)` and its derivative.
 pub fn log_cdf(u: f64) -> (f64, f64) {
     if u >= -5.0 {

@@ -4,9 +4,12 @@
 
 use std::collections::HashSet;
 
-use hyperplug_core::{AskContext, Error, Params, Space, Strategy, Trial, TrialState, trial_rng};
+use hyperplug_core::{
+    AskContext, Direction, Error, Params, Space, Strategy, Trial, TrialState, dominates, trial_rng,
+};
 use rand::Rng;
 
+use crate::ehvi::Boxes;
 use crate::encode::{Encoder, INACTIVE};
 use crate::gp::{self, Hyper, Inputs, Posterior, Priors};
 use crate::lbfgs;
@@ -24,8 +27,10 @@ const ALWAYS_REFIT: usize = 30;
 #[derive(Default)]
 struct History {
     seen: usize,
+    /// Rows so far.
+    n: usize,
     x: Vec<f64>,
-    /// The loss (lower is better) per row.
+    /// The losses (lower is better), one per objective, per row.
     loss: Vec<f64>,
     /// Constraint values per row, `k` each; feasible when all are ≤ 0.
     cons: Vec<f64>,
@@ -46,7 +51,8 @@ pub struct GpStrategy {
     s: GpSettings,
     enc: Encoder,
     hist: History,
-    objective: Model,
+    /// One model per objective.
+    objectives: Vec<Model>,
     constraints: Vec<Model>,
 }
 
@@ -55,12 +61,12 @@ fn key(x: &[f64]) -> Vec<u64> {
 }
 
 impl GpStrategy {
-    pub fn new(space: &Space, s: GpSettings) -> Self {
+    pub fn new(space: &Space, objectives: usize, s: GpSettings) -> Self {
         let k = s.constraints.len();
         GpStrategy {
             enc: Encoder::new(space),
             hist: History::default(),
-            objective: Model::default(),
+            objectives: (0..objectives.max(1)).map(|_| Model::default()).collect(),
             constraints: (0..k).map(|_| Model::default()).collect(),
             s,
         }
@@ -71,14 +77,18 @@ impl GpStrategy {
         while self.hist.seen < ctx.trials.len() {
             let t = &ctx.trials[self.hist.seen];
             self.hist.seen += 1;
-            let usable =
-                t.state == TrialState::Complete && t.values.len() == 1 && t.values[0].is_finite();
+            let usable = t.state == TrialState::Complete
+                && t.values.len() == self.m()
+                && t.values.iter().all(|v| v.is_finite());
             if !usable || self.enc.encode(&t.params, &mut row).is_none() {
                 continue;
             }
             let cons = constraint_values(t, &self.s.constraints)?;
+            self.hist.n += 1;
             self.hist.x.extend_from_slice(&row);
-            self.hist.loss.push(ctx.directions[0].to_loss(t.values[0]));
+            for (v, d) in t.values.iter().zip(ctx.directions) {
+                self.hist.loss.push(d.to_loss(*v));
+            }
             self.hist.cons.extend(cons);
             self.hist.keys.insert(key(&row));
         }
@@ -86,7 +96,17 @@ impl GpStrategy {
     }
 
     fn n(&self) -> usize {
-        self.hist.loss.len()
+        self.hist.n
+    }
+
+    /// The number of objectives.
+    fn m(&self) -> usize {
+        self.objectives.len()
+    }
+
+    fn losses(&self, i: usize) -> &[f64] {
+        let m = self.m();
+        &self.hist.loss[i * m..(i + 1) * m]
     }
 
     fn feasible(&self, i: usize) -> bool {
@@ -94,9 +114,10 @@ impl GpStrategy {
         self.hist.cons[i * k..(i + 1) * k].iter().all(|c| *c <= 0.0)
     }
 
-    /// The rows the model uses: all of them up to `max_points`, else the best half and the
-    /// newest half (the region being exploited and where the search has just been).
-    fn model_rows(&self) -> Vec<usize> {
+    /// The rows the model uses: all of them up to `max_points`, else the best half (by
+    /// `keys`) and the newest half (the region being exploited and where the search has just
+    /// been).
+    fn model_rows(&self, keys: &[f64]) -> Vec<usize> {
         let n = self.n();
         let cap = self.s.max_points;
         if n <= cap {
@@ -104,19 +125,31 @@ impl GpStrategy {
         }
         let mut rows: Vec<usize> = (n - cap / 2..n).collect();
         let mut order: Vec<usize> = (0..n - cap / 2).collect();
-        order.sort_by(|&a, &b| self.rank_key(a).total_cmp(&self.rank_key(b)));
+        order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
         rows.extend(order.into_iter().take(cap - cap / 2));
         rows.sort_unstable();
         rows
     }
 
-    /// Sorts feasible rows by loss ahead of infeasible ones.
-    fn rank_key(&self, i: usize) -> f64 {
-        if self.feasible(i) {
-            self.hist.loss[i]
-        } else {
-            f64::INFINITY
+    /// Per row, a key that sorts the best first: the loss with one objective; with several,
+    /// how many feasible rows dominate it (0 on the Pareto front). Infeasible rows last.
+    fn rank_keys(&self) -> Vec<f64> {
+        let n = self.n();
+        let feasible: Vec<usize> = (0..n).filter(|&i| self.feasible(i)).collect();
+        let minimize = vec![Direction::Minimize; self.m()];
+        let mut keys = vec![f64::INFINITY; n];
+        for &i in &feasible {
+            keys[i] = if self.m() == 1 {
+                self.hist.loss[i]
+            } else {
+                let mine = self.losses(i);
+                feasible
+                    .iter()
+                    .filter(|&&o| dominates(self.losses(o), mine, &minimize))
+                    .count() as f64
+            };
         }
+        keys
     }
 
     /// The model of one output (`values`, one per history row), refitted when due.
@@ -130,7 +163,7 @@ impl GpStrategy {
         rng: &mut impl Rng,
     ) -> Option<()> {
         let d = enc.d();
-        let n = hist.loss.len();
+        let n = hist.n;
         let log_noise = if s.deterministic {
             gp::LOG_NOISE.0
         } else {
@@ -165,6 +198,12 @@ impl GpStrategy {
             let fy: Vec<f64> = fit_rows.iter().map(|&i| y[i]).collect();
             let mut starts = vec![priors.centre(d)];
             if let Some(h) = &model.hyper {
+                // Warm start from the last fit; past `ALWAYS_REFIT` trials the data change
+                // little between fits, and the restart from the priors' centre (half the fit's
+                // cost) rarely wins.
+                if n > ALWAYS_REFIT {
+                    starts.clear();
+                }
                 starts.insert(0, h.clone());
             } else {
                 // A second start with random length scales guards against a poor first local
@@ -214,18 +253,26 @@ impl GpStrategy {
     /// Chooses the next point with the models built; `None` if no model could be built.
     fn suggest(&mut self, ctx: &AskContext<'_>, rng: &mut impl Rng) -> Option<Vec<f64>> {
         let d = self.enc.d();
-        let rows = self.model_rows();
-        let losses: Vec<f64> = rows.iter().map(|&r| self.hist.loss[r]).collect();
-        let (y, _) = warp::standardize(&losses, self.s.warp);
-        Self::model(
-            &self.s,
-            &self.enc,
-            &self.hist,
-            &mut self.objective,
-            &rows,
-            &y,
-            rng,
-        )?;
+        let m = self.m();
+        let keys = self.rank_keys();
+        let rows = self.model_rows(&keys);
+        // Each objective standardized (and warped) on its own: both are monotone, so the
+        // Pareto order of the rows is unchanged.
+        let mut ys: Vec<Vec<f64>> = Vec::with_capacity(m);
+        for j in 0..m {
+            let losses: Vec<f64> = rows.iter().map(|&r| self.hist.loss[r * m + j]).collect();
+            let (y, _) = warp::standardize(&losses, self.s.warp);
+            Self::model(
+                &self.s,
+                &self.enc,
+                &self.hist,
+                &mut self.objectives[j],
+                &rows,
+                &y,
+                rng,
+            )?;
+            ys.push(y);
+        }
         let k = self.s.constraints.len();
         let mut thresholds = Vec::with_capacity(k);
         for c in 0..k {
@@ -249,13 +296,14 @@ impl GpStrategy {
                 rng,
             )?;
         }
-        // The incumbent: the best feasible model row, in model units.
-        let mut best = rows
+        // The incumbent, in model units: the best feasible row (one objective) or the feasible
+        // rows whose Pareto front the improvement is measured against (several).
+        let mut incumbent: Vec<Vec<f64>> = rows
             .iter()
             .enumerate()
             .filter(|(_, r)| self.feasible(**r))
-            .map(|(i, _)| y[i])
-            .fold(f64::INFINITY, f64::min);
+            .map(|(i, _)| ys.iter().map(|y| y[i]).collect())
+            .collect();
 
         // Running trials: believed at the mean, on copies of the posteriors.
         let mut running: Vec<Vec<f64>> = Vec::new();
@@ -272,24 +320,45 @@ impl GpStrategy {
             let flat: Vec<f64> = running.concat();
             let (mut mean, mut var) = (Vec::new(), Vec::new());
             let mut believed_feasible = vec![true; running.len()];
-            for (c, m) in self.constraints.iter().enumerate() {
-                let (p, _) = m.post.as_ref()?;
+            for (c, model) in self.constraints.iter().enumerate() {
+                let (p, _) = model.post.as_ref()?;
                 p.predict(&flat, &mut mean, &mut var);
                 for (ok, mu) in believed_feasible.iter_mut().zip(&mean) {
                     *ok &= *mu <= thresholds[c];
                 }
             }
-            let (p, _) = self.objective.post.as_ref()?;
-            p.predict(&flat, &mut mean, &mut var);
-            for (mu, ok) in mean.iter().zip(&believed_feasible) {
-                if *ok {
-                    best = best.min(*mu);
+            let mut believed = vec![Vec::with_capacity(m); running.len()];
+            for model in &self.objectives {
+                let (p, _) = model.post.as_ref()?;
+                p.predict(&flat, &mut mean, &mut var);
+                for (b, mu) in believed.iter_mut().zip(&mean) {
+                    b.push(*mu);
                 }
             }
+            incumbent.extend(
+                believed
+                    .into_iter()
+                    .zip(&believed_feasible)
+                    .filter(|(_, ok)| **ok)
+                    .map(|(b, _)| b),
+            );
         }
-        let mut posts: Vec<Posterior> = Vec::with_capacity(1 + k);
-        for m in std::iter::once(&self.objective).chain(&self.constraints) {
-            let (p, _) = m.post.as_ref()?;
+        let best = incumbent.iter().map(|v| v[0]).fold(f64::INFINITY, f64::min);
+        // Several objectives: the reference point just beyond the worst standardized loss of
+        // each, as Optuna's GPSampler places it, and the boxes of what the front leaves free.
+        let boxes = (m > 1 && !incumbent.is_empty()).then(|| {
+            let reference: Vec<f64> = ys
+                .iter()
+                .map(|y| {
+                    let worst = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    worst + 0.1 * worst.abs().max(1.0)
+                })
+                .collect();
+            Boxes::new(&incumbent, &reference)
+        });
+        let mut posts: Vec<Posterior> = Vec::with_capacity(m + k);
+        for model in self.objectives.iter().chain(&self.constraints) {
+            let (p, _) = model.post.as_ref()?;
             let mut p = p.clone();
             if self.s.batch == Batch::Believer {
                 for r in &running {
@@ -300,18 +369,30 @@ impl GpStrategy {
         }
         let acq = Acq {
             s: &self.s,
+            m,
             posts: &posts,
             best,
+            boxes: boxes.as_ref(),
             thresholds: &thresholds,
         };
 
-        // Candidates: half quasi-random over the space, half near the best rows.
+        // Candidates: half quasi-random over the space, half near the best rows (with several
+        // objectives, near the rows of the Pareto front).
         let c = self.s.candidates;
         let mut cands: Vec<f64> = Vec::with_capacity(c * d);
         let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by(|&a, &b| self.rank_key(rows[a]).total_cmp(&self.rank_key(rows[b])));
-        let scales = posts[0].length_scales();
-        let top = order.len().min(5);
+        order.sort_by(|&a, &b| keys[rows[a]].total_cmp(&keys[rows[b]]));
+        let mut scales = vec![f64::INFINITY; d];
+        for p in &posts[..m] {
+            for (s, l) in scales.iter_mut().zip(p.length_scales()) {
+                *s = s.min(l);
+            }
+        }
+        let top = if m == 1 {
+            order.len().min(5)
+        } else {
+            order.iter().take_while(|&&i| keys[rows[i]] == 0.0).count()
+        };
         let mut x = vec![0.0; d];
         for i in 0..c {
             if i < c / 2 || top == 0 {
@@ -385,12 +466,12 @@ impl GpStrategy {
         values.extend(more);
 
         // The best candidate that is neither a finished nor a running trial, nor so close to a
-        // running one (within `REDUNDANT` length scales: correlation above 0.99) that its
-        // result would be redundant; if every candidate is that close, the farthest one.
+        // running one (within `REDUNDANT` length scales of every objective's model: correlation
+        // above 0.99) that its result would be redundant; if every candidate is that close,
+        // the farthest one.
         let taken: HashSet<Vec<u64>> = running.iter().map(|r| key(r)).collect();
         let mut order: Vec<usize> = (0..values.len()).collect();
         order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
-        let base = &posts[0];
         let mut fallback: Option<(f64, usize)> = None;
         for i in order {
             let x = &cands[i * d..(i + 1) * d];
@@ -400,9 +481,21 @@ impl GpStrategy {
             }
             let near = running
                 .iter()
-                .map(|r| base.scaled_sq_dist(x, r))
+                .map(|r| {
+                    posts[..m]
+                        .iter()
+                        .map(|p| p.scaled_sq_dist(x, r))
+                        .fold(0.0, f64::max)
+                })
                 .fold(f64::INFINITY, f64::min);
             if self.s.batch == Batch::None || near >= REDUNDANT * REDUNDANT {
+                if !running.is_empty() {
+                    log::debug!(
+                        "gp: trial {}: {:.4} length scales from the nearest running trial",
+                        ctx.number,
+                        near.sqrt()
+                    );
+                }
                 return Some(x.to_vec());
             }
             if fallback.is_none_or(|f| near > f.0) {
@@ -427,13 +520,19 @@ fn normal(rng: &mut impl Rng) -> f64 {
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
-/// The acquisition function over the models: LogEI (plus the log probability of feasibility
-/// of each constraint) or the negated lower confidence bound.
+/// The acquisition function over the models: LogEI (one objective) or LogEHVI (several), plus
+/// the log probability of feasibility of each constraint; or the negated lower confidence
+/// bound.
 struct Acq<'a> {
     s: &'a GpSettings,
+    /// The objectives' count: `posts[..m]` model them, `posts[m..]` the constraints.
+    m: usize,
     posts: &'a [Posterior],
     /// The best feasible loss in model units; infinite when no trial is feasible yet.
     best: f64,
+    /// Several objectives: the region the feasible front leaves free; `None` when no trial is
+    /// feasible yet.
+    boxes: Option<&'a Boxes>,
     thresholds: &'a [f64],
 }
 
@@ -465,17 +564,39 @@ impl Acq<'_> {
     }
 
     fn batch(&self, cands: &[f64]) -> Vec<f64> {
+        let m = self.m;
         let (mut mean, mut var) = (Vec::new(), Vec::new());
-        self.posts[0].predict(cands, &mut mean, &mut var);
-        let mut out: Vec<f64> = mean
-            .iter()
-            .zip(&var)
-            .map(|(m, v)| self.objective_term(*m, *v).0)
-            .collect();
+        let mut out: Vec<f64> = if m == 1 {
+            self.posts[0].predict(cands, &mut mean, &mut var);
+            mean.iter()
+                .zip(&var)
+                .map(|(m, v)| self.objective_term(*m, *v).0)
+                .collect()
+        } else {
+            let (mut means, mut vars) = (Vec::with_capacity(m), Vec::with_capacity(m));
+            for p in &self.posts[..m] {
+                p.predict(cands, &mut mean, &mut var);
+                means.push(mean.clone());
+                vars.push(var.clone());
+            }
+            let (mut mu, mut v) = (vec![0.0; m], vec![0.0; m]);
+            (0..means[0].len())
+                .map(|i| match self.boxes {
+                    Some(b) => {
+                        for j in 0..m {
+                            mu[j] = means[j][i];
+                            v[j] = vars[j][i];
+                        }
+                        b.log_ehvi(&mu, &v, None)
+                    }
+                    None => 0.0,
+                })
+                .collect()
+        };
         for c in 0..self.thresholds.len() {
-            self.posts[c + 1].predict(cands, &mut mean, &mut var);
-            for (o, (m, v)) in out.iter_mut().zip(mean.iter().zip(&var)) {
-                *o += self.constraint_term(c, *m, *v).0;
+            self.posts[m + c].predict(cands, &mut mean, &mut var);
+            for (o, (mu, v)) in out.iter_mut().zip(mean.iter().zip(&var)) {
+                *o += self.constraint_term(c, *mu, *v).0;
             }
         }
         // A numerically broken score (losses near f64::MAX) must not win the ranking.
@@ -489,15 +610,35 @@ impl Acq<'_> {
 
     fn with_grad(&self, x: &[f64], free: &[usize]) -> (f64, Vec<f64>) {
         let f = free.len();
+        let m = self.m;
         let (mut dm, mut dv) = (vec![0.0; f], vec![0.0; f]);
         let mut grad = vec![0.0; f];
         let mut total = 0.0;
+        if let Some(b) = self.boxes.filter(|_| m > 1) {
+            let (mut mu, mut var) = (vec![0.0; m], vec![0.0; m]);
+            let (mut dms, mut dvs) = (Vec::with_capacity(m), Vec::with_capacity(m));
+            for (j, post) in self.posts[..m].iter().enumerate() {
+                (mu[j], var[j]) = post.predict_grad(x, free, &mut dm, &mut dv);
+                dms.push(dm.clone());
+                dvs.push(dv.clone());
+            }
+            let mut g = vec![0.0; 2 * m];
+            total += b.log_ehvi(&mu, &var, Some(&mut g));
+            for j in 0..m {
+                for i in 0..f {
+                    grad[i] += g[j] * dms[j][i] + g[m + j] * dvs[j][i];
+                }
+            }
+        }
         for (i, post) in self.posts.iter().enumerate() {
-            let (m, v) = post.predict_grad(x, free, &mut dm, &mut dv);
-            let (val, a, b) = if i == 0 {
-                self.objective_term(m, v)
+            if m > 1 && i < m {
+                continue;
+            }
+            let (mu, v) = post.predict_grad(x, free, &mut dm, &mut dv);
+            let (val, a, b) = if i < m {
+                self.objective_term(mu, v)
             } else {
-                self.constraint_term(i - 1, m, v)
+                self.constraint_term(i - m, mu, v)
             };
             total += val;
             for g in 0..f {

@@ -3,10 +3,12 @@
 //! Kriging believer for parallel asks.
 
 use hyperplug_core::{
-    Budget, Direction, Domain, Evaluation, Param, Params, Settings, Space, Study, StudyConfig,
-    Trial, TrialState, Value,
+    Budget, Direction, Domain, Error, Evaluation, Param, Params, PluginInfo, Settings, Space,
+    Strategy, StrategyFactory, Study, StudyConfig, StudySetup, Trial, TrialState, Value,
 };
 use hyperplug_gp::Gp;
+use hyperplug_synthetic::Function;
+use rand::Rng;
 
 fn space(params: Vec<Param>) -> Space {
     Space::new(params).expect("test space is valid")
@@ -32,12 +34,37 @@ fn passes_the_conformance_suite() {
     hyperplug_testkit::check_strategy(&Gp, &Settings::default());
 }
 
+/// `gp` with LCB, seen as the one-objective strategy LCB is: the conformance suite then
+/// checks that studies of several objectives are refused before the strategy is made.
+struct OneObjective;
+
+impl StrategyFactory for OneObjective {
+    fn info(&self) -> PluginInfo {
+        let mut info = Gp.info();
+        info.capabilities.multi_objective = false;
+        info
+    }
+    fn create(&self, setup: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
+        Gp.create(setup)
+    }
+}
+
 #[test]
 fn passes_the_conformance_suite_with_lcb_and_no_batching() {
     hyperplug_testkit::check_strategy(
-        &Gp,
+        &OneObjective,
         &Settings::default()
             .with("acquisition", "lcb")
+            .with("batch", "none")
+            .with("warp", false),
+    );
+}
+
+#[test]
+fn passes_the_conformance_suite_without_batching_or_warping() {
+    hyperplug_testkit::check_strategy(
+        &Gp,
+        &Settings::default()
             .with("batch", "none")
             .with("warp", false),
     );
@@ -251,15 +278,87 @@ fn the_believer_spreads_parallel_asks() {
 }
 
 #[test]
-fn several_objectives_are_refused_with_a_clear_message() {
+fn lcb_with_several_objectives_is_refused_naming_the_setting() {
     let config = StudyConfig::new(
         "mo",
         space(vec![Param::new("x", Domain::float(0.0, 1.0))]),
         vec![Direction::Minimize, Direction::Minimize],
     );
-    match Study::new(config, &Gp, &Settings::default()) {
-        Ok(_) => panic!("a study of two objectives was created"),
-        Err(e) => assert!(e.to_string().contains("gp"), "{e}"),
+    match Study::new(config, &Gp, &Settings::default().with("acquisition", "lcb")) {
+        Ok(_) => panic!("a study of two objectives was created with lcb"),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("`acquisition`") && text.contains("logei"),
+                "{text}"
+            );
+        }
+    }
+}
+
+/// The hypervolume (reference point 1.1, 1.1) of the first `trials` points of `f` in `dim`
+/// dimensions: proposed by `gp` (with `settings`), or drawn uniformly when `settings` is `None`.
+fn zdt_hypervolume(
+    f: Function,
+    dim: usize,
+    seed: u64,
+    trials: u64,
+    settings: Option<&Settings>,
+) -> f64 {
+    let mut values: Vec<Vec<f64>> = Vec::new();
+    match settings {
+        Some(settings) => {
+            let config = StudyConfig::new(
+                f.name(),
+                f.space(dim).expect("valid dim"),
+                vec![Direction::Minimize; 2],
+            )
+            .seed(seed);
+            let mut st = Study::new(config, &Gp, settings).expect("two objectives");
+            st.optimize_fn(Budget::trials(trials), |p, _| {
+                let x: Vec<f64> = (0..dim)
+                    .map(|i| float(p, &Function::param_name(i)))
+                    .collect();
+                Ok(f.evaluate(&x))
+            })
+            .expect("runs");
+            for t in st.finished() {
+                values.push(t.values.clone());
+            }
+        }
+        None => {
+            for n in 0..trials {
+                let mut rng = hyperplug_core::trial_rng(seed, n);
+                let x: Vec<f64> = (0..dim).map(|_| rng.random::<f64>()).collect();
+                values.push(f.evaluate(&x));
+            }
+        }
+    }
+    let points: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
+    hyperplug_core::hypervolume(&points, &[1.1, 1.1]).expect("two objectives")
+}
+
+#[test]
+fn several_objectives_beat_random_search_on_zdt() {
+    // ZDT1 and ZDT2 in 5-D, 40 trials, seeds 0-2; the true fronts' hypervolumes are 0.8767 and
+    // 0.5433. Measured: gp 0.8550 / 0.8566 / 0.8552 on ZDT1 and 0.5208 / 0.5209 / 0.5224 on
+    // ZDT2; random search 0 / 0.014 / 0.068 and 0 / 0 / 0 (its points mostly miss the
+    // reference box). The bounds leave about 0.04 of room below the measured values.
+    for (f, at_least) in [(Function::Zdt1, 0.81), (Function::Zdt2, 0.48)] {
+        let gp: Vec<f64> = (0..3)
+            .map(|seed| zdt_hypervolume(f, 5, seed, 40, Some(&Settings::default())))
+            .collect();
+        let random: Vec<f64> = (0..3)
+            .map(|seed| zdt_hypervolume(f, 5, seed, 40, None))
+            .collect();
+        eprintln!("{}: gp {gp:?}, random {random:?}", f.name());
+        let worst_gp = gp.iter().copied().fold(f64::INFINITY, f64::min);
+        let best_random = random.iter().copied().fold(0.0, f64::max);
+        assert!(
+            worst_gp > at_least && worst_gp > best_random + 0.4,
+            "{}: gp {gp:?} vs random {random:?}",
+            f.name()
+        );
     }
 }
 
