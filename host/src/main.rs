@@ -373,6 +373,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 data.trials.len(),
                 out.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Dashboard {
             storage,
             bind,

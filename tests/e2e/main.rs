@@ -12,8 +12,8 @@ mod hardening;
 mod nas;
 mod plugins;
 mod pruners;
-mod reports;
 mod python;
+mod reports;
 mod resources;
 mod storage;
 
