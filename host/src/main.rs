@@ -6,15 +6,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use hyperplug::config::StudyFile;
 use hyperplug::format::{params_text, values_text};
 use hyperplug::progress::{BarAwareLogger, Progress};
 use hyperplug::registry::{PLUGIN_PATH_VAR, Registry};
 use hyperplug::resources::Machine;
-use hyperplug::run::{Prepared, Report, join, prepare, run};
+use hyperplug::run::{Prepared, join, prepare, run};
 use hyperplug::studies::{self, Format, StateArg};
+use hyperplug_schema::StudyData;
 use hyperplug_storage::{DEFAULT_URL, Location, Mode, StorageError, redact};
 
 #[derive(Parser)]
@@ -96,6 +97,34 @@ enum Command {
         #[command(subcommand)]
         command: StudiesCommand,
     },
+    /// Write a study's report: one HTML file of plots, parameter importances, the best trial or
+    /// Pareto front and every trial, which opens without a network.
+    Report {
+        /// The study's name (or give --from).
+        #[arg(value_name = "STUDY")]
+        study: Option<String>,
+        /// Where it is stored.
+        #[arg(long, value_name = "URL", default_value = DEFAULT_URL)]
+        storage: String,
+        /// Read the study from a JSON export (`hyperplug studies export NAME --format json`)
+        /// instead of a store.
+        #[arg(long, value_name = "FILE", conflicts_with = "study")]
+        from: Option<PathBuf>,
+        /// The HTML file to write.
+        #[arg(
+            short,
+            long = "out",
+            value_name = "FILE",
+            default_value = "report.html"
+        )]
+        out: PathBuf,
+        /// The objective the single-objective plots and importances are about, from 0.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        objective: usize,
+        /// Leave parameter importances out (the slowest part on a large study).
+        #[arg(long)]
+        no_importance: bool,
+    },
     /// Run strategies against problems over seeds and budgets, and report.
     Bench(hyperplug::bench::BenchArgs),
     /// Serve a live dashboard of the stored studies, and ask/tell over HTTP (see docs/HTTP.md).
@@ -137,6 +166,9 @@ enum StudiesCommand {
     Best {
         /// The study's name.
         name: String,
+        /// Print it as JSON (the study schema, without the trial list).
+        #[arg(long)]
+        json: bool,
     },
     /// The study's trials, one line each.
     Trials {
@@ -318,6 +350,46 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             hyperplug_server::serve(config, registry(&cli.plugin_dirs))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report {
+            study,
+            storage,
+            from,
+            out,
+            objective,
+            no_importance,
+        } => {
+            let data = match (study, from) {
+                (_, Some(path)) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    StudyData::from_json(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+                }
+                (Some(name), None) => {
+                    let store = hyperplug_storage::open_store(&storage, Mode::Read)?;
+                    let summary = hyperplug::run::find(&*store, &name)?;
+                    hyperplug_engine::studies::study_data(&*store, &summary)?
+                }
+                (None, None) => bail!(
+                    "say which study: `hyperplug report STUDY [--storage URL]`, or `hyperplug report --from FILE` for a JSON export"
+                ),
+            };
+            let options = hyperplug_report::Options {
+                objective,
+                importance: !no_importance,
+                generator: format!("hyperplug {}", env!("CARGO_PKG_VERSION")),
+                ..hyperplug_report::Options::default()
+            };
+            let html = hyperplug_report::render(&data, &options)?;
+            std::fs::write(&out, html)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!(
+                "wrote the report of study `{}` ({} trials) to {}",
+                data.study.name,
+                data.trials.len(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(args) => {
             hyperplug::bench::run_with(args, &cli.plugin_dirs).map(|()| ExitCode::SUCCESS)
         }
@@ -446,10 +518,10 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
     {
         eprintln!("{message}");
     }
-    let report = Report::of(&prepared.study, &prepared.objective_name);
-    summarize(&report);
+    let data = prepared.study_data();
+    summarize(&data);
     if json {
-        let text = serde_json::to_string_pretty(&report).context("cannot write JSON")?;
+        let text = serde_json::to_string_pretty(&data).context("cannot write JSON")?;
         println!("{text}");
     }
     // Interrupted trials were cut short: say so in the exit status, as shells expect.
@@ -458,11 +530,11 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
     }
     // A study that produced nothing, or gave up, failed: scripts and CI must see it.
     if let Some(stop) = failure_stop {
-        eprintln!("error: study `{}` {stop}", report.study);
+        eprintln!("error: study `{}` {stop}", data.study.name);
         return Ok(ExitCode::FAILURE);
     }
-    if report.counts.complete == 0 {
-        let last = report
+    if data.counts.complete == 0 {
+        let last = data
             .trials
             .iter()
             .rev()
@@ -470,7 +542,7 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
             .map_or_else(String::new, |m| format!("; the last failed with: {m}"));
         eprintln!(
             "error: study `{}` has no complete trial ({} failed, {} pruned){last}",
-            report.study, report.counts.failed, report.counts.pruned
+            data.study.name, data.counts.failed, data.counts.pruned
         );
         return Ok(ExitCode::FAILURE);
     }
@@ -546,7 +618,7 @@ fn studies_command(
     match command {
         StudiesCommand::List => studies::list(&*store, &mut out)?,
         StudiesCommand::Show { name } => studies::show(&*store, &name, &mut out)?,
-        StudiesCommand::Best { name } => studies::best(&*store, &name, &mut out)?,
+        StudiesCommand::Best { name, json } => studies::best(&*store, &name, json, &mut out)?,
         StudiesCommand::Trials { name, state } => {
             studies::trials(&*store, &name, state.map(Into::into), &mut out)?;
         }
@@ -594,18 +666,18 @@ fn ctrl_c_counter() -> Arc<AtomicUsize> {
     presses
 }
 
-fn summarize(report: &Report<'_>) {
-    let c = &report.counts;
+fn summarize(data: &StudyData) {
+    let c = &data.counts;
     eprintln!(
         "study `{}`: {} trials ({} complete, {} pruned, {} failed), seed {}",
-        report.study,
-        report.trials.len(),
+        data.study.name,
+        data.trials.len(),
         c.complete,
         c.pruned,
         c.failed,
-        report.seed
+        data.study.seed.unwrap_or(0)
     );
-    match report.best_trials.as_slice() {
+    match data.best_trials.as_slice() {
         [] => eprintln!("no trial completed"),
         [best] => eprintln!(
             "best: trial {} = {} with {}",

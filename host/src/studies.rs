@@ -8,12 +8,12 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use hyperplug_core::{Direction, Space, TrialState, Value};
 use hyperplug_storage::{Store, StudySummary};
-use serde_json::json;
 
 use crate::format::{number, params_text, values_text};
 use crate::run::{Definition, find};
-use hyperplug_engine::studies::{all_trials, best_of};
+use hyperplug_engine::studies::study_data;
 pub use hyperplug_engine::studies::{delete, parse_params};
+use hyperplug_schema::write_csv;
 
 /// Export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -231,17 +231,16 @@ pub fn show(store: &dyn Store, name: &str, out: &mut dyn Write) -> Result<()> {
             s.queued
         ),
     ));
-    let trials = all_trials(store, &s)?;
-    let best = best_of(r, &trials);
-    rows.push(match (best.as_slice(), r.directions.len()) {
+    let data = study_data(store, &s)?;
+    rows.push(match (data.best_trials.as_slice(), r.directions.len()) {
         ([], _) => ("best", "no trial completed".into()),
         ([b], 1) => (
             "best",
             format!(
                 "trial {} = {} with {}",
-                b.trial.number,
-                values_text(&b.trial.values),
-                params_text(&b.trial.params)
+                b.number,
+                values_text(&b.values),
+                params_text(&b.params)
             ),
         ),
         (front, _) => (
@@ -261,25 +260,32 @@ pub fn show(store: &dyn Store, name: &str, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// `hyperplug studies best NAME`: the best trial, or the Pareto front as a table.
-pub fn best(store: &dyn Store, name: &str, out: &mut dyn Write) -> Result<()> {
+/// `hyperplug studies best NAME`: the best trial, or the Pareto front as a table; with `json`,
+/// the study schema's document without the trial list.
+pub fn best(store: &dyn Store, name: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let s = find(store, name)?;
-    let trials = all_trials(store, &s)?;
-    let best = best_of(&s.record, &trials);
+    let data = study_data(store, &s)?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &data.best_view()).context("cannot write JSON")?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let best = &data.best_trials;
+    let directions = &data.study.directions;
     if best.is_empty() {
         writeln!(out, "study `{name}` has no complete trial yet")?;
         return Ok(());
     }
-    if let ([b], 1) = (best.as_slice(), s.record.directions.len()) {
+    if let ([b], 1) = (best.as_slice(), directions.len()) {
         writeln!(
             out,
             "trial {} = {} ({})",
-            b.trial.number,
-            values_text(&b.trial.values),
-            s.record.directions[0]
+            b.number,
+            values_text(&b.values),
+            directions[0]
         )?;
-        let width = b.trial.params.keys().map(|k| k.len()).max().unwrap_or(0);
-        for (k, v) in &b.trial.params {
+        let width = b.params.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, v) in &b.params {
             writeln!(out, "  {k:<width$}  {}", value_text(v))?;
         }
         return Ok(());
@@ -287,14 +293,10 @@ pub fn best(store: &dyn Store, name: &str, out: &mut dyn Write) -> Result<()> {
     writeln!(
         out,
         "Pareto front of study `{name}` ({}): {} trials",
-        directions_text(&s.record.directions),
+        directions_text(directions),
         best.len()
     )?;
-    let complete = trials
-        .iter()
-        .filter(|t| t.trial.state == TrialState::Complete)
-        .map(|t| t.trial.values.as_slice());
-    if let Some(hv) = crate::run::FrontHypervolume::of(&s.record.directions, complete) {
+    if let Some(hv) = &data.hypervolume {
         let reference: Vec<String> = hv.reference_point.iter().map(|v| number(*v)).collect();
         writeln!(
             out,
@@ -310,13 +312,13 @@ pub fn best(store: &dyn Store, name: &str, out: &mut dyn Write) -> Result<()> {
         )?;
     }
     let mut headers: Vec<String> = vec!["trial".into()];
-    headers.extend((0..s.record.directions.len()).map(|i| format!("value {i}")));
+    headers.extend((0..directions.len()).map(|i| format!("value {i}")));
     headers.push("params".into());
     let mut t = Table::new(&headers.iter().map(String::as_str).collect::<Vec<_>>());
     for b in best {
-        let mut row = vec![b.trial.number.to_string()];
-        row.extend(b.trial.values.iter().map(|v| number(*v)));
-        row.push(params_text(&b.trial.params));
+        let mut row = vec![b.number.to_string()];
+        row.extend(b.values.iter().map(|v| number(*v)));
+        row.push(params_text(&b.params));
         t.row(row);
     }
     t.write(out)?;
@@ -384,142 +386,20 @@ pub fn trials(
     Ok(())
 }
 
-/// `hyperplug studies export NAME`: every trial with its parameters, values, state,
-/// intermediate values and timings, streamed from one query.
+/// `hyperplug studies export NAME`: the study and every trial in the study schema, as JSON
+/// (docs/SCHEMA.md) or as CSV in the shape of Optuna's `trials_dataframe`.
 pub fn export(store: &dyn Store, name: &str, format: Format, out: &mut dyn Write) -> Result<()> {
     let s = find(store, name)?;
-    let mut failed: Option<std::io::Error> = None;
+    let data = study_data(store, &s)?;
     match format {
-        Format::Csv => {
-            let params: Vec<&str> = s
-                .record
-                .space
-                .params()
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect();
-            let values: Vec<String> = match s.record.directions.len() {
-                1 => vec!["value".into()],
-                k => (0..k).map(|i| format!("value_{i}")).collect(),
-            };
-            let mut header: Vec<String> = vec!["number".into(), "state".into()];
-            header.extend(values.iter().cloned());
-            header.extend(params.iter().map(|p| format!("param_{p}")));
-            header.extend(
-                [
-                    "started",
-                    "started_ms",
-                    "duration_s",
-                    "intermediate",
-                    "attrs",
-                    "message",
-                    "worker",
-                    "retry_of",
-                ]
-                .map(String::from),
-            );
-            csv_line(out, &header)?;
-            store.each_trial(s.id, &mut |st| {
-                let t = &st.trial;
-                let mut row = vec![t.number.to_string(), state_text(t.state).to_owned()];
-                row.extend(
-                    (0..values.len())
-                        .map(|i| t.values.get(i).map_or_else(String::new, |v| v.to_string())),
-                );
-                row.extend(
-                    params
-                        .iter()
-                        .map(|p| t.params.get(*p).map_or_else(String::new, Value::to_string)),
-                );
-                row.push(if t.started_ms == 0 {
-                    String::new()
-                } else {
-                    humantime::format_rfc3339_millis(
-                        UNIX_EPOCH + Duration::from_millis(t.started_ms),
-                    )
-                    .to_string()
-                });
-                row.push(t.started_ms.to_string());
-                row.push(t.duration_s.map_or_else(String::new, |d| d.to_string()));
-                row.push(json!(t.intermediate).to_string());
-                row.push(if t.user_attrs.is_empty() {
-                    String::new()
-                } else {
-                    json!(t.user_attrs).to_string()
-                });
-                row.push(t.message.clone().unwrap_or_default());
-                row.push(st.worker.clone().unwrap_or_default());
-                row.push(st.retry_of.map_or_else(String::new, |r| r.to_string()));
-                match csv_line(out, &row) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        failed = Some(e);
-                        false
-                    }
-                }
-            })?;
-        }
+        Format::Csv => write_csv(&data, out).context("cannot write the export")?,
         Format::Json => {
-            let study = json!({
-                "name": s.record.name,
-                "directions": s.record.directions,
-                "space": s.record.space,
-                "retries": s.record.retries,
-                "heartbeat_grace_s": s.record.grace_s,
-                "definition": Definition::shown(&s.record),
-                "created_ms": s.created_ms,
-                "updated_ms": s.updated_ms,
-            });
-            write!(out, "{{\n\"study\": {study},\n\"trials\": [")?;
-            let mut first = true;
-            store.each_trial(s.id, &mut |st| {
-                let t = &st.trial;
-                let item = json!({
-                    "number": t.number,
-                    "state": t.state,
-                    "values": t.values,
-                    "params": t.params,
-                    "intermediate": t.intermediate,
-                    "started_ms": t.started_ms,
-                    "duration_s": t.duration_s,
-                    "user_attrs": t.user_attrs,
-                    "message": t.message,
-                    "worker": st.worker,
-                    "retry_of": st.retry_of,
-                });
-                let sep = if first { "\n" } else { ",\n" };
-                first = false;
-                match write!(out, "{sep}{item}") {
-                    Ok(()) => true,
-                    Err(e) => {
-                        failed = Some(e);
-                        false
-                    }
-                }
-            })?;
-            writeln!(out, "\n]\n}}")?;
+            serde_json::to_writer(&mut *out, &data).context("cannot write the export")?;
+            writeln!(out).context("cannot write the export")?;
         }
-    }
-    if let Some(e) = failed {
-        return Err(e).context("cannot write the export");
     }
     out.flush()?;
     Ok(())
-}
-
-/// One CSV record (RFC 4180): fields with commas, quotes or line breaks are quoted.
-fn csv_line(out: &mut dyn Write, fields: &[String]) -> std::io::Result<()> {
-    let line: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            if f.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f.clone()
-            }
-        })
-        .collect();
-    writeln!(out, "{}", line.join(","))
 }
 
 #[cfg(test)]
@@ -539,16 +419,6 @@ mod tests {
             "study        trials  best\n\
              a                 5  0.5 (#3)\n\
              longer-name     120  -\n"
-        );
-        let mut csv = Vec::new();
-        csv_line(
-            &mut csv,
-            &["a,b".into(), "say \"hi\"".into(), "plain".into()],
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(csv).unwrap(),
-            "\"a,b\",\"say \"\"hi\"\"\",plain\n"
         );
         assert_eq!(when(86_400_000), "1970-01-02 00:00:00 UTC");
     }

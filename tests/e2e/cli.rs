@@ -37,7 +37,7 @@ fn the_quickstart_runs_and_finds_a_good_point() {
         r["counts"]["complete"].as_u64().unwrap()
     );
     assert_eq!(trials.len(), 100);
-    assert_eq!(r["strategy"], "tpe");
+    assert_eq!(r["study"]["strategy"], "tpe");
     let best = r["best_trials"][0]["values"][0].as_f64().unwrap();
     // Hartmann-6 ranges over [-3.32237, 0]. 100 random trials reach about -2.0 (median of the
     // reference figures); TPE gets within a few tenths of the optimum.
@@ -115,7 +115,10 @@ fn a_two_objective_study_reports_its_pareto_front() {
         "[study]\ntrials = 40\nseed = 3\n[strategy]\nname = \"qmc\"\n[objective]\nname = \"zdt1\"\ndim = 5\n",
     );
     let r = report(&hyperplug(&["run", &study, "--json"], dir.path(), &[]));
-    assert_eq!(r["directions"], serde_json::json!(["minimize", "minimize"]));
+    assert_eq!(
+        r["study"]["directions"],
+        serde_json::json!(["minimize", "minimize"])
+    );
     let front = r["best_trials"].as_array().unwrap();
     assert!(!front.is_empty() && front.len() < 40);
     // Its hypervolume, against each objective's worst complete value plus a tenth of its range.
@@ -140,7 +143,7 @@ fn a_two_objective_study_reports_its_pareto_front() {
     assert!(hv["value"].as_f64().unwrap() > 0.0, "{hv}");
     assert_eq!(hv["estimate"], false);
     // `studies best` prints the same front and hypervolume from the store.
-    let name = r["study"].as_str().unwrap();
+    let name = r["study"]["name"].as_str().unwrap();
     let best = hyperplug(&["studies", "best", name], dir.path(), &[]);
     let (stdout, stderr) = text(&best);
     assert!(best.status.success(), "{stderr}");

@@ -81,10 +81,10 @@ fn the_sklearn_example_tunes_a_real_model_end_to_end() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("the --json report");
-    assert_eq!(report["objective"], "command");
+    assert_eq!(report["study"]["objective"], "command");
     assert_eq!(
         report["counts"],
-        json!({ "complete": 8, "pruned": 0, "failed": 0 }),
+        json!({ "running": 0, "complete": 8, "pruned": 0, "failed": 0, "queued": 0 }),
         "{stderr}"
     );
 

@@ -11,6 +11,7 @@ mod executor;
 mod hardening;
 mod nas;
 mod plugins;
+mod reports;
 mod resources;
 mod storage;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use hyperplug_engine::config::StudyFile;
 use hyperplug_engine::plugin::{LoadError, load};
 use hyperplug_engine::resources::Machine;
-use hyperplug_engine::run::{Report, prepare, run};
+use hyperplug_engine::run::{prepare, run};
 use hyperplug_engine::{Registry, Source, TrialState};
 
 use crate::{assert_clean_failure, hyperplug, library, plugin_dir, report, text, write};
@@ -243,7 +243,7 @@ fn two_strategy_libraries_and_an_objective_library_run_in_one_process() {
         let file = StudyFile::parse(Path::new("s.toml"), &text).unwrap();
         let mut prepared = prepare(&file, &registry, &Machine::detect()).unwrap();
         run(&mut prepared, &mut ()).unwrap();
-        let r = Report::of(&prepared.study, "hartmann6");
+        let r = prepared.study_data();
         assert_eq!(r.counts.complete, 80, "{strategy}");
         let best = r.best_trials[0].values[0];
         // Hartmann-6 lies in [-3.33, 0]; 80 trials of any of these reach well below -1.
@@ -268,7 +268,7 @@ fn several_plugin_libraries_on_the_cli_plugin_path() {
             study_dir.path(),
             &[("HYPERPLUG_PLUGIN_PATH", dir.path().to_str().unwrap())],
         ));
-        assert_eq!(r["strategy"], strategy);
+        assert_eq!(r["study"]["strategy"], strategy);
         assert_eq!(r["counts"]["complete"], 20);
         assert!(r["best_trials"][0]["values"][0].as_f64().unwrap() < 0.5);
     }

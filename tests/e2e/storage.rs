@@ -472,7 +472,10 @@ fn a_changed_space_or_direction_is_refused_saying_what_changed() {
     );
     let r = report(&hyperplug(&["run", &other, "--json"], dir.path(), &[]));
     assert_eq!(
-        (r["trials"].as_array().unwrap().len(), &r["strategy"]),
+        (
+            r["trials"].as_array().unwrap().len(),
+            &r["study"]["strategy"]
+        ),
         (6, &"qmc".into())
     );
 }
@@ -618,7 +621,7 @@ fn studies_are_listed_shown_exported_and_deleted() {
     let mut rows = csv.lines();
     let header = rows.next().unwrap();
     assert!(
-        header.starts_with("number,state,value_0,value_1,param_x0,param_x1,param_x2,started,started_ms,duration_s,intermediate"),
+        header.starts_with("number,values_0,values_1,datetime_start,datetime_complete,duration_s,params_x0,params_x1,params_x2,state"),
         "{header}"
     );
     assert_eq!(rows.count(), 30);

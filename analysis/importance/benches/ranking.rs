@@ -4,7 +4,9 @@
 //! mixed problem, seeds 0–20, was the development problem). Then the report's bootstrap cap:
 //! 3,000 trials ranked with trees of at most 2,000 samples against uncapped trees.
 //!
-//! `cargo bench -p hyperplug-importance --bench ranking`
+//! `cargo bench -p hyperplug-importance --bench ranking`; with `HP_IMPORTANCE_DUMP=DIR` it also
+//! writes each problem, size and seed's trials to `DIR` as JSON, for
+//! `bench/compare/importance.py` to rank the same trials with Optuna's evaluators.
 
 use std::time::Instant;
 
@@ -91,6 +93,10 @@ fn main() {
         },
     ];
     let seeds = 100..120u64;
+    let dump = std::env::var_os("HP_IMPORTANCE_DUMP").map(std::path::PathBuf::from);
+    if let Some(dir) = &dump {
+        std::fs::create_dir_all(dir).expect("the dump directory");
+    }
     println!(
         "| problem | trials | irrelevant | fANOVA: irrelevant last | PED-ANOVA: irrelevant last | fANOVA s/seed | PED-ANOVA s/seed |"
     );
@@ -101,6 +107,18 @@ fn main() {
         let (mut f_ok, mut p_ok, mut f_s, mut p_s) = (0, 0, 0.0, 0.0);
         for seed in seeds.clone() {
             let trials = sample(p, &space, n, seed);
+            if let Some(dir) = &dump {
+                let doc = serde_json::json!({
+                    "problem": p.name,
+                    "trials_count": n,
+                    "seed": seed,
+                    "irrelevant": noise,
+                    "space": &space,
+                    "trials": trials.iter().map(|(q, v)| serde_json::json!({"params": q, "value": v})).collect::<Vec<_>>(),
+                });
+                let file = dir.join(format!("{}-{n}-{seed}.json", p.function.name()));
+                std::fs::write(&file, doc.to_string()).expect("write the dump");
+            }
             let view: Vec<(&Params, f64)> = trials.iter().map(|(q, v)| (q, *v)).collect();
             let t = Instant::now();
             let f = Fanova {

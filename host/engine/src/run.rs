@@ -8,9 +8,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::{
-    Budget, Direction, MemoryStorage, Objective, Observer, RunOptions, Space, Storage, Study,
-    StudyConfig, StudyRecord, Trial, TrialState,
+    Budget, Direction, MemoryStorage, Objective, Observer, RunOptions, Storage, Study, StudyConfig,
+    StudyRecord, Trial, TrialState,
 };
+use hyperplug_schema::{StudyData, StudyInfo, TrialData};
 use hyperplug_storage::{DEFAULT_URL, Location, Mode, Store};
 use serde::{Deserialize, Serialize};
 
@@ -304,159 +305,32 @@ fn fresh_seed() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// A finished study as JSON: every trial, the best ones, and what produced them.
-#[derive(Serialize)]
-pub struct Report<'a> {
-    /// The study's name.
-    pub study: &'a str,
-    /// The strategy's name.
-    pub strategy: &'a str,
-    /// The objective's name.
-    pub objective: &'a str,
-    /// The seed used.
-    pub seed: u64,
-    /// One per objective.
-    pub directions: &'a [Direction],
-    /// The space searched.
-    pub space: &'a Space,
-    /// Trials by state.
-    pub counts: Counts,
-    /// The best trial (single objective) or the Pareto front.
-    pub best_trials: Vec<&'a Trial>,
-    /// Several objectives: the hypervolume of the Pareto front.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hypervolume: Option<FrontHypervolume>,
-    /// Every trial, by number.
-    pub trials: Vec<&'a Trial>,
-}
-
-/// The hypervolume of a multi-objective study's Pareto front. A user's study has no known
-/// front to measure against, so the reference point is each objective's worst value over the
-/// complete trials, moved a tenth of that objective's range further (so the front's extreme
-/// points count too). Exact for two and three objectives; for more, a seeded Monte Carlo
-/// estimate from up to 100,000 samples (fewer for a large front, so that a study of many
-/// thousands of trials still answers in about a second).
-#[derive(Serialize, Debug, PartialEq)]
-pub struct FrontHypervolume {
-    /// The hypervolume, in the objectives' units multiplied.
-    pub value: f64,
-    /// The point it is measured against, in the objectives' own terms.
-    pub reference_point: Vec<f64>,
-    /// Whether `value` is a Monte Carlo estimate (four objectives and more).
-    pub estimate: bool,
-}
-
-impl FrontHypervolume {
-    /// The hypervolume of the complete trials' `values` under `directions`; `None` for one
-    /// objective or no complete trial.
-    pub fn of<'v>(
-        directions: &[Direction],
-        values: impl Iterator<Item = &'v [f64]>,
-    ) -> Option<FrontHypervolume> {
-        if directions.len() < 2 {
-            return None;
+impl Prepared {
+    /// The study as it stands, in the study schema: what `run --json` prints. Its trials are
+    /// the study's mirror of its store (every worker's, the running ones included).
+    pub fn study_data(&self) -> StudyData {
+        let config = self.study.config();
+        let mut info = StudyInfo::new(
+            &config.name,
+            config.directions.clone(),
+            config.space.clone(),
+        );
+        let metrics = self.objective.metrics();
+        if metrics.len() == config.directions.len() {
+            info.metric_names = metrics.into_iter().map(|m| m.name).collect();
         }
-        let losses: Vec<Vec<f64>> = values
-            .filter(|v| v.len() == directions.len())
-            .map(|v| {
-                v.iter()
-                    .zip(directions)
-                    .map(|(x, d)| d.to_loss(*x))
-                    .collect()
-            })
-            .collect();
-        if losses.is_empty() {
-            return None;
-        }
-        let reference: Vec<f64> = (0..directions.len())
-            .map(|j| {
-                let (lo, hi) = losses
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), l| {
-                        (a.min(l[j]), b.max(l[j]))
-                    });
-                let span = hi - lo;
-                hi + if span > 0.0 {
-                    0.1 * span
-                } else {
-                    1e-9_f64.max(hi.abs() * 1e-9)
-                }
-            })
-            .collect();
-        let all: Vec<&[f64]> = losses.iter().map(Vec::as_slice).collect();
-        let minimize = vec![Direction::Minimize; directions.len()];
-        let points: Vec<&[f64]> = hyperplug_core::pareto_front(&all, &minimize)
+        info.strategy = Some(self.study.strategy_name().to_owned());
+        info.objective = Some(self.objective_name.clone());
+        info.seed = Some(config.seed);
+        info.trial_budget = self.budget.trials;
+        info.storage = Some(self.location.clone());
+        let trials = self
+            .study
+            .trials()
             .into_iter()
-            .map(|i| all[i])
+            .map(TrialData::from)
             .collect();
-        let (value, estimate) = match hyperplug_core::hypervolume(&points, &reference) {
-            Some(v) => (v, false),
-            None => {
-                // About 2·10⁸ point comparisons at most.
-                let work = (points.len() * directions.len()).max(1);
-                let samples = (200_000_000 / work).clamp(1_000, 100_000);
-                let mut rng = hyperplug_core::trial_rng(0, 0);
-                let v = hyperplug_core::hypervolume_monte_carlo(
-                    &points, &reference, samples, &mut rng,
-                )?;
-                (v, true)
-            }
-        };
-        let reference_point = reference
-            .iter()
-            .zip(directions)
-            .map(|(r, d)| d.to_loss(*r))
-            .collect();
-        Some(FrontHypervolume {
-            value,
-            reference_point,
-            estimate,
-        })
-    }
-}
-
-/// How many trials ended in each state.
-#[derive(Serialize, Default, Debug, PartialEq, Eq)]
-pub struct Counts {
-    /// Complete.
-    pub complete: usize,
-    /// Pruned.
-    pub pruned: usize,
-    /// Failed.
-    pub failed: usize,
-}
-
-impl<'a> Report<'a> {
-    /// The report of `study`, whose objective is `objective`.
-    pub fn of(study: &'a Study, objective: &'a str) -> Self {
-        let mut counts = Counts::default();
-        for t in study.finished() {
-            match t.state {
-                TrialState::Complete => counts.complete += 1,
-                TrialState::Pruned => counts.pruned += 1,
-                TrialState::Failed => counts.failed += 1,
-                TrialState::Running => {}
-            }
-        }
-        Report {
-            study: &study.config().name,
-            strategy: study.strategy_name(),
-            objective,
-            seed: study.config().seed,
-            directions: &study.config().directions,
-            space: &study.config().space,
-            counts,
-            best_trials: study.best_trials(),
-            hypervolume: FrontHypervolume::of(
-                &study.config().directions,
-                study
-                    .finished()
-                    .iter()
-                    .filter(|t| t.state == TrialState::Complete)
-                    .map(|t| t.values.as_slice()),
-            ),
-            trials: study.trials(),
-        }
+        StudyData::new(info, trials)
     }
 }
 
@@ -602,48 +476,6 @@ pub fn run(
             }
             std::thread::sleep(WAIT_POLL);
         }
-    }
-}
-
-#[cfg(test)]
-mod front_tests {
-    use super::*;
-
-    #[test]
-    fn front_hypervolume_by_hand() {
-        // Minimize, maximize: (1,1), (3,3), (2,2) and a dominated (3,1). As losses the
-        // reference is (3 + 0.2, -1 + 0.2), i.e. (3.2, 0.8) in the objectives' terms; the
-        // staircase: 2.2·0.2 + 1.2·1 + 0.2·1 = 1.84.
-        let d = [Direction::Minimize, Direction::Maximize];
-        let rows: [[f64; 2]; 4] = [[1.0, 1.0], [3.0, 3.0], [2.0, 2.0], [3.0, 1.0]];
-        let hv = FrontHypervolume::of(&d, rows.iter().map(|r| r.as_slice())).unwrap();
-        assert!((hv.value - 1.84).abs() < 1e-12, "{hv:?}");
-        assert!((hv.reference_point[0] - 3.2).abs() < 1e-12, "{hv:?}");
-        assert!((hv.reference_point[1] - 0.8).abs() < 1e-12, "{hv:?}");
-        assert!(!hv.estimate);
-        assert_eq!(
-            FrontHypervolume::of(&d[..1], rows.iter().map(|r| &r[..1])),
-            None
-        );
-        assert_eq!(FrontHypervolume::of(&d, std::iter::empty()), None);
-        // Four objectives: an estimate. The reference is each objective's worst, 1, plus a
-        // tenth of its range: 1.1. Each corner dominates 1.1 · 0.1³; any two share 0.1⁴, as do
-        // any three and all four (inclusion–exclusion).
-        let d4 = [Direction::Minimize; 4];
-        let rows: [[f64; 4]; 4] = [
-            [0.0, 1.0, 1.0, 1.0],
-            [1.0, 0.0, 1.0, 1.0],
-            [1.0, 1.0, 0.0, 1.0],
-            [1.0, 1.0, 1.0, 0.0],
-        ];
-        let hv = FrontHypervolume::of(&d4, rows.iter().map(|r| r.as_slice())).unwrap();
-        assert!(hv.estimate);
-        let exact = 4.0 * 1.1 * 0.001 - 6.0 * 1e-4 + 4.0 * 1e-4 - 1e-4;
-        assert!(
-            (hv.value - exact).abs() < 0.1 * exact,
-            "{} vs {exact}",
-            hv.value
-        );
     }
 }
 

@@ -1,47 +1,48 @@
-//! Stored studies as data: every trial, the best ones, deleting, and parameters given by hand
-//! checked against a study's space. Front ends draw them (the CLI's tables and exports, the
+//! Stored studies as data: a study and its trials in the study schema (`hyperplug-schema`),
+//! deleting, and parameters given by hand checked against a study's space. Front ends draw them (the CLI's tables and exports, the
 //! report, the dashboard); nothing here prints.
 
 use anyhow::{Result, anyhow, bail};
-use hyperplug_core::{Domain, Params, Space, StudyRecord, TrialState, Value, pareto_front};
-use hyperplug_storage::{Store, StoredTrial, StudySummary};
+use hyperplug_core::{Domain, Params, Space, Value};
+use hyperplug_schema::{StudyData, StudyInfo, TrialData};
+use hyperplug_storage::{Store, StudySummary};
 
-use crate::run::find;
+use crate::run::{Definition, find};
 
-/// Every trial of a study, read in one query.
-pub fn all_trials(store: &dyn Store, study: &StudySummary) -> Result<Vec<StoredTrial>> {
-    let mut trials = Vec::with_capacity(study.total() as usize);
-    store.each_trial(study.id, &mut |t| {
+/// What a stored study's record and definition say, in the study schema: name, directions,
+/// space, strategy, objective, seed, budget, where it is stored, when it was made and last
+/// touched.
+pub fn study_info(store: &dyn Store, summary: &StudySummary) -> StudyInfo {
+    let record = &summary.record;
+    let mut info = StudyInfo::from_record(record);
+    if let Some(d) = Definition::of(record) {
+        info.strategy = Some(d.strategy);
+        info.objective = Some(d.objective);
+        info.seed = Some(d.seed);
+        info.trial_budget = d.trials;
+    }
+    info.definition = Definition::shown(record);
+    info.storage = Some(store.location());
+    info.created_ms = Some(summary.created_ms);
+    info.updated_ms = Some(summary.updated_ms);
+    info
+}
+
+/// A stored study and every trial (read in one query, with the worker that ran each), in the
+/// study schema: what `studies export`, `studies best --json`, the report and the dashboard
+/// show.
+pub fn study_data(store: &dyn Store, summary: &StudySummary) -> Result<StudyData> {
+    let mut trials = Vec::with_capacity(summary.total() as usize);
+    store.each_trial(summary.id, &mut |stored| {
+        let mut t = TrialData::from(&stored.trial);
+        t.worker = stored.worker;
+        t.retry_of = stored.retry_of;
         trials.push(t);
         true
     })?;
-    Ok(trials)
-}
-
-/// The best complete trial (one objective) or the Pareto front, by number.
-pub fn best_of<'a>(record: &StudyRecord, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial> {
-    let complete: Vec<&StoredTrial> = trials
-        .iter()
-        .filter(|t| t.trial.state == TrialState::Complete)
-        .collect();
-    if let [d] = record.directions[..] {
-        // The earliest among ties, as the study itself reports.
-        return complete
-            .into_iter()
-            .fold(None, |best: Option<&StoredTrial>, t| match best {
-                Some(b) if !d.better(t.trial.values[0], b.trial.values[0]) => Some(b),
-                _ => Some(t),
-            })
-            .into_iter()
-            .collect();
-    }
-    let points: Vec<&[f64]> = complete.iter().map(|t| t.trial.values.as_slice()).collect();
-    let mut front: Vec<&StoredTrial> = pareto_front(&points, &record.directions)
-        .into_iter()
-        .map(|i| complete[i])
-        .collect();
-    front.sort_by_key(|t| t.trial.number);
-    front
+    let mut data = StudyData::new(study_info(store, summary), trials);
+    data.counts.queued = summary.queued;
+    Ok(data)
 }
 
 /// Removes the study `name` with its trials; refuses unless `yes` (`hyperplug studies delete

@@ -83,3 +83,42 @@ impl Hypervolume {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_hypervolume_by_hand() {
+        // Minimize, maximize: (1,1), (3,3), (2,2) and a dominated (3,1). As losses the
+        // reference is (3 + 0.2, -1 + 0.2), i.e. (3.2, 0.8) in the objectives' terms; the
+        // staircase: 2.2·0.2 + 1.2·1 + 0.2·1 = 1.84.
+        let d = [Direction::Minimize, Direction::Maximize];
+        let rows: [[f64; 2]; 4] = [[1.0, 1.0], [3.0, 3.0], [2.0, 2.0], [3.0, 1.0]];
+        let hv = Hypervolume::of(&d, rows.iter().map(|r| r.as_slice())).unwrap();
+        assert!((hv.value - 1.84).abs() < 1e-12, "{hv:?}");
+        assert!((hv.reference_point[0] - 3.2).abs() < 1e-12, "{hv:?}");
+        assert!((hv.reference_point[1] - 0.8).abs() < 1e-12, "{hv:?}");
+        assert!(!hv.estimate);
+        assert_eq!(Hypervolume::of(&d[..1], rows.iter().map(|r| &r[..1])), None);
+        assert_eq!(Hypervolume::of(&d, std::iter::empty()), None);
+        // Four objectives: an estimate. The reference is each objective's worst, 1, plus a
+        // tenth of its range: 1.1. Each corner dominates 1.1 · 0.1³; any two share 0.1⁴, as do
+        // any three and all four (inclusion–exclusion).
+        let d4 = [Direction::Minimize; 4];
+        let rows: [[f64; 4]; 4] = [
+            [0.0, 1.0, 1.0, 1.0],
+            [1.0, 0.0, 1.0, 1.0],
+            [1.0, 1.0, 0.0, 1.0],
+            [1.0, 1.0, 1.0, 0.0],
+        ];
+        let hv = Hypervolume::of(&d4, rows.iter().map(|r| r.as_slice())).unwrap();
+        assert!(hv.estimate);
+        let exact = 4.0 * 1.1 * 0.001 - 6.0 * 1e-4 + 4.0 * 1e-4 - 1e-4;
+        assert!(
+            (hv.value - exact).abs() < 0.1 * exact,
+            "{} vs {exact}",
+            hv.value
+        );
+    }
+}

@@ -69,10 +69,27 @@ pub struct StudyData {
     /// Several objectives: the hypervolume of the Pareto front.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hypervolume: Option<Hypervolume>,
-    /// Every trial, by number. Left out (empty) by `studies best --json`, which shows the best
-    /// only; `counts` still says how many there are.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Every trial, by number. Left out by `studies best --json` ([`StudyData::best_view`]),
+    /// which shows the best only; `counts` still says how many there are.
+    #[serde(default)]
     pub trials: Vec<TrialData>,
+}
+
+/// A study without its trial list, as `studies best --json` writes it: [`StudyData`]'s fields
+/// but `trials`. It reads back as a `StudyData` with no trials.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct BestView<'a> {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// What the study is.
+    pub study: &'a StudyInfo,
+    /// How many trials are in each state.
+    pub counts: &'a Counts,
+    /// The best trial, or the Pareto front.
+    pub best_trials: &'a [TrialData],
+    /// Several objectives: the front's hypervolume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hypervolume: &'a Option<Hypervolume>,
 }
 
 /// What a study is, apart from its trials.
@@ -320,10 +337,15 @@ impl StudyData {
             Hypervolume::of(directions, complete.iter().map(|t| t.values.as_slice()));
     }
 
-    /// The same study with the trial list left out: what `studies best --json` shows.
-    pub fn without_trials(mut self) -> Self {
-        self.trials = Vec::new();
-        self
+    /// The study with the trial list left out: what `studies best --json` shows.
+    pub fn best_view(&self) -> BestView<'_> {
+        BestView {
+            schema_version: self.schema_version,
+            study: &self.study,
+            counts: &self.counts,
+            best_trials: &self.best_trials,
+            hypervolume: &self.hypervolume,
+        }
     }
 
     /// The complete trials with one value per objective.

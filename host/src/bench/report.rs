@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::Direction;
+use hyperplug_schema::{StudyData, TrialData};
 
 use super::record::{Record, RecordKind, regret};
 use super::stats::{iqr, mean, median, ranks, sig};
@@ -14,12 +15,23 @@ use super::stats::{iqr, mean, median, ranks, sig};
 /// How many trials before a checkpoint the overhead table averages over.
 pub const OVERHEAD_WINDOW: usize = 50;
 
-/// Reads JSON lines from `paths`, one record per non-blank line; errors name the file and line.
+/// Reads the records of `paths`: JSON lines, one record per non-blank line (from `hyperplug
+/// bench` or bench/compare), or a study export (`hyperplug studies export NAME --format json`,
+/// one objective), read as one run of its strategy on a problem named after the study. Errors
+/// name the file and line.
 pub fn read_records(paths: &[PathBuf]) -> Result<Vec<Record>> {
     let mut out = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read results file {}", path.display()))?;
+        if text.trim_start().starts_with('{') && text.contains("\"schema_version\"") {
+            let study =
+                StudyData::from_json(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            out.push(study_record(&study).with_context(|| {
+                format!("{}: cannot be read as a benchmark run", path.display())
+            })?);
+            continue;
+        }
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -31,6 +43,60 @@ pub fn read_records(paths: &[PathBuf]) -> Result<Vec<Record>> {
         }
     }
     Ok(out)
+}
+
+/// A single-objective study as one benchmark run: its best value after each trial, and the
+/// trials' durations.
+fn study_record(study: &StudyData) -> Result<Record> {
+    let info = &study.study;
+    let [direction] = info.directions[..] else {
+        bail!(
+            "study `{}` has {} objectives; a benchmark report compares one (`hyperplug report` draws any study)",
+            info.name,
+            info.directions.len()
+        );
+    };
+    let finished: Vec<&TrialData> = study
+        .trials
+        .iter()
+        .filter(|t| t.state.is_finished())
+        .collect();
+    let mut r = Record::new(
+        "hyperplug",
+        info.strategy.as_deref().unwrap_or("study"),
+        &info.name,
+        direction,
+        info.seed.unwrap_or(0),
+        info.trial_budget.unwrap_or(finished.len() as u64),
+    );
+    r.strategy_name = info.strategy.clone().unwrap_or_default();
+    r.objective = info.objective.clone().unwrap_or_default();
+    r.trials = finished.len() as u64;
+    r.complete = study.counts.complete;
+    r.failed = study.counts.failed;
+    let mut best: Option<f64> = None;
+    for t in &finished {
+        if let (true, Some(&v)) = (t.is_complete(), t.values.first())
+            && best.is_none_or(|b| direction.better(v, b))
+        {
+            best = Some(v);
+            r.best_trial = Some(t.number);
+        }
+        r.best_so_far.push(best);
+        r.trial_s.push(t.duration_s.unwrap_or(0.0));
+    }
+    r.best_value = best;
+    r.best_observed = best;
+    let start = finished
+        .iter()
+        .map(|t| t.started_ms)
+        .filter(|&s| s > 0)
+        .min();
+    let end = finished.iter().filter_map(|t| t.finished_ms).max();
+    if let (Some(a), Some(b)) = (start, end) {
+        r.wall_s = b.saturating_sub(a) as f64 / 1000.0;
+    }
+    Ok(r)
 }
 
 /// One strategy of one system on one problem and budget: the runs and their statistics.
