@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use hyperplug_core::StudyId;
-use hyperplug_schema::{StudyData, StudyInfo, TrialData};
+use hyperplug_schema::{StudyData, TrialData};
 use hyperplug_storage::{Location, Mode, Store};
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -91,19 +91,18 @@ pub(crate) fn load(
             true
         })
         .map_err(unavailable)?;
-    let mut info = StudyInfo::from_record(&summary.record);
-    info.created_ms = Some(summary.created_ms);
-    info.updated_ms = Some(summary.updated_ms);
-    info.storage = Some(store.location());
-    let definition = &summary.record.definition;
-    info.strategy = definition
-        .get("strategy")
-        .and_then(|s| s.as_str().or_else(|| s.get("name")?.as_str()))
-        .map(str::to_owned);
-    info.seed = definition.get("seed").and_then(serde_json::Value::as_u64);
+    let mut info = hyperplug_engine::studies::study_info(&*store, &summary);
+    // A study made over HTTP stores its strategy and seed in a definition of its own.
+    if let Ok(d) = serde_json::from_value::<hyperplug_engine::lease::AskTellDefinition>(
+        summary.record.definition.clone(),
+    ) {
+        info.strategy = Some(d.strategy);
+        info.seed = Some(d.seed);
+        info.trial_budget = d.trials;
+    }
+    // Read here rather than by `studies::study_data`, for the finish cursor to watch from.
     let mut data = StudyData::new(info, trials);
     data.counts.queued = summary.queued;
-    data.refresh();
     Ok((data, summary.id, cursor))
 }
 
@@ -357,6 +356,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use hyperplug_core::{Direction, Domain, Param, Space, Trial, TrialState};
+    use hyperplug_schema::StudyInfo;
 
     use super::*;
 
