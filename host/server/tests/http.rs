@@ -197,7 +197,7 @@ fn bad_requests_get_4xx_naming_the_field_and_the_server_keeps_serving() {
             "/api/studies",
             create(json!({"strategy": "nonesuch"})),
             422,
-            json!(null),
+            json!("strategy"),
             "nonesuch",
         ),
         (
