@@ -1,7 +1,7 @@
 """Optuna's importance evaluators on the trials hyperplug's ranking bench ranked.
 
     HP_IMPORTANCE_DUMP=/tmp/imp cargo bench -p hyperplug-importance --bench ranking
-    python bench/compare/importance.py /tmp/imp
+    python bench/compare/importance.py /tmp/imp ['*-300-*.json']   # optionally only some files
 
 For each problem and size: in how many seeds every irrelevant parameter (`noise*`) ranks below
 every parameter the function uses, by Optuna's FanovaImportanceEvaluator and
@@ -50,7 +50,8 @@ def irrelevant_last(importances, k):
 
 def main(directory):
     rows = collections.OrderedDict()
-    for path in sorted(pathlib.Path(directory).glob("*.json")):
+    pattern = sys.argv[2] if len(sys.argv) > 2 else "*.json"
+    for path in sorted(pathlib.Path(directory).glob(pattern)):
         doc = json.loads(path.read_text())
         study = study_of(doc)
         key = (doc["problem"], doc["trials_count"], doc["irrelevant"])
@@ -64,6 +65,8 @@ def main(directory):
         row["fanova"] += irrelevant_last(f, doc["irrelevant"])
         row["ped"] += irrelevant_last(g, doc["irrelevant"])
         row["seeds"] += 1
+        # One line per file as it is done, so that a long run can be read part way.
+        print(f"# {path.name}: fanova {irrelevant_last(f, doc['irrelevant'])} ped {irrelevant_last(g, doc['irrelevant'])}", file=sys.stderr, flush=True)
     print(f"optuna {optuna.__version__}")
     print("| problem | trials | irrelevant | Optuna fANOVA: irrelevant last | Optuna PED-ANOVA: irrelevant last | fANOVA s/seed | PED-ANOVA s/seed |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -335,6 +335,21 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Studies { storage, command } => {
             studies_command(&cli.plugin_dirs, storage, command)
         }
+        Command::Dashboard {
+            storage,
+            bind,
+            token,
+            lease_timeout,
+            rate_limit,
+        } => {
+            let mut config = hyperplug_server::Config::new(storage);
+            config.bind = bind;
+            config.token = token.map(hyperplug_server::Token::new).transpose()?;
+            config.lease_timeout = lease_timeout;
+            config.rate_limit = rate_limit;
+            hyperplug_server::serve(config, registry(&cli.plugin_dirs))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report {
             study,
             storage,
@@ -373,21 +388,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 data.trials.len(),
                 out.display()
             );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Dashboard {
-            storage,
-            bind,
-            token,
-            lease_timeout,
-            rate_limit,
-        } => {
-            let mut config = hyperplug_server::Config::new(storage);
-            config.bind = bind;
-            config.token = token.map(hyperplug_server::Token::new).transpose()?;
-            config.lease_timeout = lease_timeout;
-            config.rate_limit = rate_limit;
-            hyperplug_server::serve(config, registry(&cli.plugin_dirs))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => {

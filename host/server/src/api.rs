@@ -154,6 +154,17 @@ async fn create(
         )
         .field("trials"));
     }
+    if let Err(m) = state
+        .registry
+        .find_strategy(&req.strategy, req.library.as_deref())
+    {
+        let field = if req.library.is_some() {
+            "library"
+        } else {
+            "strategy"
+        };
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m).field(field));
+    }
     let mut entries = Vec::with_capacity(req.space.len());
     for (name, spec) in req.space {
         let spec = toml::Value::try_from(&spec).map_err(|e| {

@@ -53,6 +53,15 @@ fn path_part(s: &str) -> String {
     out
 }
 
+/// `2024-05-01 12:34:56 UTC`.
+fn when(ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .replace('T', " ")
+        .replace('Z', " UTC")
+}
+
 fn shell(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{}\n{}</style></head>{body}</html>",
@@ -106,11 +115,11 @@ async fn index(State(state): State<AppState>) -> Result<Html<String>, ApiError> 
             s.counts.failed,
             s.counts.running,
             esc(&best),
-            s.updated_ms,
+            when(s.updated_ms),
         );
     }
     let body = format!(
-        "<body><main><h1>Studies</h1><p class=\"caption\">{} in {}. Open one to watch it live.</p><table id=\"studies\"><thead><tr><th>study</th><th>directions</th><th>complete</th><th>pruned</th><th>failed</th><th>running</th><th>best</th><th>updated (ms)</th></tr></thead><tbody>{rows}</tbody></table></main></body>",
+        "<body><main><h1>Studies</h1><p class=\"caption\">{} in {}. Open one to watch it live.</p><table id=\"studies\"><thead><tr><th>study</th><th>directions</th><th>complete</th><th>pruned</th><th>failed</th><th>running</th><th>best</th><th>last activity</th></tr></thead><tbody>{rows}</tbody></table></main></body>",
         match list.len() {
             0 => "No studies yet".to_owned(),
             1 => "1 study".to_owned(),

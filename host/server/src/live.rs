@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use hyperplug_core::StudyId;
-use hyperplug_schema::{StudyData, StudyInfo, TrialData};
+use hyperplug_schema::{StudyData, TrialData};
 use hyperplug_storage::{Location, Mode, Store};
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -25,8 +25,8 @@ const IDLE: Duration = Duration::from_secs(10);
 const REDRAW_EVERY: Duration = Duration::from_millis(500);
 /// Parameter importances are computed for studies of at most this many trials.
 const MAX_IMPORTANCE_TRIALS: usize = 5_000;
-/// The report script's per-trial data (for hover details) is sent for at most this many trials.
-const MAX_HOVER_TRIALS: usize = 20_000;
+/// Plots are drawn from at most about this many trials (see [`drawn`]).
+const MAX_DRAWN_TRIALS: usize = 20_000;
 
 /// The store, opened read-only when first needed (it may not exist when the server starts).
 pub(crate) struct ReadStore {
@@ -91,19 +91,18 @@ pub(crate) fn load(
             true
         })
         .map_err(unavailable)?;
-    let mut info = StudyInfo::from_record(&summary.record);
-    info.created_ms = Some(summary.created_ms);
-    info.updated_ms = Some(summary.updated_ms);
-    info.storage = Some(store.location());
-    let definition = &summary.record.definition;
-    info.strategy = definition
-        .get("strategy")
-        .and_then(|s| s.as_str().or_else(|| s.get("name")?.as_str()))
-        .map(str::to_owned);
-    info.seed = definition.get("seed").and_then(serde_json::Value::as_u64);
+    let mut info = hyperplug_engine::studies::study_info(&*store, &summary);
+    // A study made over HTTP stores its strategy and seed in a definition of its own.
+    if let Ok(d) = serde_json::from_value::<hyperplug_engine::lease::AskTellDefinition>(
+        summary.record.definition.clone(),
+    ) {
+        info.strategy = Some(d.strategy);
+        info.seed = Some(d.seed);
+        info.trial_budget = d.trials;
+    }
+    // Read here rather than by `studies::study_data`, for the finish cursor to watch from.
     let mut data = StudyData::new(info, trials);
     data.counts.queued = summary.queued;
-    data.refresh();
     Ok((data, summary.id, cursor))
 }
 
@@ -196,18 +195,20 @@ async fn draw(data: Arc<StudyData>) -> Update {
             generator: format!("hyperplug dashboard {}", env!("CARGO_PKG_VERSION")),
             ..hyperplug_report::Options::default()
         };
-        let figures = match hyperplug_report::figures(&data, &options) {
+        let (sample, note) = drawn(&data);
+        let shown = sample.as_ref().unwrap_or(&data);
+        let mut figures = match hyperplug_report::figures(shown, &options) {
             Ok((figures, _)) => figures,
             Err(e) => return json!({ "error": e.to_string() }),
         };
+        if let Some(note) = note {
+            for f in &mut figures {
+                f.caption.push(' ');
+                f.caption.push_str(&note);
+            }
+        }
         let html: String = figures.iter().map(hyperplug_report::figure_html).collect();
-        let hover = if data.trials.len() <= MAX_HOVER_TRIALS {
-            hyperplug_report::trials_json(&data)
-        } else {
-            let light = StudyData::new(data.study.clone(), Vec::new());
-            hyperplug_report::trials_json(&light)
-        };
-        json!({ "html": html, "data": hover })
+        json!({ "html": html, "data": hyperplug_report::trials_json(shown) })
     })
     .await
     .unwrap_or_else(|e| json!({ "error": format!("drawing stopped: {e}") }));
@@ -215,6 +216,54 @@ async fn draw(data: Arc<StudyData>) -> Update {
         event: "figures",
         data: Arc::new(drawn.to_string()),
     }
+}
+
+/// The trials a large study's plots are drawn from, and a note for their captions: an even
+/// sample of about [`MAX_DRAWN_TRIALS`], with every trial that improved the best so far (so the
+/// history's best-so-far line is exact), the best trials or the Pareto front, and the running
+/// ones. `None` when the study is small enough to draw whole. A browser draws 100,000 SVG points
+/// per plot slowly, and they would hide one another anyway.
+fn drawn(data: &StudyData) -> (Option<StudyData>, Option<String>) {
+    let n = data.trials.len();
+    if n <= MAX_DRAWN_TRIALS {
+        return (None, None);
+    }
+    let stride = n.div_ceil(MAX_DRAWN_TRIALS);
+    let best: std::collections::HashSet<u64> = data.best_trials.iter().map(|t| t.number).collect();
+    let single = match data.study.directions[..] {
+        [d] => Some(d),
+        _ => None,
+    };
+    let mut record: Option<f64> = None;
+    let kept: Vec<TrialData> = data
+        .trials
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            let improves = match (single, t.values.first()) {
+                (Some(d), Some(&v)) if t.is_complete() => {
+                    let better = record.is_none_or(|r| d.better(v, r));
+                    if better {
+                        record = Some(v);
+                    }
+                    better
+                }
+                _ => false,
+            };
+            i % stride == 0
+                || improves
+                || best.contains(&t.number)
+                || t.state == hyperplug_core::TrialState::Running
+        })
+        .map(|(_, t)| t.clone())
+        .collect();
+    let note = format!(
+        "Drawn from {} of the {n} trials: every {stride}th, each that improved the best so far, and the best.",
+        kept.len()
+    );
+    let mut sample = StudyData::new(data.study.clone(), kept);
+    sample.counts = data.counts;
+    (Some(sample), Some(note))
 }
 
 /// Watches until nobody has listened for [`IDLE`].
@@ -302,4 +351,51 @@ async fn run(
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use hyperplug_core::{Direction, Domain, Param, Space, Trial, TrialState};
+    use hyperplug_schema::StudyInfo;
+
+    use super::*;
+
+    #[test]
+    fn a_large_study_is_drawn_from_a_sample_that_keeps_every_improvement_and_the_best() {
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let n = 50_000u64;
+        // Values fall at a few trials only (the improvements), and trial 33,333 is the best.
+        let trials = (0..n)
+            .map(|i| {
+                let v = match i {
+                    7 => 0.5,
+                    12_345 => 0.25,
+                    33_333 => 0.125,
+                    _ => 1.0 + (i % 97) as f64,
+                };
+                let mut t =
+                    Trial::running(i, [("x".to_owned(), 0.5.into())].into_iter().collect(), 0);
+                t.state = TrialState::Complete;
+                t.values = vec![v];
+                TrialData::from(&t)
+            })
+            .collect();
+        let data = StudyData::new(
+            StudyInfo::new("big", vec![Direction::Minimize], space),
+            trials,
+        );
+        let (sample, note) = drawn(&data);
+        let sample = sample.unwrap();
+        let kept: Vec<u64> = sample.trials.iter().map(|t| t.number).collect();
+        for must in [0, 7, 12_345, 33_333] {
+            assert!(kept.contains(&must), "trial {must}");
+        }
+        assert!(kept.len() <= MAX_DRAWN_TRIALS + 4, "{}", kept.len());
+        assert!(kept.len() >= MAX_DRAWN_TRIALS / 2, "{}", kept.len());
+        assert_eq!(sample.counts.complete, n, "the counts stay the study's");
+        assert_eq!(sample.best_trials[0].number, 33_333);
+        assert!(note.unwrap().contains(&format!("of the {n} trials")));
+        let small = StudyData::new(data.study.clone(), data.trials[..100].to_vec());
+        assert!(drawn(&small).0.is_none());
+    }
 }

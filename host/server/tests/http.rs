@@ -7,8 +7,11 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hyperplug_engine::Registry;
+use hyperplug_engine::{
+    Direction, Domain, Param, Registry, Settings, SharedStudy, Space, StudyConfig,
+};
 use hyperplug_server::{Config, Server, Token};
+use hyperplug_storage::testing::PgTestSchema;
 use serde_json::json;
 use support::{Client, Events, Running, create_study, work};
 
@@ -194,7 +197,7 @@ fn bad_requests_get_4xx_naming_the_field_and_the_server_keeps_serving() {
             "/api/studies",
             create(json!({"strategy": "nonesuch"})),
             422,
-            json!(null),
+            json!("strategy"),
             "nonesuch",
         ),
         (
@@ -368,7 +371,7 @@ fn a_token_is_required_beyond_loopback_and_checked() {
 
 #[test]
 fn a_lease_untouched_for_the_timeout_is_told_failed() {
-    let server = Running::start(|c| c.lease_timeout = Duration::from_millis(300));
+    let server = Running::start(|c| c.lease_timeout = Duration::from_secs(1));
     let mut c = server.client();
     create_study(&mut c, "silent", 5);
     let n = c.post("/api/studies/silent/ask", "").json()["number"]
@@ -378,15 +381,20 @@ fn a_lease_untouched_for_the_timeout_is_told_failed() {
     let kept = c.post("/api/studies/silent/ask", "").json()["number"]
         .as_u64()
         .unwrap();
-    for step in 0..8 {
-        std::thread::sleep(Duration::from_millis(100));
+    for step in 0..12 {
+        std::thread::sleep(Duration::from_millis(150));
         let r = c.post_json(
             &format!("/api/studies/silent/trials/{kept}/report"),
             json!({"step": step, "value": 1.0}),
         );
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // `kept` was touched 150 ms ago: still lent; `n` was not for 1.8 s.
+    let r = c.post_json(
+        &format!("/api/studies/silent/trials/{kept}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
     let r = c.post_json(
         &format!("/api/studies/silent/trials/{n}/tell"),
         json!({"value": 1.0}),
@@ -399,29 +407,31 @@ fn a_lease_untouched_for_the_timeout_is_told_failed() {
         t["message"].as_str().unwrap().contains("lease expired"),
         "{t}"
     );
-    assert_eq!(
-        c.post_json(
-            &format!("/api/studies/silent/trials/{kept}/tell"),
-            json!({"value": 1.0})
-        )
-        .status,
-        200
-    );
 }
 
 #[test]
 fn a_flood_from_one_client_is_answered_429() {
     let server = Running::start(|c| c.rate_limit = 5);
     let mut c = server.client();
+    let started = std::time::Instant::now();
     let statuses: Vec<u16> = (0..40).map(|_| c.get("/api/studies").status).collect();
+    // A burst of two seconds' worth (10) passes, plus what refilled meanwhile at 5 per second.
+    let refilled = (started.elapsed().as_secs_f64() * 5.0).ceil() as usize;
     let ok = statuses.iter().filter(|s| **s == 200).count();
     assert!(
-        (10..=12).contains(&ok),
-        "a burst of 2 s at 5/s passes: {statuses:?}"
+        (10..=10 + refilled).contains(&ok),
+        "{ok} passed: {statuses:?}"
     );
-    let r = c.get("/api/studies");
-    assert_eq!(r.status, 429);
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    let r = (0..40)
+        .map(|_| c.get("/api/studies"))
+        .find(|r| r.status == 429)
+        .unwrap();
     assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.json()["error"].as_str().unwrap().contains("slow down"));
 }
 
 #[test]
@@ -465,4 +475,62 @@ fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
             other => panic!("unexpected event {other}"),
         }
     }
+}
+
+#[test]
+fn the_dashboard_follows_a_worker_writing_to_postgresql() {
+    let Some(pg) = PgTestSchema::new("dashboard") else {
+        return;
+    };
+    // A worker of its own, beside the server: its own connections to the store.
+    let space = Space::new(vec![Param::new("x", Domain::float(-1.0, 1.0))]).unwrap();
+    let config = StudyConfig::new("pg", space, vec![Direction::Minimize]).seed(3);
+    let worker = SharedStudy::create(
+        &pg.url,
+        config,
+        "random",
+        None,
+        &Settings::default(),
+        Some(20),
+        &Registry::bundled(),
+    )
+    .unwrap();
+    let run = |k: usize| {
+        for _ in 0..k {
+            let lease = worker.ask().unwrap().unwrap();
+            let x = lease.params()["x"].as_f64().unwrap();
+            lease.tell(Ok((x * x).into())).unwrap();
+        }
+    };
+    run(5);
+    let server = Running::start(|c| c.storage = pg.url.clone());
+    let mut events = Events::open(server.addr, "/studies/pg/events");
+    let (event, data) = events.next();
+    assert_eq!(event, "summary");
+    let d: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(d["counts"]["complete"], 5);
+    let mut lease = worker.ask().unwrap();
+    let n = lease.as_ref().unwrap().number();
+    let mut states = Vec::new();
+    while states.last().map(String::as_str) != Some("complete") {
+        let (event, data) = events.next();
+        if event != "summary" {
+            continue;
+        }
+        let d: serde_json::Value = serde_json::from_str(&data).unwrap();
+        if let Some(t) = d["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["number"] == n)
+        {
+            let state = t["state"].as_str().unwrap().to_owned();
+            if let Some(l) = lease.take().filter(|_| state == "running") {
+                // Seen running: now let it finish.
+                l.tell(Ok(0.5.into())).unwrap();
+            }
+            states.push(state);
+        }
+    }
+    assert_eq!(states, ["running", "complete"]);
 }

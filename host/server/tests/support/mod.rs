@@ -30,6 +30,7 @@ impl Running {
         let mut config = Config::new(&storage);
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         tweak(&mut config);
+        let storage = config.storage.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
