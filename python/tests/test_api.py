@@ -122,7 +122,9 @@ def test_ask_and_tell_by_hand():
     assert study.tell(b, state=TrialState.PRUNED).state == TrialState.PRUNED
     assert study.tell(a, state=TrialState.FAIL).state == TrialState.FAIL
     c = study.ask()
-    assert study.tell(c, float("nan")).state == TrialState.FAIL
+    assert study.tell(c.number, float("nan")).state == TrialState.FAIL, "by number too"
+    with pytest.raises(TypeError, match="or its number"):
+        study.tell(c.number, 1.0)
     states = {t.number: t.state for t in study.trials}
     assert states == {
         0: TrialState.COMPLETE, 1: TrialState.FAIL, 2: TrialState.PRUNED, 3: TrialState.FAIL,

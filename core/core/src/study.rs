@@ -91,7 +91,7 @@ pub struct StudyConfig {
     /// Stored with the study for workers that join it later (see [`StudyRecord::definition`]).
     pub definition: serde_json::Value,
     /// Whether the space is learned from the objective's calls as trials run (see
-    /// [`Study::suggest`]); it starts as `space`.
+    /// [`OpenTrial::suggest`]); it starts as `space`.
     pub define_by_run: bool,
 }
 
