@@ -1211,7 +1211,8 @@ fn a_long_log_keeps_its_first_and_last_part_and_says_what_was_cut() {
     // stdout and stderr are read by two threads: their lines interleave as the scheduler says.
     assert!(log.contains("err| stderr line 1\n"), "the head is kept");
     assert!(log.contains("err| stderr line 3000\n"), "the tail is kept");
-    assert!(log.contains("out| 0.25\n"), "the result line is kept");
+    // The result line may land in the cut middle (the two readers race), so it is counted, not
+    // looked for: the value above proves it was read.
     let cut = log
         .lines()
         .find(|l| l.contains("cut here"))
@@ -1232,8 +1233,11 @@ fn a_long_log_keeps_its_first_and_last_part_and_says_what_was_cut() {
         .next()
         .and_then(|n| n.parse().ok())
         .expect("a count");
-    let kept = log.lines().filter(|l| l.starts_with("err| ")).count() as u64;
-    assert_eq!(kept + lines, 3000, "{cut}");
+    let kept = log
+        .lines()
+        .filter(|l| l.starts_with("err| ") || l.starts_with("out| "))
+        .count() as u64;
+    assert_eq!(kept + lines, 3001, "{cut}");
     assert!(
         cut.ends_with("the log keeps its first and last 4.0 KiB (`log_limit`)"),
         "{cut}"
