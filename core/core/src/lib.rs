@@ -1,5 +1,7 @@
 //! The domain model of hyperplug: search spaces, parameter values, trials, studies, and the
-//! [`Strategy`] and [`Objective`] traits that every algorithm and every workload implements.
+//! [`Strategy`], [`Pruner`] and [`Objective`] traits that every algorithm and every workload
+//! implements. A study asks its strategy where to go next and, after each step a running trial
+//! reports, its pruner (if it has one, [`Study::set_pruner`]) whether the trial stops there.
 //!
 //! An objective may declare what each of its trials needs of the machine ([`TrialResources`],
 //! through [`Objective::resources`]): a GPU trainer declares a device per trial so that study

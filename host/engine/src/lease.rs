@@ -365,8 +365,9 @@ impl Lease {
         &self.study
     }
 
-    /// Records an intermediate value at `step` and asks the strategy whether to stop the trial
-    /// now (then tell it [`TrialError::Pruned`]).
+    /// Records an intermediate value at `step` and asks the study's pruner whether to stop the
+    /// trial now (then tell it [`TrialError::Pruned`]); `false` when the study has no pruner
+    /// (give it one with `study.with(|s| s.set_pruner(..))`).
     pub fn report(&mut self, step: u64, value: f64) -> Result<bool, Error> {
         let number = self.trial.number;
         self.study.with(|s| {

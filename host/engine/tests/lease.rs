@@ -279,3 +279,50 @@ fn define_by_run_leases_grow_the_stored_space_and_a_loaded_handle_continues_it()
         Some("the lease was dropped without a result")
     );
 }
+
+/// A lease's report asks the study's pruner: every thread's trials, through the store.
+#[test]
+fn a_lease_s_report_asks_the_study_s_pruner() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let study = create(&sqlite(&dir), "pruned", Duration::from_secs(60), Some(12));
+    let registry = Registry::bundled();
+    let median = registry.pruner("median").expect("median is bundled");
+    study
+        .with(|s| {
+            s.set_pruner(
+                &*median.factory,
+                &Settings::default().with("n_startup_trials", 2),
+            )
+        })
+        .expect("the pruner is set");
+    let mut pruned = 0;
+    while let Some(mut lease) = study.ask().expect("ask") {
+        // Trials 0 and 1 are good; every later one is worse at every step.
+        let level = if lease.number() < 2 { 0.0 } else { 10.0 };
+        let mut stopped = false;
+        for step in 1..=5 {
+            if lease
+                .report(step, level + 1.0 / step as f64)
+                .expect("report")
+            {
+                stopped = true;
+                break;
+            }
+        }
+        if stopped {
+            pruned += 1;
+            let t = lease.tell(Err(TrialError::Pruned)).expect("tell");
+            assert_eq!(
+                (t.state, t.intermediate.len()),
+                (TrialState::Pruned, 1),
+                "{t:?}"
+            );
+        } else {
+            lease.tell(Ok(level.into())).expect("tell");
+        }
+    }
+    assert_eq!(
+        pruned, 10,
+        "every trial after the start-up ones stops at its first step"
+    );
+}

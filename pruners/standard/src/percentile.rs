@@ -21,10 +21,12 @@ pub struct Median;
 /// step), `interval_steps` (1), `n_min_trials` (1: the fewest other trials at the step to judge
 /// by).
 ///
-/// The other trials are every other trial that got as far as the step (complete, pruned, failed
-/// or still running, any worker's), each with the last value it reported at or before the
-/// step: trials that report at different steps, or stopped at different depths, are compared
-/// on what they had reached, and a trial never judges another by values it never got to.
+/// The other trials are the complete ones and those still running (any worker's, so that
+/// trials started together judge each other) that got as far as the step, each with the last
+/// value it reported at or before the step: trials that report at different steps, or stopped
+/// at different depths, are compared on what they had reached, and a trial never judges another
+/// by values it never got to. Pruned and failed trials are left out, as Optuna leaves them out:
+/// worse by construction, they would lower the bar as they accumulate.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Percentile;
 
@@ -155,6 +157,7 @@ impl Pruner for PercentileRule {
         };
         let mut others: Vec<f64> = ctx
             .others()
+            .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Running))
             .filter_map(|t| value_at(t, step))
             .map(|v| loss(direction, v))
             .filter(|v| !v.is_nan())
