@@ -5,6 +5,7 @@ Optuna's GPSampler (bench/compare/run.py, whose 100-trial runs give the 50-trial
 `best_so_far`); and 1 against 4 workers at equal wall time.
 
     python bench/compare/gp_tables.py quality results/gp-quality.jsonl results/gp-optuna.jsonl
+    python bench/compare/gp_tables.py paired results/gp-quality.jsonl results/gp-optuna.jsonl  # same seeds
     python bench/compare/gp_tables.py parallel results/gp-parallel-*.jsonl
 """
 
@@ -15,10 +16,14 @@ import statistics
 import sys
 from collections import defaultdict
 
-ORDER = ["branin", "hartmann6", "rosenbrock10", "ackley10", "levy10", "styblinski_tang10"]
+ORDER = [
+    "branin", "hartmann6", "rosenbrock10", "ackley10", "levy10", "styblinski_tang10",
+    "hartmann3", "rastrigin10", "griewank10",
+]
 
 
-def quality(paths: list[str]) -> None:
+def quality(paths: list[str], paired: bool = False) -> None:
+    """With `paired`, each problem's medians are over the seeds that every system ran."""
     best = defaultdict(dict)  # (problem, system, budget) -> {seed: value}
     for path in paths:
         for line in open(path):
@@ -31,10 +36,18 @@ def quality(paths: list[str]) -> None:
                 for b in (50, 100):
                     best[(r["problem"], f"{r['system']} {r['strategy']}", b)][r["seed"]] = so_far[b - 1]
     systems = sorted({k[1] for k in best})
+    if paired:
+        for p in {k[0] for k in best}:
+            runs = [best.get((p, s, 100), {}) for s in systems]
+            common = set.intersection(*(set(r) for r in runs)) if all(runs) else set()
+            for key in [k for k in best if k[0] == p]:
+                best[key] = {seed: v for seed, v in best[key].items() if seed in common}
     head = " | ".join(f"{s} @{b}" for b in (50, 100) for s in systems)
     print(f"| problem | {head} |")
     print("|---|" + "---:|" * (2 * len(systems)))
     for p in ORDER:
+        if not any(k[0] == p for k in best):
+            continue
         cells = []
         for b in (50, 100):
             for s in systems:
@@ -63,4 +76,7 @@ def parallel(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    {"quality": quality, "parallel": parallel}[sys.argv[1]](sys.argv[2:])
+    if sys.argv[1] == "paired":
+        quality(sys.argv[2:], paired=True)
+    else:
+        {"quality": quality, "parallel": parallel}[sys.argv[1]](sys.argv[2:])

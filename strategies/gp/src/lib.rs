@@ -36,8 +36,10 @@
 //!   conditions are not moved by the gradient polish (it would change which parameters exist).
 //! - **Several objectives.** One process per objective (each standardized and warped on its
 //!   own), and LogEHVI: the logarithm of the expected hypervolume improvement over the feasible
-//!   Pareto front (with believed running trials), from the front's box decomposition, exact
-//!   for 2 and 3 objectives (module `ehvi`), against a reference point 10 % beyond the worst
+//!   Pareto front (with believed running trials), from the front's box decomposition (module
+//!   `ehvi`): exact while its grid has at most 1,024 cells (every 2-objective front up to 1,023
+//!   points, a 3-objective one up to 31; a larger front is thinned evenly along the first
+//!   objective to fit), against a reference point 10 % beyond the worst
 //!   standardized loss of each objective, as Optuna's GPSampler places it. Constraints add
 //!   their log probability of feasibility as with one objective; `lcb` is refused.
 //!
