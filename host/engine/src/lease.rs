@@ -460,7 +460,7 @@ impl OpenLease {
         self.study.with(|s| s.report(self.number, step, value))
     }
 
-    /// Whether the strategy would stop the trial now.
+    /// Whether the study's pruner would stop the trial now (no pruner: never).
     pub fn should_prune(&self) -> Result<bool, Error> {
         self.study.with(|s| s.should_prune(self.number))
     }
