@@ -403,15 +403,7 @@ impl Drop for Lease {
             return;
         }
         let number = self.trial.number;
-        let told = self.study.with(|s| {
-            s.tell(
-                number,
-                Err(TrialError::Failed(
-                    "the lease was dropped without a result".into(),
-                )),
-            )
-            .map(|_| ())
-        });
+        let told = self.study.with(|s| s.tell(number, dropped()).map(|_| ()));
         if let Err(e) = told {
             log::warn!("trial {number} was dropped without a result and could not be failed: {e}");
         }
@@ -483,13 +475,17 @@ impl Drop for OpenLease {
             return;
         };
         let number = self.number;
-        let outcome = Err(TrialError::Failed(
-            "the lease was dropped without a result".into(),
-        ));
-        if let Err(e) = self.study.tell_open(trial, outcome) {
+        if let Err(e) = self.study.tell_open(trial, dropped()) {
             log::warn!("trial {number} was dropped without a result and could not be failed: {e}");
         }
     }
+}
+
+/// What a lease dropped without a result tells its trial, plain or define-by-run.
+fn dropped() -> TrialOutcome {
+    Err(TrialError::Failed(
+        "the lease was dropped without a result".into(),
+    ))
 }
 
 /// One shared study's heartbeat, as the heartbeat thread sees it.
