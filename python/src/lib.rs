@@ -249,6 +249,7 @@ fn open_study(
                 None,
                 &settings.unwrap_or_default(),
                 None,
+                None,
                 &registry(),
             )
             .map_err(open_error)?

@@ -136,7 +136,7 @@ impl Default for Resources {
 }
 
 /// A named strategy, objective or pruner with its settings.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Component {
     /// The name to look up in the registry.
     pub name: String,

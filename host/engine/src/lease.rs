@@ -24,13 +24,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::{
-    Domain, Error, Evaluation, OpenTrial, Params, Pulse, Settings, Space, StrategyFactory, Study,
-    StudyConfig, StudyRecord, Trial, TrialError, TrialOutcome, Value,
+    Domain, Error, Evaluation, OpenTrial, Params, PrunerFactory, Pulse, Settings, Space,
+    StrategyFactory, Study, StudyConfig, StudyRecord, Trial, TrialError, TrialOutcome, Value,
 };
 use hyperplug_storage::{Location, Mode};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Component;
 use crate::registry::Registry;
 use crate::resources::Machine;
 use crate::run::{Definition, find};
@@ -50,6 +51,29 @@ pub struct AskTellDefinition {
     pub seed: u64,
     /// Trials the study may start, every process's counted, retries not; `None`: no limit.
     pub trials: Option<u64>,
+    /// The pruner every process asks, if any (studies stored before pruners had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruner: Option<Component>,
+}
+
+/// The factory of `pruner`, once its settings are checked against the study's directions.
+fn pruner_factory(
+    pruner: &Component,
+    config: &StudyConfig,
+    registry: &Registry,
+) -> Result<Arc<dyn PrunerFactory>> {
+    let entry = registry
+        .find_pruner(&pruner.name, pruner.library.as_deref())
+        .map_err(|e| anyhow!(e))?;
+    entry
+        .factory
+        .create(&hyperplug_core::PrunerSetup {
+            directions: &config.directions,
+            seed: config.seed,
+            settings: &pruner.settings,
+        })
+        .with_context(|| format!("cannot use pruner `{}`", pruner.name))?;
+    Ok(Arc::clone(&entry.factory))
 }
 
 /// A study that threads (and, through its store, other processes) share by ask/tell. Cheap to
@@ -74,26 +98,36 @@ impl SharedStudy {
     /// a PostgreSQL URL), or opens it there when it exists with the same space and directions
     /// (its trials then count). `strategy` is a name in `registry`, pinned to a `library` when
     /// given; `trials` is the budget over every process's trials (retries of lost trials not
-    /// counted). `config.definition` is replaced by what [`SharedStudy::load`] needs. A study
-    /// of that name created by `hyperplug run` is refused: load it instead.
+    /// counted); `pruner`, when given, judges every lease's reports (and is stored, so that
+    /// every process that loads the study asks it). `config.definition` is replaced by what
+    /// [`SharedStudy::load`] needs. A study of that name created by `hyperplug run` is refused:
+    /// load it instead.
+    #[allow(clippy::too_many_arguments)]
     pub fn create(
         url: &str,
         mut config: StudyConfig,
         strategy: &str,
         library: Option<&str>,
         settings: &Settings,
+        pruner: Option<&Component>,
         trials: Option<u64>,
         registry: &Registry,
     ) -> Result<Self> {
         let entry = registry
             .find_strategy(strategy, library)
             .map_err(|e| anyhow!(e))?;
+        // Checked before the store is touched: a wrong pruner leaves no study behind.
+        let pruner_entry = match pruner {
+            Some(p) => Some(pruner_factory(p, &config, registry)?),
+            None => None,
+        };
         let definition = AskTellDefinition {
             strategy: strategy.to_owned(),
             library: library.map(str::to_owned),
             settings: settings.clone(),
             seed: config.seed,
             trials,
+            pruner: pruner.cloned(),
         };
         config.definition = serde_json::to_value(&definition).context("cannot encode the study")?;
         let location = Location::parse(url)?;
@@ -114,8 +148,13 @@ impl SharedStudy {
                 store
             }
         };
-        let study = Study::open(config, &*entry.factory, settings, storage)
+        let mut study = Study::open(config, &*entry.factory, settings, storage)
             .with_context(|| format!("cannot start study `{name}` in {location}"))?;
+        if let Some((factory, p)) = pruner_entry.zip(pruner) {
+            study
+                .set_pruner(&*factory, &p.settings)
+                .with_context(|| format!("cannot use pruner `{}`", p.name))?;
+        }
         Ok(SharedStudy::with_strategy(
             study,
             trials,
@@ -167,9 +206,18 @@ impl SharedStudy {
             define_by_run: record.define_by_run,
             ..StudyConfig::new(name, record.space, record.directions)
         };
+        let pruner = match &definition.pruner {
+            Some(p) => Some(pruner_factory(p, &config, registry)?),
+            None => None,
+        };
         let storage: Arc<dyn hyperplug_core::Storage> = store.clone();
-        let study = Study::open(config, &*entry.factory, &definition.settings, storage)
+        let mut study = Study::open(config, &*entry.factory, &definition.settings, storage)
             .with_context(|| format!("cannot load study `{name}` from {}", store.location()))?;
+        if let Some((factory, p)) = pruner.zip(definition.pruner.as_ref()) {
+            study
+                .set_pruner(&*factory, &p.settings)
+                .with_context(|| format!("cannot use pruner `{}`", p.name))?;
+        }
         Ok(SharedStudy::with_strategy(
             study,
             definition.trials,

@@ -53,7 +53,7 @@
 //! let config = StudyConfig::new("shared", space, vec![Direction::Minimize]).seed(7);
 //! let registry = Registry::bundled();
 //! let study =
-//!     SharedStudy::create("memory", config, "tpe", None, &Settings::default(), Some(20), &registry)?;
+//!     SharedStudy::create("memory", config, "tpe", None, &Settings::default(), None, Some(20), &registry)?;
 //! std::thread::scope(|s| {
 //!     for _ in 0..4 {
 //!         s.spawn(|| {
@@ -81,6 +81,7 @@ pub mod resources;
 pub mod run;
 pub mod studies;
 
+pub use config::Component;
 pub use hyperplug_core::*;
 pub use lease::{Lease, SharedStudy};
 pub use registry::{Registry, Source};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyperplug_engine::{
-    Direction, Domain, Param, Registry, Settings, SharedStudy, Space, Study, StudyConfig,
-    TrialError, TrialState,
+    Component, Direction, Domain, Param, Registry, Settings, SharedStudy, Space, Study,
+    StudyConfig, TrialError, TrialState,
 };
 
 fn config(name: &str, grace: Duration) -> StudyConfig {
@@ -32,6 +32,7 @@ fn create(url: &str, name: &str, grace: Duration, trials: Option<u64>) -> Shared
         "random",
         None,
         &Settings::default(),
+        None,
         trials,
         &Registry::bundled(),
     )
@@ -168,6 +169,51 @@ fn enqueued_parameters_are_lent_first_and_bad_ones_refused() {
 }
 
 #[test]
+fn a_wrong_pruner_is_refused_before_the_store_is_touched() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = sqlite(&dir);
+    let registry = Registry::bundled();
+    for (pruner, expected) in [
+        (
+            Component {
+                name: "no-such-pruner".into(),
+                library: None,
+                settings: Settings::default(),
+            },
+            "no-such-pruner",
+        ),
+        (
+            Component {
+                name: "percentile".into(),
+                library: None,
+                settings: Settings::default().with("percentile", 150.0),
+            },
+            "percentile",
+        ),
+    ] {
+        let e = SharedStudy::create(
+            &url,
+            config("refused", Duration::from_secs(60)),
+            "random",
+            None,
+            &Settings::default(),
+            Some(&pruner),
+            None,
+            &registry,
+        )
+        .err()
+        .expect("the pruner is refused");
+        assert!(format!("{e:#}").contains(expected), "{e:#}");
+        assert!(
+            SharedStudy::stored(&url, "refused")
+                .expect("the store opens")
+                .is_none(),
+            "nothing is stored"
+        );
+    }
+}
+
+#[test]
 fn a_study_from_a_study_file_is_loaded_with_its_budget_and_never_recreated() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = sqlite(&dir);
@@ -191,6 +237,7 @@ fn a_study_from_a_study_file_is_loaded_with_its_budget_and_never_recreated() {
         "random",
         None,
         &Settings::default(),
+        None,
         None,
         &registry,
     )
@@ -222,6 +269,7 @@ fn define_by_run_leases_grow_the_stored_space_and_a_loaded_handle_continues_it()
         "tpe",
         None,
         &Settings::default(),
+        None,
         None,
         &registry,
     )
@@ -282,19 +330,33 @@ fn define_by_run_leases_grow_the_stored_space_and_a_loaded_handle_continues_it()
 
 /// A lease's report asks the study's pruner: every thread's trials, through the store.
 #[test]
-fn a_lease_s_report_asks_the_study_s_pruner() {
+fn a_lease_s_report_asks_the_pruner_the_study_was_created_with() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let study = create(&sqlite(&dir), "pruned", Duration::from_secs(60), Some(12));
+    let url = sqlite(&dir);
     let registry = Registry::bundled();
-    let median = registry.pruner("median").expect("median is bundled");
-    study
-        .with(|s| {
-            s.set_pruner(
-                &*median.factory,
-                &Settings::default().with("n_startup_trials", 2),
-            )
-        })
-        .expect("the pruner is set");
+    let median = Component {
+        name: "median".into(),
+        library: None,
+        settings: Settings::default().with("n_startup_trials", 2),
+    };
+    let created = SharedStudy::create(
+        &url,
+        config("pruned", Duration::from_secs(60)),
+        "random",
+        None,
+        &Settings::default(),
+        Some(&median),
+        Some(12),
+        &registry,
+    )
+    .expect("the study opens");
+    drop(created);
+    // Another process loading the study by name gets its pruner back from the store.
+    let study = SharedStudy::load(&url, "pruned", &registry).expect("the study loads");
+    assert_eq!(
+        study.with(|s| s.pruner_name().map(str::to_owned)),
+        Some("median".into())
+    );
     let mut pruned = 0;
     while let Some(mut lease) = study.ask().expect("ask") {
         // Trials 0 and 1 are good; every later one is worse at every step.

@@ -38,6 +38,7 @@ fn main() {
         "random",
         None,
         &Settings::default(),
+        None,
         Some(trials),
         &Registry::bundled(),
     )

@@ -192,6 +192,7 @@ async fn create(
             &req.strategy,
             req.library.as_deref(),
             &req.settings,
+            None,
             req.trials,
             &s.registry,
         )

@@ -491,6 +491,7 @@ fn the_dashboard_follows_a_worker_writing_to_postgresql() {
         "random",
         None,
         &Settings::default(),
+        None,
         Some(20),
         &Registry::bundled(),
     )
