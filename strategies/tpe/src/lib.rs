@@ -47,7 +47,7 @@
 //! | `categorical_smoothing` | 0.7 in all-discrete groups, else `prior_weight` | mass a categorical kernel spreads over the other choices, as `s / (n + 1)` each (Optuna: `prior_weight`) |
 //! | `consider_endpoints` | `false` | let the outermost observations' bandwidths reach the domain's ends |
 //! | `magic_clip` | `true` | bound bandwidths below |
-//! | `magic_exponent` | `1.5` | `1` is Optuna's clip; larger lets bandwidths shrink faster as trials accumulate |
+//! | `magic_exponent` | `1.5`; `1` for an int or stepped parameter modelled alone | `1` is Optuna's clip; larger lets bandwidths shrink faster as trials accumulate |
 //! | `min_bandwidth` | `0.01` | floor of the clip, as a fraction of the domain |
 //! | `bandwidth_scale` | `1.0` | multiplies every neighbour-gap bandwidth |
 //! | `good_weights` | `"rank"` | `"rank"` (above) or `"uniform"` (Optuna) |

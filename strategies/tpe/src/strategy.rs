@@ -126,7 +126,7 @@ impl TpeStrategy {
         ws.kinds
             .extend(group.iter().map(|&j| self.coords[j].kind.clone()));
         let discrete = ws.kinds.iter().all(|k| !matches!(k, Kind::Continuous));
-        let bw = s.bandwidth(discrete);
+        let bw = s.bandwidth(discrete, g == 1);
 
         // The good density: the good rows that have the group, weighted as set.
         ws.obs.clear();
