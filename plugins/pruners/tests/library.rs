@@ -26,6 +26,7 @@ fn the_built_library_exports_every_pruner_and_each_conforms() {
             "patient" => s.with("patience", 2),
             "threshold" => s.with("upper", 2.0),
             "wilcoxon" => s.with("n_startup_steps", 3),
+            "pareto" => s.with("n_startup_trials", 3),
             "successive-halving" | "hyperband" => s.with("max_resource", STEPS),
             _ => s,
         }
