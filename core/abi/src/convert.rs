@@ -86,6 +86,16 @@ pub fn to_ffi_trial(t: &Trial) -> FfiTrial {
     }
 }
 
+/// A trial's intermediate vectors in their FFI form (see
+/// [`FfiPruner::prune_values`](crate::FfiPruner::prune_values)); empty when it reported single
+/// values only.
+pub fn to_ffi_vectors(t: &Trial) -> FfiVectors {
+    t.intermediate_values
+        .iter()
+        .map(|(s, v)| Tuple2(*s, RVec::from(v.as_slice())))
+        .collect()
+}
+
 /// A trial from its FFI form. `FfiTrial` holds one intermediate value per step (its layout is
 /// fixed within ABI 1.x): the vectors of a study with several objectives travel beside it (see
 /// [`FfiPruner::prune_values`](crate::FfiPruner::prune_values)), so they are empty here.

@@ -51,7 +51,7 @@ mod types;
 
 pub use convert::{
     capabilities_from_json, capabilities_to_json, from_ffi_info, from_ffi_params, from_ffi_trial,
-    to_ffi_params, to_ffi_trial,
+    to_ffi_params, to_ffi_trial, to_ffi_vectors,
 };
 pub use level::{ffi_level, ffi_level_filter, level_filter_from_ffi, level_from_ffi};
 pub use types::*;
