@@ -303,7 +303,11 @@ fn the_pareto_pruner_stops_dominated_command_trials_of_a_two_objective_study() {
     assert_eq!(all.len(), 30);
     let pruned: Vec<&Json> = all.iter().filter(|t| t["state"] == "pruned").collect();
     let states: Vec<&Json> = all.iter().map(|t| &t["state"]).collect();
-    assert!(pruned.len() >= 4, "{} of 30 pruned: {states:?}", pruned.len());
+    assert!(
+        pruned.len() >= 4,
+        "{} of 30 pruned: {states:?}",
+        pruned.len()
+    );
     for t in &all {
         let vectors = t["intermediate_values"].as_array().expect("vectors");
         assert_eq!(vectors.len(), steps(t), "{t}");
