@@ -601,7 +601,7 @@ impl Running {
             let (values, closed) = self.next_values(wait);
             if !values.is_empty() {
                 for (step, values) in values {
-                    ctx.report_values(step, &values);
+                    report(ctx, step, &values);
                 }
                 last_poll = Instant::now();
                 if self.exit.is_none() && ctx.should_prune() {
@@ -666,7 +666,7 @@ impl Running {
             let (values, closed) = self.next_values(left.min(TICK));
             if let Some(ctx) = ctx.as_deref_mut() {
                 for (step, values) in values {
-                    ctx.report_values(step, &values);
+                    report(ctx, step, &values);
                 }
             }
             if closed {
@@ -838,6 +838,15 @@ impl Drop for Running {
             w.dismiss();
         }
         self.shared.lock().listening = false;
+    }
+}
+
+/// Reports a step line: one value through `report`, a vector (one value per objective) through
+/// `report_values`, so that contexts that keep single values see every single report as before.
+fn report(ctx: &mut dyn TrialContext, step: u64, values: &[f64]) {
+    match values {
+        [v] => ctx.report(step, *v),
+        _ => ctx.report_values(step, values),
     }
 }
 
