@@ -37,9 +37,13 @@
 //! accessor. A test asserts each frozen module is a prefix of the current one.
 //!
 //! A new method on an existing `#[sabi_trait]` changes that trait's vtable, which the frozen
-//! modules reach too: the frozen module must then keep a frozen copy of the trait, and the host
-//! must not call the method on an older library's objects. Prefer a new trait, reached through a
-//! new root-module field, which older libraries simply lack.
+//! modules reach too: the frozen module must then keep a frozen copy of the trait (same name,
+//! same package, the old methods), and the new method needs a default body, which abi_stable
+//! runs where an older library's vtable lacks the method. 1.3 did this for the trial context
+//! (`resource`, `report_values`) and the pruner (`prune_values`): `compat::v1_2` holds the
+//! traits as they were, and the 1.0 and 1.1 modules reach them too; the `abi-1-2` fixture
+//! checks that such a library loads and runs. A new trait, reached through a new root-module
+//! field, which older libraries simply lack, avoids the frozen copies.
 #![warn(missing_docs)]
 // Each #[sabi_trait] expands to impls that rustc flags as non-local; that is how abi_stable works.
 #![allow(non_local_definitions)]
