@@ -19,6 +19,7 @@ fn settings_for(name: &str) -> Settings {
         "patient" => s.with("patience", 2),
         "threshold" => s.with("upper", 2.0),
         "wilcoxon" => s.with("n_startup_steps", 3),
+        "pareto" => s.with("n_startup_trials", 3),
         "successive-halving" | "hyperband" => s.with("max_resource", STEPS),
         _ => s,
     }
@@ -38,6 +39,7 @@ fn every_bundled_pruner_conforms_in_process() {
             "asha",
             "hyperband",
             "median",
+            "pareto",
             "patient",
             "percentile",
             "successive-halving",

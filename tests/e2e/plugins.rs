@@ -31,7 +31,7 @@ fn a_library_built_against_another_abi_version_is_refused() {
     assert_clean_failure(
         &out,
         &[
-            "built against plugin ABI 0.0.1, older than this hyperplug's ABI 1.2.0",
+            "built against plugin ABI 0.0.1, older than this hyperplug's ABI 1.3.0",
             "it loads libraries built against ABI 1.x",
             "rebuild the plugin against a hyperplug-sdk for ABI 1.x",
         ],
@@ -446,7 +446,7 @@ fn a_library_built_against_the_previous_abi_minor_version_loads_and_runs() {
     let lib_path = library("hyperplug-fixture-abi-1-0");
     let lib = load(&lib_path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(lib.abi_version, "1.0.0");
-    assert_eq!(hyperplug_abi::ABI_VERSION, "1.2.0");
+    assert_eq!(hyperplug_abi::ABI_VERSION, "1.3.0");
     assert!(
         lib.info.is_none(),
         "ABI 1.0 libraries do not say their version"
@@ -466,9 +466,45 @@ fn a_library_built_against_the_previous_abi_minor_version_loads_and_runs() {
     assert!(
         stdout.contains("built against plugin ABI 1.0.0")
             && stdout.contains("its own version unknown")
-            && stdout.contains("this hyperplug speaks plugin ABI 1.2.0"),
+            && stdout.contains("this hyperplug speaks plugin ABI 1.3.0"),
         "{stdout}"
     );
+}
+
+/// A library built against ABI 1.2, before 1.3 added methods to the trial context and the
+/// pruner, loads (checked against the frozen 1.2 module and its frozen traits) and runs: its
+/// pruner is asked through `prune` (the default of `prune_values`, which its vtable lacks) and
+/// its objective reports through the 1.2 view of the host's context.
+#[test]
+fn a_library_built_against_abi_1_2_loads_and_its_pruner_and_objective_run() {
+    use hyperplug_core::{Budget, Direction, Domain, Param, Settings, Space, Study, StudyConfig};
+    let lib = load(&library("hyperplug-fixture-abi-1-2")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(lib.abi_version, "1.2.0");
+    let pruner = &lib.pruners[0];
+    let objective = lib.objectives[0]
+        .create(&Settings::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let registry = Registry::bundled();
+    let random = registry
+        .strategies()
+        .iter()
+        .find(|e| e.info.name == "random")
+        .expect("random is bundled");
+    let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).expect("a space");
+    let config = StudyConfig::new("old", space, vec![Direction::Minimize]).seed(1);
+    let mut study = Study::new(config, &*random.factory, &Settings::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    study
+        .set_pruner(&**pruner, &Settings::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    study
+        .optimize(&*objective, Budget::trials(4), &mut ())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for t in study.finished() {
+        assert_eq!(t.state, TrialState::Pruned, "{t:?}");
+        assert_eq!(t.intermediate.len(), 2, "stopped at step 2: {t:?}");
+    }
+    assert_eq!(study.finished().len(), 4);
 }
 
 #[test]
@@ -483,7 +519,7 @@ fn plugins_check_and_list_print_the_librarys_own_abi_and_plugin_versions() {
     assert!(out.status.success(), "{stderr}");
     assert!(
         stdout.contains(
-            "a valid hyperplug plugin: hyperplug-example-library 1.2.0, built against plugin ABI 1.2.0 with hyperplug-sdk 0.2.0"
+            "a valid hyperplug plugin: hyperplug-example-library 1.2.0, built against plugin ABI 1.3.0 with hyperplug-sdk 0.2.0"
         ),
         "{stdout}"
     );
@@ -504,7 +540,7 @@ fn plugins_check_and_list_print_the_librarys_own_abi_and_plugin_versions() {
     assert!(
         libraries.contains("libhyperplug_example_library")
             && libraries
-                .contains("hyperplug-example-library 1.2.0, built against plugin ABI 1.2.0")
+                .contains("hyperplug-example-library 1.2.0, built against plugin ABI 1.3.0")
             && libraries.contains("libhyperplug_fixture_abi_1_0")
             && libraries.contains("built against plugin ABI 1.0.0"),
         "{stdout}"

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value as Json;
 
-use crate::{assert_clean_failure, bin, export, hyperplug, text, write};
+use crate::{assert_clean_failure, bin, export, hyperplug, plugin_dir, text, write};
 
 /// The `awk` program of [`study`]: braces doubled, as the command objective reads `{` as a
 /// placeholder.
@@ -215,4 +215,110 @@ fn a_resumed_hyperband_study_continues_its_brackets() {
         }
     }
     assert!(pruned_after_resume >= 5, "{all:?}");
+}
+
+/// The command objective loaded as a plugin (`hyperplug-plugin-command`, which replaces the
+/// bundled one) reads its trial's resource through the ABI (`FfiTrialContext::resource`, since
+/// 1.3): under Hyperband every trial that runs to the end reports the 9 steps of `{resource}`.
+/// Without the resource the placeholder would have no value and no trial would run.
+#[test]
+fn a_plugin_objective_reads_its_resource_under_hyperband() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = plugin_dir(&["hyperplug-plugin-command"]);
+    let pruner = "[pruner]\nname = \"hyperband\"\nmax_resource = 9";
+    let file = write(
+        dir.path(),
+        "s.toml",
+        &study("hb-plugin", 17, "{resource}", 0.0, pruner),
+    );
+    let out = hyperplug(
+        &[
+            "run",
+            &file,
+            "--plugin-dir",
+            plugins.path().to_str().expect("a UTF-8 temporary path"),
+        ],
+        dir.path(),
+        &[],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("replaces the bundled `command`"),
+        "the plugin ran the trials: {stderr}"
+    );
+    let all = trials(dir.path(), "hb-plugin");
+    assert_eq!(all.len(), 17);
+    let complete: Vec<&Json> = all.iter().filter(|t| t["state"] == "complete").collect();
+    assert!(complete.len() >= 3, "{all:?}");
+    for t in &complete {
+        assert_eq!(steps(t), 9, "the resource, 9 steps: {t}");
+    }
+    assert!(all.iter().any(|t| t["state"] == "pruned"), "{all:?}");
+}
+
+/// The `awk` program of [`two_objectives`]: at step s trial (x, y) reports the vector
+/// `(x + y/s, 1 - x + y/s)` as `{"step": s, "values": [..]}`, 0.03 s apart (so that a decision
+/// reaches the program before it ends), and ends with its value at step 7.
+const AWK2: &str = r#"BEGIN {{ for (s = 1; s <= 6; s++) {{ printf "{{\"step\": %d, \"values\": [%f, %f]}}\n", s, x + y / s, 1 - x + y / s; fflush(); system("sleep 0.03") }} printf "{{\"a\": %f, \"b\": %f}}\n", x + y / 7, 1 - x + y / 7 }}"#;
+
+fn two_objectives(name: &str, pruner: &str) -> String {
+    format!(
+        r#"[study]
+name = "{name}"
+directions = ["minimize", "minimize"]
+trials = 30
+seed = 3
+storage = "sqlite://p.db"
+[strategy]
+name = "random"
+[objective]
+name = "command"
+cmd = ["awk", "-v", "x={{x}}", "-v", "y={{y}}", '{AWK2}']
+metrics = ["a", "b"]
+{pruner}
+[space]
+x = {{ float = [0, 1] }}
+y = {{ float = [0, 1] }}
+"#
+    )
+}
+
+/// A two-objective command study whose program prints one value per objective at each step:
+/// the `pareto` pruner stops trials dominated at their step, the store keeps the vectors, and
+/// the export shows them as `intermediate_values`. A single-objective pruner is refused for
+/// the study, naming what it lacks.
+#[test]
+fn the_pareto_pruner_stops_dominated_command_trials_of_a_two_objective_study() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        dir.path(),
+        "s.toml",
+        &two_objectives("mo", "[pruner]\nname = \"pareto\""),
+    );
+    let out = hyperplug(&["run", &file], dir.path(), &[]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let all = trials(dir.path(), "mo");
+    assert_eq!(all.len(), 30);
+    let pruned: Vec<&Json> = all.iter().filter(|t| t["state"] == "pruned").collect();
+    let states: Vec<&Json> = all.iter().map(|t| &t["state"]).collect();
+    assert!(
+        pruned.len() >= 4,
+        "{} of 30 pruned: {states:?}",
+        pruned.len()
+    );
+    for t in &all {
+        let vectors = t["intermediate_values"].as_array().expect("vectors");
+        assert_eq!(vectors.len(), steps(t), "{t}");
+        assert_eq!(vectors[0][1].as_array().map(Vec::len), Some(2), "{t}");
+        assert_eq!(vectors[0][1][0], t["intermediate"][0][1], "{t}");
+    }
+    let median = write(
+        dir.path(),
+        "m.toml",
+        &two_objectives("mo-median", "[pruner]\nname = \"median\""),
+    );
+    let out = hyperplug(&["run", &median], dir.path(), &[]);
+    assert_clean_failure(&out, &["median", "several objectives"]);
 }

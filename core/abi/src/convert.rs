@@ -86,7 +86,19 @@ pub fn to_ffi_trial(t: &Trial) -> FfiTrial {
     }
 }
 
-/// A trial from its FFI form.
+/// A trial's intermediate vectors in their FFI form (see
+/// [`FfiPruner::prune_values`](crate::FfiPruner::prune_values)); empty when it reported single
+/// values only.
+pub fn to_ffi_vectors(t: &Trial) -> FfiVectors {
+    t.intermediate_values
+        .iter()
+        .map(|(s, v)| Tuple2(*s, RVec::from(v.as_slice())))
+        .collect()
+}
+
+/// A trial from its FFI form. `FfiTrial` holds one intermediate value per step (its layout is
+/// fixed within ABI 1.x): the vectors of a study with several objectives travel beside it (see
+/// [`FfiPruner::prune_values`](crate::FfiPruner::prune_values)), so they are empty here.
 pub fn from_ffi_trial(t: &FfiTrial) -> Trial {
     Trial {
         number: t.number,
@@ -94,6 +106,7 @@ pub fn from_ffi_trial(t: &FfiTrial) -> Trial {
         state: t.state.into(),
         values: t.values.to_vec(),
         intermediate: t.intermediate.iter().map(|p| (p.0, p.1)).collect(),
+        intermediate_values: Vec::new(),
         started_ms: t.started_ms,
         duration_s: t.duration_s.into_option(),
         user_attrs: from_ffi_params(&t.user_attrs),

@@ -37,9 +37,13 @@
 //! accessor. A test asserts each frozen module is a prefix of the current one.
 //!
 //! A new method on an existing `#[sabi_trait]` changes that trait's vtable, which the frozen
-//! modules reach too: the frozen module must then keep a frozen copy of the trait, and the host
-//! must not call the method on an older library's objects. Prefer a new trait, reached through a
-//! new root-module field, which older libraries simply lack.
+//! modules reach too: the frozen module must then keep a frozen copy of the trait (same name,
+//! same package, the old methods), and the new method needs a default body, which abi_stable
+//! runs where an older library's vtable lacks the method. 1.3 did this for the trial context
+//! (`resource`, `report_values`) and the pruner (`prune_values`): `compat::v1_2` holds the
+//! traits as they were, and the 1.0 and 1.1 modules reach them too; the `abi-1-2` fixture
+//! checks that such a library loads and runs. A new trait, reached through a new root-module
+//! field, which older libraries simply lack, avoids the frozen copies.
 #![warn(missing_docs)]
 // Each #[sabi_trait] expands to impls that rustc flags as non-local; that is how abi_stable works.
 #![allow(non_local_definitions)]
@@ -51,7 +55,7 @@ mod types;
 
 pub use convert::{
     capabilities_from_json, capabilities_to_json, from_ffi_info, from_ffi_params, from_ffi_trial,
-    to_ffi_params, to_ffi_trial,
+    to_ffi_params, to_ffi_trial, to_ffi_vectors,
 };
 pub use level::{ffi_level, ffi_level_filter, level_filter_from_ffi, level_from_ffi};
 pub use types::*;

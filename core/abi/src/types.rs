@@ -210,7 +210,31 @@ pub trait FfiPruner: Send {
         number: u64,
         previous: u64,
     ) -> RResult<bool, FfiError>;
+
+    /// [`prune`](FfiPruner::prune) with the trials' intermediate vectors (since ABI 1.3): in
+    /// a study with several objectives, the steps each trial reported with one value per
+    /// objective (`hyperplug_core::Trial::intermediate_values`), which `FfiTrial` cannot hold.
+    /// `new_values` and `running_values` run parallel to `new_trials` and `running` (empty
+    /// lists for trials that reported single values only). The host calls this method; a
+    /// pruner from a library built before 1.3 lacks it, and the default runs its `prune`,
+    /// which never saw vectors anyway.
+    fn prune_values(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        new_values: RSlice<'_, FfiVectors>,
+        running: RSlice<'_, FfiTrial>,
+        running_values: RSlice<'_, FfiVectors>,
+        number: u64,
+        previous: u64,
+    ) -> RResult<bool, FfiError> {
+        let _ = (new_values, running_values);
+        self.prune(new_trials, running, number, previous)
+    }
 }
+
+/// One trial's intermediate vectors: `(step, one value per objective)` in the order reported
+/// (since ABI 1.3; see [`FfiPruner::prune_values`]).
+pub type FfiVectors = RVec<Tuple2<u64, RVec<f64>>>;
 
 /// A boxed plugin pruner.
 pub type FfiPrunerBox = FfiPruner_TO<'static, RBox<()>>;
@@ -245,6 +269,21 @@ pub trait FfiTrialContext {
     /// The study's name.
     #[sabi(last_prefix_field)]
     fn study_name(&self) -> RString;
+
+    /// The resource the trial is started with (its most steps), when the study's pruner sets
+    /// one (since ABI 1.3). A plugin on a host built before 1.3 gets `RNone`, the default.
+    fn resource(&self) -> ROption<u64> {
+        ROption::RNone
+    }
+
+    /// Reports one value per objective at `step` (since ABI 1.3). On a host built before 1.3
+    /// the default reports the first value with [`report`](FfiTrialContext::report), which is
+    /// all such a host keeps.
+    fn report_values(&mut self, step: u64, values: RSlice<'_, f64>) {
+        if let Some(&first) = values.first() {
+            self.report(step, first);
+        }
+    }
 }
 
 /// A borrowed host trial context.

@@ -243,6 +243,18 @@ impl TrialContext for Context<'_, '_> {
         let _ = self.run.lock().study.report(self.number, step, value);
     }
 
+    fn report_values(&mut self, step: u64, values: &[f64]) {
+        let mut s = self.run.lock();
+        let Shared {
+            study, observer, ..
+        } = &mut *s;
+        // The trial is running; only a wrong count of values (or a store that cannot keep
+        // them) fails, and the observer hears of it as it hears of a pruner's error.
+        if let Err(e) = study.report_values(self.number, step, values) {
+            observer.strategy_error(&e);
+        }
+    }
+
     fn should_prune(&mut self) -> bool {
         let mut s = self.run.lock();
         if s.observer.interrupt_requested() {

@@ -69,7 +69,7 @@ pub use objective::{
     Evaluation, FnObjective, Metric, Objective, ObjectiveFactory, TrialContext, TrialResources,
 };
 pub use pareto::{dominates, pareto_front};
-pub use pruner::{PruneContext, Pruner, PrunerFactory, PrunerSetup, value_at};
+pub use pruner::{PruneContext, Pruner, PrunerFactory, PrunerSetup, value_at, values_at};
 pub use rng::{SeedRng, trial_rng};
 pub use settings::Settings;
 pub use space::{Condition, Domain, Param, Space};

@@ -99,6 +99,15 @@ pub trait TrialContext {
     fn number(&self) -> u64;
     /// Reports the value reached at `step` (an epoch, a budget), for pruning and curves.
     fn report(&mut self, step: u64, value: f64);
+    /// Reports the values reached at `step`, one per objective, in a study with several
+    /// objectives, so that a Pareto-aware pruner (`pareto`) can judge the trial by dominance.
+    /// The first value also serves as the step's single value (curves, single-value pruners).
+    /// A context that keeps single values only (the default) records the first value.
+    fn report_values(&mut self, step: u64, values: &[f64]) {
+        if let Some(&first) = values.first() {
+            self.report(step, first);
+        }
+    }
     /// Whether the study wants this trial to stop now (pruned, or the run interrupted); the
     /// objective should then return [`TrialError::Pruned`] promptly. Long-running objectives
     /// poll it regularly, not only when they report.

@@ -101,6 +101,25 @@ pub fn value_at(trial: &Trial, step: u64) -> Option<f64> {
         .map(|&(_, v)| v)
 }
 
+/// [`value_at`] for vectors: a trial's values at a step, one per objective, read as "the last
+/// vector it reported at or before that step, provided its vectors got that far"
+/// ([`Trial::intermediate_values`]). A trial that reported single values only gives them as
+/// vectors of one, so a rule over vectors also judges single-objective studies.
+pub fn values_at(trial: &Trial, step: u64) -> Option<Vec<f64>> {
+    if trial.intermediate_values.is_empty() {
+        return value_at(trial, step).map(|v| vec![v]);
+    }
+    let vectors = &trial.intermediate_values;
+    if !vectors.iter().any(|(s, _)| *s >= step) {
+        return None;
+    }
+    vectors
+        .iter()
+        .filter(|(s, _)| *s <= step)
+        .max_by_key(|(s, _)| *s)
+        .map(|(_, v)| v.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +140,22 @@ mod tests {
         assert_eq!(value_at(&t, 7), None, "it never got there");
         assert_eq!(value_at(&t, 1), None, "nothing reported at or before");
         assert_eq!(value_at(&trial(1, &[]), 0), None);
+    }
+
+    #[test]
+    fn vectors_at_a_step_follow_the_same_rule_and_single_values_read_as_vectors_of_one() {
+        let mut t = trial(0, &[]);
+        t.push_intermediate(2, &[0.5, 1.0]);
+        t.push_intermediate(4, &[0.3, 2.0]);
+        assert_eq!(values_at(&t, 3), Some(vec![0.5, 1.0]));
+        assert_eq!(values_at(&t, 4), Some(vec![0.3, 2.0]));
+        assert_eq!(values_at(&t, 5), None);
+        assert_eq!(values_at(&t, 1), None);
+        assert_eq!(values_at(&trial(1, &[(1, 0.7)]), 1), Some(vec![0.7]));
+        assert_eq!(
+            t.intermediate,
+            [(2, 0.5), (4, 0.3)],
+            "first values are the curve"
+        );
     }
 }

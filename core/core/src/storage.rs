@@ -213,6 +213,24 @@ pub trait Storage: Send + Sync {
     /// Records an intermediate value of a running trial.
     fn report(&self, study: StudyId, number: u64, step: u64, value: f64) -> Result<(), Error>;
 
+    /// Records the intermediate values of a running trial at `step`, one per objective (a study
+    /// with several objectives); the trial keeps them with
+    /// [`Trial::push_intermediate`](crate::Trial::push_intermediate). A store that keeps one
+    /// value per step (the default) refuses them, naming itself.
+    fn report_values(
+        &self,
+        study: StudyId,
+        number: u64,
+        step: u64,
+        values: &[f64],
+    ) -> Result<(), Error> {
+        let _ = (study, number, step, values);
+        Err(Error::Storage(
+            "this store keeps one intermediate value per step; it cannot record one per objective"
+                .into(),
+        ))
+    }
+
     /// Stores a finished trial. A trial that is no longer running (finished by another worker,
     /// or failed for a lost heartbeat) is refused with [`Error::NotRunning`].
     fn finish(&self, study: StudyId, trial: &Trial) -> Result<(), Error>;
@@ -362,6 +380,19 @@ impl Storage for MemoryStorage {
         self.with(study, |s| {
             let t = running_mut(s, number)?;
             t.intermediate.push((step, value));
+            Ok(())
+        })
+    }
+
+    fn report_values(
+        &self,
+        study: StudyId,
+        number: u64,
+        step: u64,
+        values: &[f64],
+    ) -> Result<(), Error> {
+        self.with(study, |s| {
+            running_mut(s, number)?.push_intermediate(step, values);
             Ok(())
         })
     }

@@ -575,6 +575,31 @@ impl Study {
         self.storage.report(self.id, number, step, value)
     }
 
+    /// Records the intermediate values of a running trial at `step`, one per objective (see
+    /// [`TrialContext::report_values`](crate::TrialContext::report_values)). One value is
+    /// [`Study::report`]; any other count than the study's objectives is refused.
+    pub fn report_values(&mut self, number: u64, step: u64, values: &[f64]) -> Result<(), Error> {
+        let objectives = self.config.directions.len();
+        match values {
+            [v] => return self.report(number, step, *v),
+            _ if values.len() != objectives => {
+                return Err(Error::Objectives(format!(
+                    "trial {number} reported {} intermediate values at step {step}, but the study has {objectives} objective(s); report one value, or one per objective",
+                    values.len()
+                )));
+            }
+            _ => {}
+        }
+        let trial = self
+            .running
+            .iter_mut()
+            .find(|t| t.number == number)
+            .filter(|_| locked(&self.own).contains(&number))
+            .ok_or(Error::NotRunning(number))?;
+        trial.push_intermediate(step, values);
+        self.storage.report_values(self.id, number, step, values)
+    }
+
     /// Asks the pruner whether a running trial of this study's should stop now; `false` without
     /// a pruner. The pruner is asked once per reported step, on the store's latest view (other
     /// workers' trials included); asked again before the next report, the study repeats its

@@ -37,9 +37,18 @@ pub struct Trial {
     /// One value per objective of the study, when complete.
     #[serde(default)]
     pub values: Vec<f64>,
-    /// The values it reported along the way, by step, in the order reported.
+    /// The values it reported along the way, by step, in the order reported. In a study with
+    /// several objectives, a step reported as a vector (see [`Trial::intermediate_values`])
+    /// appears here by its first value, so single-objective readers (plots, most pruners) see
+    /// the first objective's curve.
     #[serde(default)]
     pub intermediate: Vec<(u64, f64)>,
+    /// The steps reported with one value per objective
+    /// ([`TrialContext::report_values`](crate::TrialContext::report_values)), by step, in the
+    /// order reported; empty when the trial reported single values only. Pareto-aware pruners
+    /// judge these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intermediate_values: Vec<(u64, Vec<f64>)>,
     /// When it started, in milliseconds since the Unix epoch.
     pub started_ms: u64,
     /// How long it ran, in seconds, once finished.
@@ -62,6 +71,7 @@ impl Trial {
             state: TrialState::Running,
             values: Vec::new(),
             intermediate: Vec::new(),
+            intermediate_values: Vec::new(),
             started_ms,
             duration_s: None,
             user_attrs: IndexMap::new(),
@@ -72,6 +82,39 @@ impl Trial {
     /// The last intermediate value reported, if any.
     pub fn last_intermediate(&self) -> Option<(u64, f64)> {
         self.intermediate.last().copied()
+    }
+
+    /// Records an intermediate report: one value, or one per objective. A vector goes to
+    /// [`Trial::intermediate_values`] and its first value to [`Trial::intermediate`]; a single
+    /// value (or a vector of one) to [`Trial::intermediate`] only. Empty `values` record nothing.
+    pub fn push_intermediate(&mut self, step: u64, values: &[f64]) {
+        match values {
+            [] => {}
+            [v] => self.intermediate.push((step, *v)),
+            [first, ..] => {
+                self.intermediate.push((step, *first));
+                self.intermediate_values.push((step, values.to_vec()));
+            }
+        }
+    }
+
+    /// Every intermediate report in the order reported, each as the values it carried: a vector
+    /// where the step was reported with one value per objective, one value otherwise. The
+    /// inverse of [`Trial::push_intermediate`], for storage and export.
+    pub fn intermediate_reports(&self) -> Vec<(u64, Vec<f64>)> {
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        let mut vectors = self.intermediate_values.iter().peekable();
+        self.intermediate
+            .iter()
+            .map(|&(step, v)| match vectors.peek() {
+                Some((s, vs)) if *s == step && vs.first().is_some_and(|&f| same(f, v)) => {
+                    let out = (step, vs.clone());
+                    vectors.next();
+                    out
+                }
+                _ => (step, vec![v]),
+            })
+            .collect()
     }
 }
 

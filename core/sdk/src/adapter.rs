@@ -11,8 +11,8 @@ use hyperplug_abi::{
     FfiObjectiveFactory, FfiObjectiveFactory_TO, FfiObjectiveFactoryBox, FfiParam, FfiParams,
     FfiPruner, FfiPruner_TO, FfiPrunerBox, FfiPrunerFactory, FfiPrunerFactory_TO,
     FfiPrunerFactoryBox, FfiStrategy, FfiStrategy_TO, FfiStrategyBox, FfiStrategyFactory,
-    FfiStrategyFactory_TO, FfiStrategyFactoryBox, FfiTrial, FfiTrialContextRef, PrunerSetupJson,
-    SetupJson, from_ffi_params, from_ffi_trial, to_ffi_params,
+    FfiStrategyFactory_TO, FfiStrategyFactoryBox, FfiTrial, FfiTrialContextRef, FfiVectors,
+    PrunerSetupJson, SetupJson, from_ffi_params, from_ffi_trial, to_ffi_params,
 };
 use hyperplug_core::{
     AskContext, Direction, Objective, ObjectiveFactory, PruneContext, Pruner, PrunerFactory,
@@ -153,9 +153,29 @@ impl FfiPruner for PrunerAdapter {
         number: u64,
         previous: u64,
     ) -> RResult<bool, FfiError> {
+        self.prune_values(
+            new_trials,
+            RSlice::EMPTY,
+            running,
+            RSlice::EMPTY,
+            number,
+            previous,
+        )
+    }
+
+    fn prune_values(
+        &mut self,
+        new_trials: RSlice<'_, FfiTrial>,
+        new_values: RSlice<'_, FfiVectors>,
+        running: RSlice<'_, FfiTrial>,
+        running_values: RSlice<'_, FfiVectors>,
+        number: u64,
+        previous: u64,
+    ) -> RResult<bool, FfiError> {
         guard(|| {
-            self.history.extend(new_trials.iter().map(from_ffi_trial));
-            let running: Vec<Trial> = running.iter().map(from_ffi_trial).collect();
+            self.history
+                .extend(with_vectors(new_trials.as_slice(), new_values.as_slice()));
+            let running = with_vectors(running.as_slice(), running_values.as_slice());
             let Some(trial) = running.iter().find(|t| t.number == number) else {
                 return Err(FfiError::new(
                     FfiErrorKind::FAILED,
@@ -173,6 +193,22 @@ impl FfiPruner for PrunerAdapter {
             self.inner.prune(&ctx).map_err(|e| err(&e))
         })
     }
+}
+
+/// Trials from their FFI form, each with its intermediate vectors where `vectors` has them
+/// (parallel to `trials`; shorter, or empty, when the host sent none).
+fn with_vectors(trials: &[FfiTrial], vectors: &[FfiVectors]) -> Vec<Trial> {
+    trials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut trial = from_ffi_trial(t);
+            if let Some(vs) = vectors.get(i) {
+                trial.intermediate_values = vs.iter().map(|p| (p.0, p.1.to_vec())).collect();
+            }
+            trial
+        })
+        .collect()
 }
 
 struct StrategyFactoryAdapter(Box<dyn StrategyFactory>);
@@ -373,6 +409,10 @@ impl TrialContext for HostContext<'_> {
         self.0.report(step, value);
     }
 
+    fn report_values(&mut self, step: u64, values: &[f64]) {
+        self.0.report_values(step, RSlice::from_slice(values));
+    }
+
     fn should_prune(&mut self) -> bool {
         self.0.should_prune()
     }
@@ -383,5 +423,9 @@ impl TrialContext for HostContext<'_> {
 
     fn study_name(&self) -> String {
         self.0.study_name().into_string()
+    }
+
+    fn resource(&self) -> Option<u64> {
+        self.0.resource().into_option()
     }
 }

@@ -86,8 +86,12 @@ pub struct RecordingContext {
     pub study: String,
     /// The devices lent to the trial.
     pub devices: Vec<u32>,
-    /// What the objective reported, in order: `(step, value)`.
+    /// What the objective reported, in order: `(step, value)` (a step reported with one value
+    /// per objective by its first value).
     pub reports: Vec<(u64, f64)>,
+    /// The steps reported with one value per objective
+    /// ([`TrialContext::report_values`]), in order.
+    pub vectors: Vec<(u64, Vec<f64>)>,
     /// Ask to prune once this many values have been reported.
     pub prune_after: Option<usize>,
     /// The resource the trial is started with (see [`TrialContext::resource`]).
@@ -110,6 +114,14 @@ impl TrialContext for RecordingContext {
     }
     fn report(&mut self, step: u64, value: f64) {
         self.reports.push((step, value));
+    }
+    fn report_values(&mut self, step: u64, values: &[f64]) {
+        if let [first, _, ..] = values {
+            self.vectors.push((step, values.to_vec()));
+            self.reports.push((step, *first));
+        } else if let [v] = values {
+            self.reports.push((step, *v));
+        }
     }
     fn should_prune(&mut self) -> bool {
         self.prune_after.is_some_and(|k| self.reports.len() >= k)

@@ -21,8 +21,9 @@ pub const STEPS: u64 = 9;
 /// function of the study's trials alone: a fresh pruner asked the same question, on the same
 /// trials, answers alike (what makes a pruner agree across workers sharing a store and continue
 /// a resumed study), and two runs with the same seed end with the same trials. A pruner that
-/// declares `multi_objective` runs a study with two objectives; one that does not is refused by
-/// [`Study::set_pruner`] for it.
+/// declares `multi_objective` runs a study with two objectives, whose trials report one value
+/// per objective at each step ([`TrialContext::report_values`]); one that does not is refused
+/// by [`Study::set_pruner`] for it.
 pub fn check_pruner(factory: &dyn PrunerFactory, settings: &Settings) {
     let info = factory.info();
     let name = info.name.clone();
@@ -270,7 +271,15 @@ fn run(
             let x = params["x"].as_f64().unwrap_or(0.5);
             let number = ctx.number();
             for s in 1..=STEPS {
-                ctx.report(s, sign * curve(number, x, s));
+                let v = sign * curve(number, x, s);
+                if m > 1 {
+                    // One value per objective: what a Pareto-aware pruner judges.
+                    let mut vs = vec![v, x * s as f64 / STEPS as f64];
+                    vs.resize(m, x);
+                    ctx.report_values(s, &vs);
+                } else {
+                    ctx.report(s, v);
+                }
                 if ctx.should_prune() {
                     return Err(TrialError::Pruned);
                 }

@@ -424,6 +424,16 @@ impl Lease {
         })
     }
 
+    /// As [`Lease::report`], with one value per objective at `step` (a study with several
+    /// objectives; see `TrialContext::report_values`): what the `pareto` pruner judges.
+    pub fn report_values(&mut self, step: u64, values: &[f64]) -> Result<bool, Error> {
+        let number = self.trial.number;
+        self.study.with(|s| {
+            s.report_values(number, step, values)?;
+            s.should_prune(number)
+        })
+    }
+
     /// Keeps `value` with the trial under `key`, stored when it completes.
     pub fn set_user_attr(&mut self, key: impl Into<String>, value: Value) {
         self.attrs.insert(key.into(), value);
@@ -498,6 +508,12 @@ impl OpenLease {
     /// Records an intermediate value at `step`.
     pub fn report(&self, step: u64, value: f64) -> Result<(), Error> {
         self.study.with(|s| s.report(self.number, step, value))
+    }
+
+    /// Records one value per objective at `step` (a study with several objectives).
+    pub fn report_values(&self, step: u64, values: &[f64]) -> Result<(), Error> {
+        self.study
+            .with(|s| s.report_values(self.number, step, values))
     }
 
     /// Whether the study's pruner would stop the trial now (no pruner: never).

@@ -388,3 +388,63 @@ fn a_lease_s_report_asks_the_pruner_the_study_was_created_with() {
         "every trial after the start-up ones stops at its first step"
     );
 }
+
+/// A study with two objectives lent out by ask/tell: leases report one value per objective, the
+/// store keeps the vectors, and the `pareto` pruner stops trials dominated at their step.
+#[test]
+fn leases_of_a_two_objective_study_report_vectors_that_the_pareto_pruner_judges() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = sqlite(&dir);
+    let registry = Registry::bundled();
+    let pareto = Component {
+        name: "pareto".into(),
+        library: None,
+        settings: Settings::default().with("n_startup_trials", 2),
+    };
+    let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).expect("a space");
+    let config = StudyConfig::new(
+        "pareto",
+        space,
+        vec![Direction::Minimize, Direction::Minimize],
+    );
+    let study = SharedStudy::create(
+        &url,
+        config,
+        "random",
+        None,
+        &Settings::default(),
+        Some(&pareto),
+        Some(8),
+        &registry,
+    )
+    .expect("the study opens");
+    let mut pruned = 0;
+    while let Some(mut lease) = study.ask().expect("ask") {
+        // Trials 0 and 1 are good in both objectives; every later one is worse in both.
+        let level = if lease.number() < 2 { 0.0 } else { 10.0 };
+        let at = |s: u64| [level + 1.0 / s as f64, level + 2.0 / s as f64];
+        let mut stopped = false;
+        for step in 1..=4 {
+            if lease.report_values(step, &at(step)).expect("report") {
+                stopped = true;
+                break;
+            }
+        }
+        if stopped {
+            pruned += 1;
+            let t = lease.tell(Err(TrialError::Pruned)).expect("tell");
+            assert_eq!(t.intermediate_values, [(1, at(1).to_vec())], "{t:?}");
+        } else {
+            lease.tell(Ok(at(5).to_vec().into())).expect("tell");
+        }
+    }
+    assert_eq!(
+        pruned, 6,
+        "every trial after the start-up ones stops at its first step"
+    );
+    // A vector of the wrong length is refused, naming the counts.
+    let err = study
+        .with(|s| s.report_values(0, 1, &[1.0, 2.0, 3.0]))
+        .expect_err("three values for two objectives");
+    assert!(err.to_string().contains("3 intermediate values"), "{err}");
+}

@@ -28,12 +28,12 @@ use std::sync::Arc;
 use abi_stable::library::{LibraryError, RootModule, lib_header_from_path};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::sabi_types::{VersionNumber, VersionStrings};
-use abi_stable::std_types::{RSlice, RStr, RString, RVec};
+use abi_stable::std_types::{ROption, RSlice, RStr, RString, RVec};
 use hyperplug_abi::{
     ABI_VERSION, FfiLogSink, FfiLogSink_TO, FfiObjectiveBox, FfiPrunerBox, FfiStrategyBox,
-    FfiTrial, FfiTrialContext, FfiTrialContext_TO, LibraryInfoJson, PluginModRef, PrunerSetupJson,
-    SetupJson, ffi_level_filter, from_ffi_info, from_ffi_params, level_from_ffi, to_ffi_params,
-    to_ffi_trial,
+    FfiTrial, FfiTrialContext, FfiTrialContext_TO, FfiVectors, LibraryInfoJson, PluginModRef,
+    PrunerSetupJson, SetupJson, ffi_level_filter, from_ffi_info, from_ffi_params, level_from_ffi,
+    to_ffi_params, to_ffi_trial, to_ffi_vectors,
 };
 use hyperplug_core::{
     AskContext, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, PruneContext,
@@ -591,16 +591,19 @@ impl Pruner for PluginPruner {
     }
 
     fn prune(&mut self, ctx: &PruneContext<'_>) -> Result<bool, Error> {
-        let new: Vec<FfiTrial> = ctx.trials[self.sent.min(ctx.trials.len())..]
-            .iter()
-            .map(to_ffi_trial)
-            .collect();
+        let first = self.sent.min(ctx.trials.len());
+        let new: Vec<FfiTrial> = ctx.trials[first..].iter().map(to_ffi_trial).collect();
         self.sent = ctx.trials.len();
+        let new_values: Vec<FfiVectors> = ctx.trials[first..].iter().map(to_ffi_vectors).collect();
         let running: Vec<FfiTrial> = ctx.running.iter().map(to_ffi_trial).collect();
+        let running_values: Vec<FfiVectors> = ctx.running.iter().map(to_ffi_vectors).collect();
+        // A library built before ABI 1.3 lacks `prune_values`: its default calls `prune`.
         self.ffi
-            .prune(
+            .prune_values(
                 RSlice::from(&new[..]),
+                RSlice::from(&new_values[..]),
                 RSlice::from(&running[..]),
+                RSlice::from(&running_values[..]),
                 ctx.trial.number,
                 ctx.previous as u64,
             )
@@ -736,6 +739,14 @@ impl FfiTrialContext for HostContext<'_> {
 
     fn study_name(&self) -> RString {
         RString::from(self.0.study_name())
+    }
+
+    fn resource(&self) -> ROption<u64> {
+        self.0.resource().into()
+    }
+
+    fn report_values(&mut self, step: u64, values: RSlice<'_, f64>) {
+        self.0.report_values(step, values.as_slice());
     }
 }
 

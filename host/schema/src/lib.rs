@@ -233,6 +233,11 @@ pub struct TrialData {
     /// The values it reported along the way, as `[step, value]` pairs in the order reported.
     #[serde(default)]
     pub intermediate: Vec<(u64, f64)>,
+    /// In a study with several objectives, the steps reported with one value per objective, as
+    /// `[step, [v1, v2, ...]]` in the order reported (each step's first value is also in
+    /// `intermediate`); absent when the trial reported single values only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intermediate_values: Vec<(u64, Vec<f64>)>,
     /// What the objective attached (training time, model size, ...).
     #[serde(default)]
     pub user_attrs: IndexMap<String, Value>,
@@ -263,6 +268,7 @@ impl From<&Trial> for TrialData {
             values: t.values.clone(),
             params: t.params.clone(),
             intermediate: t.intermediate.clone(),
+            intermediate_values: t.intermediate_values.clone(),
             user_attrs: t.user_attrs.clone(),
             started_ms: t.started_ms,
             finished_ms: t

@@ -142,6 +142,8 @@ fn full_study() -> StudyData {
             t.values = vec![i as f64, 1.0 - i as f64];
         }
         t.intermediate = vec![(0, 1.0), (1, 0.5)];
+        // Two objectives: the steps carry one value per objective too.
+        t.intermediate_values = vec![(0, vec![1.0, 2.0]), (1, vec![0.5, 2.5])];
         t.user_attrs.insert("gpu".into(), Value::Bool(true));
         t.user_attrs.insert("size".into(), Value::Int(3));
         t.message = Some("why".into());

@@ -2,7 +2,7 @@
 //! objective attributes may hold them, so they get spellings of their own and come back as they
 //! went in.
 
-use hyperplug_core::{Params, TrialState, Value};
+use hyperplug_core::{Params, Trial, TrialState, Value};
 use serde_json::{Map, Number, Value as Json};
 
 use crate::error::StorageError;
@@ -121,37 +121,62 @@ pub(crate) fn decode_values(text: &str) -> Result<Vec<f64>, StorageError> {
     }
 }
 
-/// One intermediate value as the element appended to the stored list: `[step, value]`.
-pub(crate) fn encode_point(step: u64, value: f64) -> String {
-    Json::Array(vec![Json::Number(step.into()), float_json(value)]).to_string()
+/// One intermediate report as the element appended to the stored list: `[step, value]`, or
+/// `[step, [v1, v2, ...]]` for one value per objective.
+pub(crate) fn encode_point(step: u64, values: &[f64]) -> String {
+    point_json(step, values).to_string()
 }
 
-pub(crate) fn encode_intermediate(points: &[(u64, f64)]) -> String {
-    let items = points
+fn point_json(step: u64, values: &[f64]) -> Json {
+    let value = match values {
+        [v] => float_json(*v),
+        _ => Json::Array(values.iter().map(|x| float_json(*x)).collect()),
+    };
+    Json::Array(vec![Json::Number(step.into()), value])
+}
+
+/// A trial's intermediate reports as stored: see [`encode_point`].
+pub(crate) fn encode_intermediate(trial: &Trial) -> String {
+    let items = trial
+        .intermediate_reports()
         .iter()
-        .map(|&(s, v)| Json::Array(vec![Json::Number(s.into()), float_json(v)]))
+        .map(|(s, vs)| point_json(*s, vs))
         .collect();
     Json::Array(items).to_string()
 }
 
-pub(crate) fn decode_intermediate(text: &str) -> Result<Vec<(u64, f64)>, StorageError> {
+/// The stored intermediate reports, as `Trial::intermediate` and `Trial::intermediate_values`
+/// hold them. Lists written before vectors existed hold `[step, value]` pairs only.
+pub(crate) fn decode_intermediate(text: &str) -> Result<IntermediateLists, StorageError> {
     let Json::Array(items) = parse(text)? else {
         return Err(corrupt(format!(
             "intermediate values are not a JSON array: {text}"
         )));
     };
-    items
-        .iter()
-        .map(|item| match item.as_array().map(Vec::as_slice) {
-            Some([step, value]) => Ok((
-                step.as_u64()
-                    .ok_or_else(|| corrupt(format!("not a step: {step}")))?,
-                json_float(value)?,
-            )),
-            _ => Err(corrupt(format!("not a [step, value] pair: {item}"))),
-        })
-        .collect()
+    let mut t = Trial::running(0, Params::new(), 0);
+    for item in &items {
+        let Some([step, value]) = item.as_array().map(Vec::as_slice) else {
+            return Err(corrupt(format!("not a [step, value] pair: {item}")));
+        };
+        let step = step
+            .as_u64()
+            .ok_or_else(|| corrupt(format!("not a step: {step}")))?;
+        let values = match value {
+            Json::Array(vs) if !vs.is_empty() => {
+                vs.iter().map(json_float).collect::<Result<_, _>>()?
+            }
+            Json::Array(_) => {
+                return Err(corrupt(format!("an empty vector at step {step}: {item}")));
+            }
+            v => vec![json_float(v)?],
+        };
+        t.push_intermediate(step, &values);
+    }
+    Ok((t.intermediate, t.intermediate_values))
 }
+
+/// A trial's single intermediate values and its vectors, as [`Trial`] holds them.
+pub(crate) type IntermediateLists = (Vec<(u64, f64)>, Vec<(u64, Vec<f64>)>);
 
 fn parse(text: &str) -> Result<Json, StorageError> {
     serde_json::from_str(text).map_err(|e| corrupt(format!("unreadable JSON ({e}): {text}")))
@@ -190,12 +215,12 @@ mod tests {
                 (a, b) => assert_eq!(a, b, "{k}"),
             }
         }
-        let points = [(0, 0.1), (3, f64::INFINITY), (7, 1e300)];
-        assert_eq!(
-            decode_intermediate(&encode_intermediate(&points)).unwrap(),
-            points
-        );
-        assert_eq!(encode_point(4, 0.5), "[4,0.5]");
+        let mut t = Trial::running(0, Params::new(), 0);
+        t.intermediate = vec![(0, 0.1), (3, f64::INFINITY), (7, 1e300)];
+        let (points, vectors) = decode_intermediate(&encode_intermediate(&t)).unwrap();
+        assert_eq!(points, t.intermediate);
+        assert!(vectors.is_empty());
+        assert_eq!(encode_point(4, &[0.5]), "[4,0.5]");
         assert!(decode_values("[null]").unwrap()[0].is_nan());
         assert_eq!(
             decode_values(&encode_values(&[1.5, -0.0])).unwrap(),
@@ -207,5 +232,31 @@ mod tests {
             TrialState::Pruned
         );
         assert!(parse_state("lost").is_err());
+    }
+
+    #[test]
+    fn vectors_are_stored_as_step_and_list_and_old_pairs_still_read() {
+        assert_eq!(encode_point(2, &[0.5, 3.0]), "[2,[0.5,3.0]]");
+        let mut t = Trial::running(0, Params::new(), 0);
+        t.push_intermediate(1, &[0.9]);
+        t.push_intermediate(2, &[0.5, 3.0]);
+        t.push_intermediate(3, &[f64::NAN, 2.0]);
+        let text = encode_intermediate(&t);
+        assert_eq!(
+            text,
+            r#"[[1,0.9],[2,[0.5,3.0]],[3,[{"$float":"NaN"},2.0]]]"#
+        );
+        let (points, vectors) = decode_intermediate(&text).unwrap();
+        assert_eq!(points[..2], [(1, 0.9), (2, 0.5)]);
+        assert!(points[2].1.is_nan());
+        assert_eq!(vectors.len(), 2);
+        assert_eq!(vectors[0], (2, vec![0.5, 3.0]));
+        assert_eq!(vectors[1].1[1], 2.0);
+        // What a store written before vectors holds, and one appended to since.
+        let (points, vectors) = decode_intermediate("[[1,0.5],[2,0.25],[3,[0.2,7]]]").unwrap();
+        assert_eq!(points, [(1, 0.5), (2, 0.25), (3, 0.2)]);
+        assert_eq!(vectors, [(3, vec![0.2, 7.0])]);
+        assert!(decode_intermediate("[[1,[]]]").is_err());
+        assert!(decode_intermediate("[[1,[\"a\"]]]").is_err());
     }
 }

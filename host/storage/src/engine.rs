@@ -383,6 +383,7 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 fn stored_trial(r: &dyn Row) -> Result<StoredTrial, StorageError> {
+    let (intermediate, intermediate_values) = decode_intermediate(&need_text(r, 4)?)?;
     let trial = Trial {
         number: u(need_int(r, 0)?),
         state: parse_state(&need_text(r, 1)?)?,
@@ -393,7 +394,8 @@ fn stored_trial(r: &dyn Row) -> Result<StoredTrial, StorageError> {
             .transpose()?
             .unwrap_or_default(),
         values: decode_values(&need_text(r, 3)?)?,
-        intermediate: decode_intermediate(&need_text(r, 4)?)?,
+        intermediate,
+        intermediate_values,
         started_ms: u(need_int(r, 7)?),
         duration_s: r.real(8)?,
         user_attrs: decode_params(&need_text(r, 5)?)?,
@@ -860,15 +862,16 @@ impl Db {
             .ok_or_else(|| self.no_study(study))
     }
 
+    /// Appends an intermediate report: one value, or one per objective.
     pub fn report(
         &self,
         study: StudyId,
         number: u64,
         step: u64,
-        value: f64,
+        values: &[f64],
     ) -> Result<(), StorageError> {
         self.changing(study);
-        let point = encode_point(step, value);
+        let point = encode_point(step, values);
         let changed = self.with(|c, q| {
             c.execute(
                 &q.report,
@@ -884,7 +887,7 @@ impl Db {
     pub fn finish(&self, study: StudyId, trial: &Trial) -> Result<(), StorageError> {
         self.changing(study);
         let values = encode_values(&trial.values);
-        let intermediate = encode_intermediate(&trial.intermediate);
+        let intermediate = encode_intermediate(trial);
         let attrs = encode_params(&trial.user_attrs);
         // The parameters too: a define-by-run trial records only those its code suggested.
         let params = encode_params(&trial.params);
@@ -1340,7 +1343,16 @@ macro_rules! storage_via_db {
                 step: u64,
                 value: f64,
             ) -> Result<(), hyperplug_core::Error> {
-                Ok(self.db.report(study, number, step, value)?)
+                Ok(self.db.report(study, number, step, &[value])?)
+            }
+            fn report_values(
+                &self,
+                study: hyperplug_core::StudyId,
+                number: u64,
+                step: u64,
+                values: &[f64],
+            ) -> Result<(), hyperplug_core::Error> {
+                Ok(self.db.report(study, number, step, values)?)
             }
             fn finish(
                 &self,

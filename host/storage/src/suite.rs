@@ -287,7 +287,11 @@ fn a_trial_comes_back_exactly_as_stored(make: Make<'_>) {
     let t = start(&*store, id, &params, None).unwrap();
     store.report(id, t.number, 1, 0.25).unwrap();
     store.report(id, t.number, 2, f64::NAN).unwrap();
+    // A report with one value per objective (a study with several), kept as a vector.
+    store.report_values(id, t.number, 3, &[0.5, -2.0]).unwrap();
     let live = make().running(id).unwrap();
+    assert_eq!(live[0].intermediate[2], (3, 0.5));
+    assert_eq!(live[0].intermediate_values, [(3, vec![0.5, -2.0])]);
     assert_eq!(
         live[0].params, params,
         "parameters keep their order and types"

@@ -1,4 +1,5 @@
-//! Reading what the program prints: intermediate lines (`{"step": 3, "accuracy": 0.81}`), the
+//! Reading what the program prints: intermediate lines (`{"step": 3, "accuracy": 0.81}`, or
+//! `{"step": 3, "values": [0.81, 12.5]}` with one value per objective), the
 //! result (the last JSON object holding the metrics, or a bare number on the last line), and the
 //! tail of stderr for failure messages.
 
@@ -11,11 +12,16 @@ use serde_json::{Map, Value as Json};
 /// The key that marks an intermediate line.
 pub(crate) const STEP_KEY: &str = "step";
 
+/// The key of a step line's values, one per objective (a study with several objectives).
+pub(crate) const VALUES_KEY: &str = "values";
+
 /// What one stdout line means.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Line {
     /// An intermediate value to report now.
     Step { step: u64, value: f64 },
+    /// Intermediate values, one per objective, to report now.
+    Values { step: u64, values: Vec<f64> },
     /// Anything else (a result is remembered, not returned).
     Other,
 }
@@ -97,6 +103,20 @@ impl Output {
             self.unreadable_steps += 1;
             return Line::Other;
         };
+        // `"values": [..]`: one value per objective, all finite, or the line is passed over.
+        if let Some(Json::Array(items)) = object.get(VALUES_KEY) {
+            let values: Option<Vec<f64>> = items
+                .iter()
+                .map(|v| as_number(v).filter(|x| x.is_finite()))
+                .collect();
+            return match values {
+                Some(values) if !values.is_empty() => Line::Values { step, values },
+                _ => {
+                    self.unreadable_steps += 1;
+                    Line::Other
+                }
+            };
+        }
         let key = match &self.intermediate {
             Some(k) => Some(k.as_str()),
             None => {
@@ -346,6 +366,22 @@ mod tests {
 
     fn output(metrics: &[&str]) -> Output {
         Output::new(metrics.iter().map(|s| s.to_string()).collect(), None)
+    }
+
+    #[test]
+    fn step_lines_with_values_report_one_per_objective() {
+        let mut o = Output::new(vec!["a".into(), "b".into()], None);
+        assert_eq!(
+            o.line(r#"{"step": 2, "values": [0.5, 3]}"#),
+            Line::Values {
+                step: 2,
+                values: vec![0.5, 3.0]
+            }
+        );
+        assert_eq!(o.line(r#"{"step": 3, "values": [0.5, NaN]}"#), Line::Other);
+        assert_eq!(o.line(r#"{"step": 3, "values": []}"#), Line::Other);
+        assert_eq!(o.line(r#"{"step": 3, "values": ["x"]}"#), Line::Other);
+        assert_eq!(o.unreadable_steps, 3);
     }
 
     #[test]
@@ -653,6 +689,7 @@ mod fuzz {
             for s in &specs {
                 match o.line(&render(s, metrics)) {
                     Line::Step { step, value } => steps.push((step, value)),
+                    Line::Values { .. } => prop_assert!(false, "no generated line has `values`"),
                     Line::Other => {}
                 }
             }

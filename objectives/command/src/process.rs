@@ -508,7 +508,7 @@ struct State {
     tail: Tail,
     output: Output,
     /// Intermediate values read but not yet reported, oldest first.
-    pending: VecDeque<(u64, f64)>,
+    pending: VecDeque<(u64, Vec<f64>)>,
     /// Intermediate values dropped because the study was slower than the program.
     dropped: u64,
     open: [bool; 2],
@@ -600,8 +600,8 @@ impl Running {
             });
             let (values, closed) = self.next_values(wait);
             if !values.is_empty() {
-                for (step, value) in values {
-                    ctx.report(step, value);
+                for (step, values) in values {
+                    report(ctx, step, &values);
                 }
                 last_poll = Instant::now();
                 if self.exit.is_none() && ctx.should_prune() {
@@ -636,7 +636,7 @@ impl Running {
 
     /// Waits up to `wait` for intermediate values or the end of the output; returns the values
     /// waiting (oldest first) and whether both pipes have closed.
-    fn next_values(&self, wait: Duration) -> (Vec<(u64, f64)>, bool) {
+    fn next_values(&self, wait: Duration) -> (Vec<(u64, Vec<f64>)>, bool) {
         let mut state = self.shared.lock();
         if state.pending.is_empty() && state.open != [false, false] {
             state = self
@@ -665,8 +665,8 @@ impl Running {
             let left = until.saturating_duration_since(Instant::now());
             let (values, closed) = self.next_values(left.min(TICK));
             if let Some(ctx) = ctx.as_deref_mut() {
-                for (step, value) in values {
-                    ctx.report(step, value);
+                for (step, values) in values {
+                    report(ctx, step, &values);
                 }
             }
             if closed {
@@ -841,6 +841,15 @@ impl Drop for Running {
     }
 }
 
+/// Reports a step line: one value through `report`, a vector (one value per objective) through
+/// `report_values`, so that contexts that keep single values see every single report as before.
+fn report(ctx: &mut dyn TrialContext, step: u64, values: &[f64]) {
+    match values {
+        [v] => ctx.report(step, *v),
+        _ => ctx.report_values(step, values),
+    }
+}
+
 fn describe(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return if code == 0 {
@@ -888,12 +897,17 @@ fn spawn_reader<R: Read + Send + 'static>(
             }
             match which {
                 Stream::Out => {
-                    if let Line::Step { step, value } = state.output.line(&text) {
+                    let report = match state.output.line(&text) {
+                        Line::Step { step, value } => Some((step, vec![value])),
+                        Line::Values { step, values } => Some((step, values)),
+                        Line::Other => None,
+                    };
+                    if let Some(report) = report {
                         if state.pending.len() >= PENDING {
                             state.pending.pop_front();
                             state.dropped += 1;
                         }
-                        state.pending.push_back((step, value));
+                        state.pending.push_back(report);
                         shared.wake.notify_all();
                     }
                 }

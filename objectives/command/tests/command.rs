@@ -21,6 +21,8 @@ struct Ctx {
     study: String,
     devices: Vec<u32>,
     reports: Vec<(u64, f64)>,
+    /// The steps reported with one value per objective.
+    vectors: Vec<(u64, Vec<f64>)>,
     /// Prune once this many values have been reported.
     prune_after_reports: Option<usize>,
     /// Prune at this call of `should_prune` (counting from 1).
@@ -57,6 +59,9 @@ impl TrialContext for Ctx {
         if let Some(p) = &self.touch_on_report {
             std::fs::write(p, b"go").expect("touch");
         }
+    }
+    fn report_values(&mut self, step: u64, values: &[f64]) {
+        self.vectors.push((step, values.to_vec()));
     }
     fn should_prune(&mut self) -> bool {
         self.polls += 1;
@@ -366,6 +371,27 @@ fn the_last_json_line_with_every_metric_is_the_result() {
     assert_eq!(eval.attrs["exit_code"], Value::Int(0));
     assert!(eval.attrs["duration_s"].as_f64().is_some_and(|d| d > 0.0));
     assert_eq!(ctx.reports, vec![(3, 0.99)]);
+}
+
+#[test]
+fn step_lines_with_values_report_one_value_per_objective() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = testprog(
+        dir.path(),
+        &[
+            &lit(r#"out:{"step": 1, "values": [0.5, 20]}"#),
+            &lit(r#"out:{"step": 2, "accuracy": 0.7}"#),
+            &lit(r#"out:{"step": 3, "values": [0.9, "NaN"]}"#),
+            &lit(r#"out:{"accuracy": 0.93, "train_time": 12.1}"#),
+        ],
+        json!({ "metrics": ["accuracy", "train_time"], "intermediate": "accuracy" }),
+    );
+    let mut ctx = Ctx::default();
+    let eval = ok(run(&*obj, &mut ctx));
+    assert_eq!(eval.values, vec![0.93, 12.1]);
+    // A vector goes to report_values, a single value to report; one with NaN is passed over.
+    assert_eq!(ctx.vectors, vec![(1, vec![0.5, 20.0])]);
+    assert_eq!(ctx.reports, vec![(2, 0.7)]);
 }
 
 #[test]

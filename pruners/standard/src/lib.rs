@@ -13,6 +13,8 @@
 //!   trial numbers, so a trial that reaches a rung first gains nothing by it; ASHA judges each
 //!   trial when it reaches a rung against all that reached it before, and never waits;
 //!   Hyperband assigns trials to brackets of different aggressiveness by their number.
+//! - [`Pareto`]: for studies with several objectives, whose trials report one value per
+//!   objective at a step: a trial stops when a share of the complete trials dominate it there.
 //!
 //! Every decision is a function of the stored trials (their numbers, states and intermediate
 //! values) and the settings, never of what one pruner remembers: every worker sharing a store
@@ -62,12 +64,14 @@
 #![warn(missing_docs)]
 
 mod halving;
+mod pareto;
 mod patient;
 mod percentile;
 mod threshold;
 mod wilcoxon;
 
 pub use halving::{Asha, Hyperband, SuccessiveHalving};
+pub use pareto::Pareto;
 pub use patient::Patient;
 pub use percentile::{Median, Percentile};
 pub use threshold::Threshold;
@@ -86,6 +90,7 @@ pub fn factories() -> Vec<Box<dyn PrunerFactory>> {
         Box::new(SuccessiveHalving),
         Box::new(Asha),
         Box::new(Hyperband),
+        Box::new(Pareto),
     ]
 }
 

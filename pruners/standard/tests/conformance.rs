@@ -14,6 +14,7 @@ fn settings_for(name: &str) -> Settings {
         "patient" => s.with("patience", 2),
         "threshold" => s.with("upper", 2.0),
         "wilcoxon" => s.with("n_startup_steps", 3),
+        "pareto" => s.with("n_startup_trials", 3),
         "successive-halving" | "hyperband" => s.with("max_resource", STEPS),
         _ => s,
     }
@@ -32,7 +33,8 @@ fn every_pruner_conforms() {
             "wilcoxon",
             "successive-halving",
             "asha",
-            "hyperband"
+            "hyperband",
+            "pareto"
         ]
     );
     for f in factories() {
