@@ -314,6 +314,8 @@ fn bad_requests_get_4xx_naming_the_field_and_the_server_keeps_serving() {
     let spec = c.get("/openapi.json").json();
     assert_eq!(spec["openapi"], "3.1.0");
     assert!(spec["paths"]["/api/studies/{name}/ask"]["post"].is_object());
+    assert!(spec["paths"]["/api/studies/{name}/trials/{number}/suggest"]["post"].is_object());
+    assert!(spec["components"]["schemas"]["Pruner"].is_object());
 }
 
 #[test]
@@ -871,4 +873,53 @@ fn a_median_pruner_given_over_http_prunes_bad_trials_also_after_a_restart() {
     let study = c.get("/api/studies/p").json();
     assert_eq!(study["counts"]["pruned"], 2);
     assert_eq!(study["counts"]["complete"], 5);
+}
+
+#[test]
+fn a_define_by_run_lease_expires_too_and_suggesting_keeps_it() {
+    let server = Running::start(|c| c.lease_timeout = Duration::from_secs(1));
+    let mut c = server.client();
+    let r = c.post_json(
+        "/api/studies",
+        json!({"name": "quiet", "strategy": "random", "trials": 5}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ask = |c: &mut Client| {
+        c.post("/api/studies/quiet/ask", "").json()["number"]
+            .as_u64()
+            .unwrap()
+    };
+    let silent = ask(&mut c);
+    let r = c.post_json(
+        &format!("/api/studies/quiet/trials/{silent}/suggest"),
+        json!({"name": "x", "float": [0.0, 1.0]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let kept = ask(&mut c);
+    for _ in 0..12 {
+        std::thread::sleep(Duration::from_millis(150));
+        let r = c.post_json(
+            &format!("/api/studies/quiet/trials/{kept}/suggest"),
+            json!({"name": "x", "float": [0.0, 1.0]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = c.post_json(
+        &format!("/api/studies/quiet/trials/{kept}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c.post_json(
+        &format!("/api/studies/quiet/trials/{silent}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    let study = c.get("/api/studies/quiet").json();
+    let t = &study["trials"][silent as usize];
+    assert_eq!(t["state"], "failed");
+    assert!(
+        t["message"].as_str().unwrap().contains("lease expired"),
+        "{t}"
+    );
+    assert!(t["params"]["x"].is_number(), "its suggestion is kept: {t}");
 }
