@@ -549,7 +549,7 @@ fn work_define_by_run(c: &mut Client, name: &str) -> Vec<u64> {
         }
         assert_eq!(a["define_by_run"], true, "{a}");
         assert_eq!(a["params"], json!({}), "nothing suggested yet: {a}");
-        let n = a["number"].as_u64().unwrap();
+        let n = a["number"].as_u64().expect("a number");
         let path = format!("/api/studies/{name}/trials/{n}/suggest");
         let mut suggest = |body: serde_json::Value| {
             let r = c.post_json(&path, body);
@@ -557,7 +557,7 @@ fn work_define_by_run(c: &mut Client, name: &str) -> Vec<u64> {
             r.json()["value"].clone()
         };
         let x = suggest(json!({"name": "x", "float": [-2.0, 2.0]}));
-        let x = x.as_f64().unwrap();
+        let x = x.as_f64().expect("a float");
         assert!((-2.0..=2.0).contains(&x));
         let again = suggest(json!({"name": "x", "float": [-2.0, 2.0]}));
         assert_eq!(
@@ -566,13 +566,13 @@ fn work_define_by_run(c: &mut Client, name: &str) -> Vec<u64> {
             "a name suggested again keeps its value"
         );
         let kind = suggest(json!({"name": "kind", "choice": ["a", "b"]}));
-        let extra = match kind.as_str().unwrap() {
+        let extra = match kind.as_str().expect("a choice") {
             "a" => suggest(json!({"name": "depth", "int": [1, 8]}))
                 .as_f64()
-                .unwrap(),
+                .expect("a number"),
             _ => suggest(json!({"name": "lr", "float": [1e-4, 1.0], "log": true}))
                 .as_f64()
-                .unwrap(),
+                .expect("a number"),
         };
         let t = c.post_json(
             &format!("/api/studies/{name}/trials/{n}/tell"),
@@ -790,7 +790,7 @@ fn define_by_run_refusals_name_the_field() {
 /// pruned when the server says so; whether it was pruned.
 fn curve(c: &mut Client, study: &str, scale: f64) -> bool {
     let a = c.post(&format!("/api/studies/{study}/ask"), "").json();
-    let n = a["number"].as_u64().unwrap();
+    let n = a["number"].as_u64().expect("a number");
     for step in 0..5u64 {
         let value = scale / (step + 1) as f64;
         let r = c.post_json(
