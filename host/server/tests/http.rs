@@ -447,6 +447,12 @@ fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
     let (second, data) = events.next();
     assert_eq!(second, "figures");
     assert!(data.contains("fig-history"), "{data}");
+    // Then, once, every trial for the trial table (none yet).
+    let (third, data) = events.next();
+    assert_eq!(third, "table");
+    let table: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(table["rows"], json!([]), "{data}");
+    assert_eq!(table["params"], json!(["x", "act"]), "{data}");
 
     let n = c.post("/api/studies/live/ask", "").json()["number"]
         .as_u64()
