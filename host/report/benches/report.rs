@@ -87,7 +87,16 @@ fn main() {
         .collect();
     let n: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let s = study(n);
-    let options = Options::default();
+    let mut options = Options::default();
+    if let Some(t) = std::env::var("HP_TREES").ok().and_then(|v| v.parse().ok()) {
+        options.trees = t;
+    }
+    if let Some(m) = std::env::var("HP_MAX_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.max_samples = Some(m);
+    }
     let runs = 5;
     let mut times = Vec::new();
     let mut html = String::new();

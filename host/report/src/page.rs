@@ -11,6 +11,10 @@ use serde_json::json;
 use crate::svg::{esc, num};
 use crate::{Figure, Options, ReportError, SCRIPT, STYLE, figures};
 
+/// The trial table's markup, filled by the report script's `hyperplugTable` (the report from
+/// its embedded data, the dashboard from its event stream).
+pub const TABLE: &str = "<section id=\"trials\"><h2>Trials</h2><div class=\"controls\"><input type=\"search\" id=\"hp-filter\" placeholder=\"filter: any text, or column=value, column>value, column<value\" size=\"48\"> <select id=\"hp-state\"><option value=\"\">every state</option><option value=\"c\">complete</option><option value=\"p\">pruned</option><option value=\"f\">failed</option><option value=\"r\">running</option></select> <span id=\"hp-count\"></span></div><div class=\"scroll\"><table id=\"hp-table\"><thead></thead><tbody></tbody></table></div><div class=\"pager\"><button id=\"hp-prev\" type=\"button\">previous</button> <span id=\"hp-page\"></span> <button id=\"hp-next\" type=\"button\">next</button></div><noscript><p>The trial table needs JavaScript; <code>hyperplug studies export</code> writes every trial as CSV or JSON.</p></noscript></section>";
+
 /// Most rows of the Pareto front listed in the page's best-trials table.
 const MAX_FRONT_ROWS: usize = 200;
 
@@ -288,9 +292,8 @@ pub fn render(study: &StudyData, options: &Options) -> Result<String, ReportErro
     for f in &figs {
         out.push_str(&figure_html(f));
     }
-    out.push_str(
-        "<section id=\"trials\"><h2>Trials</h2><div class=\"controls\"><input type=\"search\" id=\"hp-filter\" placeholder=\"filter: any text, or column=value, column>value, column<value\" size=\"48\"> <select id=\"hp-state\"><option value=\"\">every state</option><option value=\"c\">complete</option><option value=\"p\">pruned</option><option value=\"f\">failed</option><option value=\"r\">running</option></select> <span id=\"hp-count\"></span></div><div class=\"scroll\"><table id=\"hp-table\"><thead></thead><tbody></tbody></table></div><div class=\"pager\"><button id=\"hp-prev\" type=\"button\">previous</button> <span id=\"hp-page\"></span> <button id=\"hp-next\" type=\"button\">next</button></div><noscript><p>The trial table needs JavaScript; <code>hyperplug studies export</code> writes every trial as CSV or JSON.</p></noscript></section>\n</main>",
-    );
+    out.push_str(TABLE);
+    out.push_str("\n</main>");
     let _ = writeln!(
         out,
         "<footer>Made by {} from study schema version {}; every plot is drawn from the same data as <code>hyperplug studies export --format json</code>. Wheel to zoom, drag to pan, double-click to reset; click a legend entry to hide or show it.</footer>",

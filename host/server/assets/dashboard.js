@@ -1,11 +1,14 @@
 // hyperplug dashboard: keeps a study's page up to date from its server-sent events.
-// `summary`: counts, best trials and the trials that changed; `figures`: every plot redrawn.
+// `summary`: counts, best trials and the trials that changed; `figures`: every plot redrawn;
+// `table`: every trial once, for the trial table (the report's), which the summaries' changed
+// trials then keep up to date.
 (function () {
   "use strict";
   var name = document.body.getAttribute("data-study");
   var live = document.getElementById("live");
   var updates = 0, draws = 0;
   var STATES = { complete: "c", pruned: "p", failed: "f", running: "r" };
+  var table = null;
 
   function fmt(v) {
     if (typeof v !== "number") return String(v);
@@ -46,6 +49,7 @@
       body.insertBefore(tr, body.firstChild);
     });
     while (body.children.length > 20) body.removeChild(body.lastChild);
+    if (table && d.trials.length) table.upsert(d.trials);
     updates++;
     status();
   });
@@ -62,6 +66,11 @@
     document.body.appendChild(s);
     draws++;
     status();
+  });
+  es.addEventListener("table", function (e) {
+    var d = JSON.parse(e.data);
+    if (table) table.replace(d);
+    else table = window.hpTable = window.hyperplugTable(d);
   });
   es.onerror = function () { live.textContent = "connection lost; reconnecting…"; };
 })();

@@ -90,6 +90,27 @@ fn main() {
     );
     let plots = started.elapsed();
     let figures = browser.eval("document.querySelectorAll('#figures section.figure').length");
+    browser.wait_for(
+        &format!("/ of {trials} trials$/.test(document.getElementById('hp-count').textContent)"),
+        long,
+        "the trial table",
+    );
+    let table = started.elapsed();
+    // A filter and a sort over every trial, timed inside the page (each redraws one page of
+    // rows).
+    let filter_ms = browser.eval(
+        "(function(){var t=performance.now(), f=document.getElementById('hp-filter'); f.value='x<0 y>0.5'; f.dispatchEvent(new Event('input')); return performance.now()-t})()",
+    );
+    let shown = browser.eval("document.getElementById('hp-count').textContent");
+    let sort_ms = browser.eval(
+        "(function(){var f=document.getElementById('hp-filter'); f.value=''; f.dispatchEvent(new Event('input')); var th=[].find.call(document.querySelectorAll('#hp-table thead th'),function(h){return h.textContent==='value'}); var t=performance.now(); th.click(); return performance.now()-t})()",
+    );
+    println!(
+        "{trials} trials: the trial table filled within {:.2} s; filter `x<0 y>0.5` {:.0} ms ({shown}), sort by value {:.0} ms",
+        table.as_secs_f64(),
+        filter_ms.as_f64().unwrap_or(f64::NAN),
+        sort_ms.as_f64().unwrap_or(f64::NAN),
+    );
     println!(
         "{trials} trials: first contentful paint {:.0} ms after navigation start, summary of every trial within {:.2} s, {figures} plots drawn within {:.2} s",
         fcp.as_f64().unwrap_or(f64::NAN),

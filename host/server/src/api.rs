@@ -10,7 +10,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hyperplug_engine::{
-    Direction, Evaluation, Params, Settings, SharedStudy, StudyConfig, TrialError, Value,
+    Component, Direction, Error as EngineError, Evaluation, Params, PrunerSetup, Settings,
+    SharedStudy, Space, StudyConfig, TrialError, Value,
 };
 use hyperplug_schema::TrialData;
 use indexmap::IndexMap;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{ApiError, Body};
+use crate::leases::Lent;
 
 type AppState = Arc<crate::State>;
 
@@ -28,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/studies/{name}", get(study))
         .route("/api/studies/{name}/ask", post(ask))
         .route("/api/studies/{name}/enqueue", post(enqueue))
+        .route("/api/studies/{name}/trials/{number}/suggest", post(suggest))
         .route("/api/studies/{name}/trials/{number}/report", post(report))
         .route("/api/studies/{name}/trials/{number}/attrs", post(attrs))
         .route("/api/studies/{name}/trials/{number}/tell", post(tell))
@@ -116,7 +119,13 @@ struct CreateStudy {
     library: Option<String>,
     #[serde(default)]
     settings: Settings,
-    space: IndexMap<String, serde_json::Value>,
+    /// The parameters; left out (or `define_by_run`), the client suggests them trial by trial.
+    #[serde(default)]
+    space: Option<IndexMap<String, serde_json::Value>>,
+    #[serde(default)]
+    define_by_run: Option<bool>,
+    #[serde(default)]
+    pruner: Option<PrunerBody>,
     #[serde(default)]
     direction: Option<Direction>,
     #[serde(default)]
@@ -125,6 +134,55 @@ struct CreateStudy {
     seed: Option<u64>,
     #[serde(default)]
     trials: Option<u64>,
+}
+
+/// A pruner in the create body, as a study file's `[pruner]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrunerBody {
+    name: String,
+    #[serde(default)]
+    library: Option<String>,
+    #[serde(default)]
+    settings: Settings,
+}
+
+/// The pruner `body` as the engine takes it, once the registry knows it and its settings
+/// suit `directions`: checked here so that the refusal names `pruner`, and before the study
+/// is stored.
+fn pruner_of(
+    state: &crate::State,
+    body: PrunerBody,
+    directions: &[Direction],
+    seed: u64,
+) -> Result<Component, ApiError> {
+    let refused = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
+    let entry = state
+        .registry
+        .find_pruner(&body.name, body.library.as_deref())
+        .map_err(|m| {
+            let field = if body.library.is_some() {
+                "pruner.library"
+            } else {
+                "pruner.name"
+            };
+            refused(m).field(field)
+        })?;
+    entry
+        .factory
+        .create(&PrunerSetup {
+            directions,
+            seed,
+            settings: &body.settings,
+        })
+        .map_err(|e| {
+            refused(format!("cannot use pruner `{}`: {e}", body.name)).field("pruner.settings")
+        })?;
+    Ok(Component {
+        name: body.name,
+        library: body.library,
+        settings: body.settings,
+    })
 }
 
 async fn create(
@@ -165,8 +223,24 @@ async fn create(
         };
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m).field(field));
     }
-    let mut entries = Vec::with_capacity(req.space.len());
-    for (name, spec) in req.space {
+    let define_by_run = match (req.define_by_run, &req.space) {
+        (Some(false), None) => {
+            return Err(ApiError::bad(
+                "a study with a fixed space needs its `space`; leave `space` out (or send `\"define_by_run\": true`) to suggest the parameters trial by trial",
+            )
+            .field("space"));
+        }
+        (Some(d), _) => d,
+        (None, space) => space.is_none(),
+    };
+    let seed = req.seed.unwrap_or(0);
+    let pruner = req
+        .pruner
+        .map(|p| pruner_of(&state, p, &directions, seed))
+        .transpose()?;
+    let given = req.space.unwrap_or_default();
+    let mut entries = Vec::with_capacity(given.len());
+    for (name, spec) in given {
         let spec = toml::Value::try_from(&spec).map_err(|e| {
             ApiError::bad(format!("space.{name}: not a parameter's table: {e}"))
                 .field(format!("space.{name}"))
@@ -174,17 +248,33 @@ async fn create(
         entries.push((name, spec));
     }
     let names: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
-    let space = hyperplug_engine::config::space_of(entries).map_err(|m| {
-        // The engine's message names the entry (`space.x: ...`) or the parameter (`x`).
-        let field = names
-            .iter()
-            .find(|n| m.starts_with(&format!("space.{n}:")) || m.contains(&format!("`{n}`")))
-            .map_or_else(|| "space".to_owned(), |n| format!("space.{n}"));
-        ApiError::bad(m).field(field)
-    })?;
-    let config = StudyConfig::new(&req.name, space, directions).seed(req.seed.unwrap_or(0));
+    let space = if entries.is_empty() {
+        Space::empty()
+    } else {
+        hyperplug_engine::config::space_of(entries).map_err(|m| {
+            // The engine's message names the entry (`space.x: ...`) or the parameter (`x`).
+            let field = names
+                .iter()
+                .find(|n| m.starts_with(&format!("space.{n}:")) || m.contains(&format!("`{n}`")))
+                .map_or_else(|| "space".to_owned(), |n| format!("space.{n}"));
+            ApiError::bad(m).field(field)
+        })?
+    };
+    if space.is_empty() && !define_by_run {
+        return Err(ApiError::bad(
+            "a study with a fixed space needs at least one parameter in `space`; leave `space` out to suggest them trial by trial",
+        )
+        .field("space"));
+    }
+    let mut config = StudyConfig::new(&req.name, space, directions).seed(seed);
+    config.define_by_run = define_by_run;
     let s = state.clone();
     let name = req.name.clone();
+    let shown = pruner.as_ref().map(|p| {
+        json!({
+            "name": p.name, "library": p.library, "settings": p.settings,
+        })
+    });
     let study = blocking(move || {
         SharedStudy::create(
             &s.config.storage,
@@ -192,7 +282,7 @@ async fn create(
             &req.strategy,
             req.library.as_deref(),
             &req.settings,
-            None,
+            pruner.as_ref(),
             req.trials,
             &s.registry,
         )
@@ -206,6 +296,8 @@ async fn create(
             "space": s.config().space,
             "seed": s.config().seed,
             "trials": study.budget(),
+            "define_by_run": s.config().define_by_run,
+            "pruner": shown,
         })
     });
     state.studies.put(&name, study);
@@ -254,6 +346,9 @@ struct Asked {
     number: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     params: Option<Params>,
+    /// `true` when the client suggests the trial's parameters itself (`.../suggest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    define_by_run: Option<bool>,
 }
 
 async fn ask(
@@ -263,22 +358,35 @@ async fn ask(
     let study = shared(&state, &name).await?;
     let s = state.clone();
     blocking(move || {
-        let lease = study
-            .ask()
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        let refused =
+            |e: EngineError| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+        let define_by_run = study.with(|s| s.config().define_by_run);
+        let lease = if define_by_run {
+            study
+                .ask_open()
+                .map_err(refused)?
+                .map(|l| (l.number(), Lent::Open(l)))
+        } else {
+            study
+                .ask()
+                .map_err(refused)?
+                .map(|l| (l.number(), Lent::Fixed(l)))
+        };
         Ok(Json(match lease {
             None => Asked {
                 done: true,
                 number: None,
                 params: None,
+                define_by_run: None,
             },
-            Some(lease) => {
+            Some((number, lease)) => {
                 let asked = Asked {
                     done: false,
-                    number: Some(lease.number()),
-                    params: Some(lease.params().clone()),
+                    number: Some(number),
+                    params: Some(lease.params()),
+                    define_by_run: Some(define_by_run),
                 };
-                s.leases.insert(&name, lease);
+                s.leases.insert(&name, number, study, lease);
                 asked
             }
         }))
@@ -299,14 +407,26 @@ async fn enqueue(
 ) -> Result<impl IntoResponse, ApiError> {
     let study = shared(&state, &name).await?;
     blocking(move || {
-        let space = study.with(|s| s.config().space.clone());
-        let text = serde_json::Value::Object(req.params).to_string();
-        let params = hyperplug_engine::studies::parse_params(&space, &[text], &[])
-            .map_err(|e| ApiError::engine(StatusCode::UNPROCESSABLE_ENTITY, &e).field("params"))?;
+        let (space, define_by_run) =
+            study.with(|s| (s.config().space.clone(), s.config().define_by_run));
+        let params = if define_by_run {
+            // Names the space does not know yet are kept for the code to suggest.
+            let params: Params = serde_json::from_value(serde_json::Value::Object(req.params))
+                .map_err(|e| {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("params: {e}"))
+                        .field("params")
+                })?;
+            vec![params]
+        } else {
+            let text = serde_json::Value::Object(req.params).to_string();
+            hyperplug_engine::studies::parse_params(&space, &[text], &[]).map_err(|e| {
+                ApiError::engine(StatusCode::UNPROCESSABLE_ENTITY, &e).field("params")
+            })?
+        };
         for p in &params {
-            study
-                .enqueue(p)
-                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+            study.enqueue(p).map_err(|e| {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).field("params")
+            })?;
         }
         Ok((
             StatusCode::ACCEPTED,
@@ -329,6 +449,122 @@ fn not_lent(name: &str, number: u64) -> ApiError {
         ),
     )
     .field("number")
+}
+
+/// `POST .../trials/{n}/suggest`: `{"name": "lr", "float": [1e-5, 0.1], "log": true}`, a
+/// parameter in the shape of one `space` entry, plus its name.
+async fn suggest(
+    State(state): State<AppState>,
+    Path((name, number)): Path<(String, String)>,
+    Body(mut req): Body<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let number = number_of(&number)?;
+    let param = match req.remove("name") {
+        Some(serde_json::Value::String(p)) if !p.trim().is_empty() && p.len() <= 200 => p,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "`name` must be the parameter's name, a string of 1 to 200 bytes",
+            )
+            .field("name"));
+        }
+        None => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "give the parameter's `name` beside its distribution, e.g. {\"name\": \"lr\", \"float\": [1e-5, 0.1], \"log\": true}",
+            )
+            .field("name"));
+        }
+    };
+    for (key, why) in [
+        (
+            "when",
+            "a define-by-run parameter is conditional by your code's own branches: suggest it only where it applies",
+        ),
+        (
+            "repeat",
+            "layer blocks belong to a fixed `space`; suggest the layer count and each layer's parameters by name",
+        ),
+        (
+            "nodes",
+            "cells belong to a fixed `space`; suggest each choice by name",
+        ),
+    ] {
+        if req.contains_key(key) {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, why).field(key));
+        }
+    }
+    // A bad distribution names the key the engine's message names (`in `log``), else the
+    // distribution's own (`float`, `int`, `choice`).
+    let field_of = |message: &str| {
+        req.keys()
+            .find(|k| message.contains(&format!("`{k}`")))
+            .or_else(|| {
+                req.keys()
+                    .find(|k| ["float", "int", "choice"].contains(&k.as_str()))
+            })
+            .or_else(|| req.keys().next())
+            .cloned()
+            .unwrap_or_else(|| "name".into())
+    };
+    let spec = toml::Value::try_from(&req).map_err(|e| {
+        let m = format!("not a parameter's distribution: {e}");
+        let field = field_of(&m);
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m).field(field)
+    })?;
+    let space = hyperplug_engine::config::space_of([(param.clone(), spec)]).map_err(|m| {
+        let field = field_of(&m);
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m).field(field)
+    })?;
+    let field = field_of("");
+    let domain = match space.params() {
+        [p] => p.domain.clone(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "suggest one parameter per request",
+            )
+            .field(field));
+        }
+    };
+    let held = state
+        .leases
+        .touch(&name, number)
+        .ok_or_else(|| not_lent(&name, number))?;
+    blocking(move || {
+        // Another trial may have added the name since this one was asked: refused now rather
+        // than when this trial is told.
+        if let Some(known) = held.study.space().get(&param)
+            && known.domain != domain
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "parameter `{param}` is {} in this study, and this request suggests it as {}; a name keeps one distribution for the whole study, so give the new one another name",
+                    known.domain.describe(),
+                    domain.describe()
+                ),
+            )
+            .field("name"));
+        }
+        let mut lease = held.lease();
+        let lease = lease.as_mut().ok_or_else(|| not_lent(&name, number))?;
+        let Some(open) = lease.open() else {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "study `{name}` has a fixed space: ask gave trial {number} every parameter; create a study without `space` to suggest parameters trial by trial"
+                ),
+            )
+            .field("name"));
+        };
+        let value = open.suggest(&param, domain).map_err(|e| match e {
+            EngineError::NotRunning(_) => not_lent(&name, number),
+            e => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).field("name"),
+        })?;
+        Ok(Json(json!({ "name": param, "value": value })))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -376,7 +612,9 @@ async fn attrs(
     let lease = lease.as_mut().ok_or_else(|| not_lent(&name, number))?;
     let n = req.len();
     for (k, v) in req {
-        lease.set_user_attr(k, v);
+        lease
+            .set_user_attr(k, v)
+            .map_err(|_| not_lent(&name, number))?;
     }
     Ok(Json(json!({ "set": n })))
 }
@@ -454,13 +692,8 @@ async fn tell(
         .ok_or_else(|| not_lent(&name, number))?;
     // Checked before the lease is given up, so that a client can correct a wrong count.
     if let Ok(eval) = &outcome {
-        let m = held
-            .lease()
-            .as_ref()
-            .map(|l| l.study().with(|s| s.config().directions.len()));
-        if let Some(m) = m
-            && eval.values.len() != m
-        {
+        let m = held.study.with(|s| s.config().directions.len());
+        if eval.values.len() != m {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!(

@@ -158,14 +158,15 @@ async fn page(
         },
     );
     let body = format!(
-        "<body data-study=\"{}\"><main><p><a href=\"/\">← studies</a></p><h1>{}</h1>\
+        "<body data-study=\"{}\" data-live><main><p><a href=\"/\">← studies</a></p><h1>{}</h1>\
 <p id=\"live\" class=\"caption\">connecting…</p>\
 <section class=\"summary\"><table id=\"counts\"><tr><th>complete</th><th>pruned</th><th>failed</th><th>running</th><th>queued</th><th>best</th></tr>\
 <tr><td id=\"count-complete\">{}</td><td id=\"count-pruned\">{}</td><td id=\"count-failed\">{}</td><td id=\"count-running\">{}</td><td id=\"count-queued\">{}</td><td id=\"best\">{}</td></tr></table></section>\
 <section><h2>Latest changes</h2><table id=\"latest\"><thead><tr><th>trial</th><th>state</th><th>values</th><th>params</th></tr></thead><tbody></tbody></table></section>\
 <div id=\"figures\"><p class=\"caption\">drawing the plots…</p></div>\
+{}\
 <script type=\"application/json\" id=\"hp-data\">{{\"objectives\":[],\"params\":[],\"rows\":[]}}</script>\
-</main><script>{}</script></body>",
+</main><script src=\"/assets/report.js\"></script><script>{}</script></body>",
         esc(&name),
         esc(&name),
         c.complete,
@@ -174,6 +175,7 @@ async fn page(
         c.running,
         summary.queued,
         esc(&best),
+        hyperplug_report::TABLE,
         SCRIPT,
     );
     Ok(shell(&format!("{name} · hyperplug"), &body))
@@ -195,8 +197,13 @@ async fn events(
     Path(name): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let watch = crate::live::watch(&state, &name).await?;
-    let (rx, now) = watch.subscribe();
-    let first = stream::iter(now.iter().map(event).collect::<Vec<_>>());
+    let (rx, now, study) = watch.subscribe();
+    let mut first: Vec<Update> = now;
+    // The trial table's rows, after the summary and plots (the first paint), as of `rx`'s start.
+    if let Some(study) = study {
+        first.push(tokio::task::spawn_blocking(move || crate::live::table(&study)).await?);
+    }
+    let first = stream::iter(first.iter().map(event).collect::<Vec<_>>());
     let rest = stream::unfold(rx, |mut rx| async move {
         loop {
             match rx.recv().await {

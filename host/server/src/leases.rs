@@ -1,21 +1,81 @@
 //! The trials lent over HTTP, with the expiry the engine's leases lack: a client that goes
 //! silent cannot tell its trial, so a lease no request touched for the lease timeout is told
-//! failed.
+//! failed. A lease is a fixed-space trial (its parameters all came with the ask) or a
+//! define-by-run one (its client suggests them one by one); both expire alike.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use hyperplug_engine::{Lease, TrialError};
+use hyperplug_engine::lease::OpenLease;
+use hyperplug_engine::{Error, Lease, Params, SharedStudy, Trial, TrialError, TrialOutcome, Value};
+
+/// A lent trial of either kind.
+pub(crate) enum Lent {
+    /// All its parameters came with the ask.
+    Fixed(Lease),
+    /// Its client suggests its parameters (define-by-run).
+    Open(OpenLease),
+}
+
+impl Lent {
+    /// The parameters the client has: all of them, or those suggested so far.
+    pub fn params(&self) -> Params {
+        match self {
+            Lent::Fixed(l) => l.params().clone(),
+            Lent::Open(l) => l.params().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Records an intermediate value and asks the study's pruner whether to stop now.
+    pub fn report(&mut self, step: u64, value: f64) -> Result<bool, Error> {
+        match self {
+            Lent::Fixed(l) => l.report(step, value),
+            Lent::Open(l) => {
+                l.report(step, value)?;
+                l.should_prune()
+            }
+        }
+    }
+
+    /// Keeps a user attribute with the trial.
+    pub fn set_user_attr(&mut self, key: String, value: Value) -> Result<(), Error> {
+        match self {
+            Lent::Fixed(l) => {
+                l.set_user_attr(key, value);
+                Ok(())
+            }
+            Lent::Open(l) => l.set_user_attr(key, value),
+        }
+    }
+
+    /// The define-by-run lease, if this is one.
+    pub fn open(&mut self) -> Option<&mut OpenLease> {
+        match self {
+            Lent::Open(l) => Some(l),
+            Lent::Fixed(_) => None,
+        }
+    }
+
+    /// Ends the lease with `outcome`; the trial as stored.
+    pub fn tell(self, outcome: TrialOutcome) -> Result<Trial, Error> {
+        match self {
+            Lent::Fixed(l) => l.tell(outcome),
+            Lent::Open(l) => l.tell(outcome),
+        }
+    }
+}
 
 /// One lent trial; `None` once told.
 pub(crate) struct Held {
-    pub lease: Mutex<Option<Lease>>,
+    lease: Mutex<Option<Lent>>,
+    /// The study it belongs to (an [`OpenLease`] does not say).
+    pub study: SharedStudy,
     touched: Mutex<Instant>,
 }
 
 impl Held {
-    pub fn lease(&self) -> MutexGuard<'_, Option<Lease>> {
+    pub fn lease(&self) -> MutexGuard<'_, Option<Lent>> {
         lock(&self.lease)
     }
 }
@@ -27,10 +87,11 @@ pub(crate) struct Leases {
 }
 
 impl Leases {
-    pub fn insert(&self, study: &str, lease: Lease) {
-        let key = (study.to_owned(), lease.number());
+    pub fn insert(&self, study: &str, number: u64, shared: SharedStudy, lease: Lent) {
+        let key = (study.to_owned(), number);
         let held = Arc::new(Held {
             lease: Mutex::new(Some(lease)),
+            study: shared,
             touched: Mutex::new(Instant::now()),
         });
         lock(&self.held).insert(key, held);

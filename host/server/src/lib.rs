@@ -5,13 +5,16 @@
 //! the HTML report's plots (`hyperplug-report`), kept up to date as trials start and finish:
 //! one watcher per viewed study reads the trials that finished since its cursor in the store's
 //! finish order (and the running ones), merges them into its copy of the study and pushes the
-//! delta, then the redrawn plots, to every open page as server-sent events. Viewing opens the
+//! delta, then the redrawn plots, to every open page as server-sent events; each page also gets
+//! every trial once for its trial table (the report's), which the deltas keep current. Viewing opens the
 //! store read-only, so workers of any host keep running the study meanwhile.
 //!
 //! Ask/tell (`/api/...`, described by [`OPENAPI`] at `/openapi.json`) creates or loads a
-//! [`SharedStudy`](hyperplug_engine::SharedStudy) and lends its trials; the server adds what
-//! HTTP needs over the engine's [`Lease`](hyperplug_engine::Lease): a lease no request has
-//! touched for [`Config::lease_timeout`] is told failed, as a client that went silent cannot
+//! [`SharedStudy`](hyperplug_engine::SharedStudy) (with a pruner, when the body names one) and
+//! lends its trials: whole for a study with a `space`, or define-by-run
+//! ([`OpenLease`](hyperplug_engine::lease::OpenLease)) for one without, whose client suggests
+//! each parameter. The server adds what HTTP needs over the engine's leases: a lease no request
+//! has touched for [`Config::lease_timeout`] is told failed, as a client that went silent cannot
 //! say so itself.
 //!
 //! Bound to a non-loopback address the server requires a token (a bearer header, or the cookie

@@ -116,20 +116,47 @@ pub(crate) struct Update {
 /// One viewed study.
 pub(crate) struct Watch {
     tx: broadcast::Sender<Update>,
-    /// The latest summary and figures, for pages that open later.
-    latest: Mutex<(Option<Update>, Option<Update>)>,
+    /// The latest summary and figures, and the study they show, for pages that open later.
+    latest: Mutex<Latest>,
+}
+
+/// What a page that opens now starts from.
+#[derive(Default)]
+struct Latest {
+    summary: Option<Update>,
+    figures: Option<Update>,
+    /// The study with every change pushed so far merged in; `None` only while the watcher
+    /// merges the next (under the lock, so that a page's copy and its first delta meet).
+    study: Option<Arc<StudyData>>,
 }
 
 impl Watch {
-    /// The pushes to come, and the latest summary and figures to start from.
-    pub fn subscribe(&self) -> (broadcast::Receiver<Update>, Vec<Update>) {
-        let rx = self.tx.subscribe();
+    /// The pushes to come, the latest summary and figures to start from, and the study as of
+    /// those pushes (every later change comes as a delta).
+    pub fn subscribe(
+        &self,
+    ) -> (
+        broadcast::Receiver<Update>,
+        Vec<Update>,
+        Option<Arc<StudyData>>,
+    ) {
         let latest = lock(&self.latest);
-        let now = [latest.0.clone(), latest.1.clone()]
+        let rx = self.tx.subscribe();
+        let now = [latest.summary.clone(), latest.figures.clone()]
             .into_iter()
             .flatten()
             .collect();
-        (rx, now)
+        (rx, now, latest.study.clone())
+    }
+}
+
+/// The `table` event: every trial of the study as the report's trial table reads them
+/// ([`hyperplug_report::trials_json`]), sent once to each page; the `summary` events' changed
+/// trials keep it up to date.
+pub(crate) fn table(study: &StudyData) -> Update {
+    Update {
+        event: "table",
+        data: Arc::new(hyperplug_report::trials_json(study)),
     }
 }
 
@@ -150,7 +177,10 @@ pub(crate) async fn watch(state: &Arc<crate::State>, name: &str) -> Result<Arc<W
     let (tx, _) = broadcast::channel(256);
     let watch = Arc::new(Watch {
         tx,
-        latest: Mutex::new((Some(summary(&data, &[])), None)),
+        latest: Mutex::new(Latest {
+            summary: Some(summary(&data, &[])),
+            ..Latest::default()
+        }),
     });
     {
         let mut watching = lock(&state.live.watching);
@@ -160,8 +190,9 @@ pub(crate) async fn watch(state: &Arc<crate::State>, name: &str) -> Result<Arc<W
         watching.insert(name.to_owned(), watch.clone());
     }
     let data = Arc::new(data);
+    lock(&watch.latest).study = Some(data.clone());
     let figures = draw(data.clone()).await;
-    lock(&watch.latest).1 = Some(figures);
+    lock(&watch.latest).figures = Some(figures);
     tokio::spawn(run(
         state.clone(),
         name.to_owned(),
@@ -312,30 +343,38 @@ async fn run(
             Err(_) => continue,
         };
         cursor = next;
-        let study = Arc::make_mut(&mut data);
-        let mut changed = Vec::new();
-        for t in finished.iter().chain(&running) {
-            let t = TrialData::from(t);
-            match study.trials.binary_search_by_key(&t.number, |x| x.number) {
-                Ok(i)
-                    if study.trials[i].state == t.state
-                        && study.trials[i].intermediate == t.intermediate => {}
-                Ok(i) => {
-                    study.trials[i] = t.clone();
-                    changed.push(t);
-                }
-                Err(i) => {
-                    study.trials.insert(i, t.clone());
-                    changed.push(t);
+        // Under the lock, the page that subscribes meanwhile gets the study with this change
+        // and no delta of it, or the study without it and the delta. The lock's copy is let go
+        // first, so that the merge does not copy the study.
+        {
+            let mut latest = lock(&watch.latest);
+            latest.study = None;
+            let study = Arc::make_mut(&mut data);
+            let mut changed = Vec::new();
+            for t in finished.iter().chain(&running) {
+                let t = TrialData::from(t);
+                match study.trials.binary_search_by_key(&t.number, |x| x.number) {
+                    Ok(i)
+                        if study.trials[i].state == t.state
+                            && study.trials[i].intermediate == t.intermediate => {}
+                    Ok(i) => {
+                        study.trials[i] = t.clone();
+                        changed.push(t);
+                    }
+                    Err(i) => {
+                        study.trials.insert(i, t.clone());
+                        changed.push(t);
+                    }
                 }
             }
-        }
-        if !changed.is_empty() {
-            study.refresh();
-            let update = summary(study, &changed);
-            lock(&watch.latest).0 = Some(summary(study, &[]));
-            let _ = watch.tx.send(update);
-            stale = true;
+            if !changed.is_empty() {
+                study.refresh();
+                let update = summary(study, &changed);
+                latest.summary = Some(summary(study, &[]));
+                let _ = watch.tx.send(update);
+                stale = true;
+            }
+            latest.study = Some(data.clone());
         }
         if stale && drawn_at.elapsed() >= REDRAW_EVERY.max(draw_cost * 5) {
             let started = Instant::now();
@@ -343,7 +382,7 @@ async fn run(
             draw_cost = started.elapsed();
             drawn_at = Instant::now();
             stale = false;
-            lock(&watch.latest).1 = Some(figures.clone());
+            lock(&watch.latest).figures = Some(figures.clone());
             let _ = watch.tx.send(figures);
         }
     }

@@ -314,6 +314,8 @@ fn bad_requests_get_4xx_naming_the_field_and_the_server_keeps_serving() {
     let spec = c.get("/openapi.json").json();
     assert_eq!(spec["openapi"], "3.1.0");
     assert!(spec["paths"]["/api/studies/{name}/ask"]["post"].is_object());
+    assert!(spec["paths"]["/api/studies/{name}/trials/{number}/suggest"]["post"].is_object());
+    assert!(spec["components"]["schemas"]["Pruner"].is_object());
 }
 
 #[test]
@@ -445,6 +447,12 @@ fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
     let (second, data) = events.next();
     assert_eq!(second, "figures");
     assert!(data.contains("fig-history"), "{data}");
+    // Then, once, every trial for the trial table (none yet).
+    let (third, data) = events.next();
+    assert_eq!(third, "table");
+    let table: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(table["rows"], json!([]), "{data}");
+    assert_eq!(table["params"], json!(["x", "act"]), "{data}");
 
     let n = c.post("/api/studies/live/ask", "").json()["number"]
         .as_u64()
@@ -534,4 +542,390 @@ fn the_dashboard_follows_a_worker_writing_to_postgresql() {
         }
     }
     assert_eq!(states, ["running", "complete"]);
+}
+
+/// One define-by-run client: asks until the budget is spent, suggesting `x`, then `kind`, then
+/// a parameter only its branch of `kind` has; the numbers it got.
+fn work_define_by_run(c: &mut Client, name: &str) -> Vec<u64> {
+    let mut numbers = Vec::new();
+    loop {
+        let a = c.post(&format!("/api/studies/{name}/ask"), "").json();
+        if a["done"] == true {
+            return numbers;
+        }
+        assert_eq!(a["define_by_run"], true, "{a}");
+        assert_eq!(a["params"], json!({}), "nothing suggested yet: {a}");
+        let n = a["number"].as_u64().expect("a number");
+        let path = format!("/api/studies/{name}/trials/{n}/suggest");
+        let mut suggest = |body: serde_json::Value| {
+            let r = c.post_json(&path, body);
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()["value"].clone()
+        };
+        let x = suggest(json!({"name": "x", "float": [-2.0, 2.0]}));
+        let x = x.as_f64().expect("a float");
+        assert!((-2.0..=2.0).contains(&x));
+        let again = suggest(json!({"name": "x", "float": [-2.0, 2.0]}));
+        assert_eq!(
+            again.as_f64(),
+            Some(x),
+            "a name suggested again keeps its value"
+        );
+        let kind = suggest(json!({"name": "kind", "choice": ["a", "b"]}));
+        let extra = match kind.as_str().expect("a choice") {
+            "a" => suggest(json!({"name": "depth", "int": [1, 8]}))
+                .as_f64()
+                .expect("a number"),
+            _ => suggest(json!({"name": "lr", "float": [1e-4, 1.0], "log": true}))
+                .as_f64()
+                .expect("a number"),
+        };
+        let t = c.post_json(
+            &format!("/api/studies/{name}/trials/{n}/tell"),
+            json!({"value": x * x + extra * 1e-3}),
+        );
+        assert_eq!(t.status, 200, "{}", t.body);
+        let t = t.json();
+        assert_eq!(t["params"]["x"].as_f64(), Some(x), "{t}");
+        assert_eq!(t["params"]["kind"], kind, "{t}");
+        numbers.push(n);
+    }
+}
+
+#[test]
+fn sixteen_define_by_run_clients_get_distinct_numbers_and_grow_the_stored_space() {
+    let server = Running::start(|_| {});
+    let mut c = server.client();
+    let r = c.post_json(
+        "/api/studies",
+        json!({"name": "dbr", "strategy": "tpe", "trials": 160, "seed": 3}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["define_by_run"], true, "no space: define-by-run");
+    assert_eq!(r.json()["space"], json!([]), "{}", r.body);
+    let numbers: Vec<Vec<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| work_define_by_run(&mut server.client(), "dbr")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let all: Vec<u64> = numbers.iter().flatten().copied().collect();
+    let distinct: HashSet<u64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 160, "exactly the budget was lent");
+    assert_eq!(distinct, (0..160).collect(), "numbers 0..160, none twice");
+
+    let record = SharedStudy::stored(&server.storage, "dbr")
+        .unwrap()
+        .unwrap();
+    let mut names: Vec<&str> = record
+        .space
+        .params()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["depth", "kind", "lr", "x"],
+        "every suggested name is stored"
+    );
+    assert!(record.define_by_run);
+    assert_eq!(
+        record.space.get("lr").unwrap().domain,
+        Domain::Float {
+            low: 1e-4,
+            high: 1.0,
+            log: true,
+            step: None
+        }
+    );
+    let study = c.get("/api/studies/dbr").json();
+    assert_eq!(study["counts"]["complete"], 160);
+    let trials = study["trials"].as_array().unwrap();
+    // A trial holds only the parameters its branch suggested.
+    for t in trials {
+        let p = t["params"].as_object().unwrap();
+        let branch = if p["kind"] == "a" { "depth" } else { "lr" };
+        assert!(p.contains_key(branch), "{t}");
+        assert_eq!(p.len(), 3, "{t}");
+    }
+    // The strategy learned the space: later trials (TPE over the known space) are better on
+    // average than the first ones (drawn at random while the space was unknown).
+    let mean = |ts: &[serde_json::Value]| {
+        ts.iter()
+            .map(|t| t["values"][0].as_f64().unwrap())
+            .sum::<f64>()
+            / ts.len() as f64
+    };
+    let mut by_number = trials.clone();
+    by_number.sort_by_key(|t| t["number"].as_u64());
+    assert!(
+        mean(&by_number[120..]) < mean(&by_number[..40]),
+        "{} vs {}",
+        mean(&by_number[120..]),
+        mean(&by_number[..40])
+    );
+}
+
+#[test]
+fn define_by_run_refusals_name_the_field() {
+    let server = Running::start(|_| {});
+    let mut c = server.client();
+    let r = c.post_json(
+        "/api/studies",
+        json!({"name": "d", "strategy": "random", "define_by_run": true, "trials": 10,
+               "space": {"x": {"float": [0.0, 1.0]}}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["define_by_run"], true);
+    let ask = |c: &mut Client| {
+        c.post("/api/studies/d/ask", "").json()["number"]
+            .as_u64()
+            .unwrap()
+    };
+    let n = ask(&mut c);
+    let at = format!("/api/studies/d/trials/{n}/suggest");
+    // Bad bodies, field by field.
+    for (body, status, field) in [
+        (r#"{"float": [0, 1]}"#, 422, "name"),
+        (r#"{"name": 3, "float": [0, 1]}"#, 422, "name"),
+        (r#"{"name": "", "float": [0, 1]}"#, 422, "name"),
+        (r#"{"name": "y", "float": [1]}"#, 422, "float"),
+        (r#"{"name": "y", "float": [2, 1]}"#, 422, "float"),
+        (r#"{"name": "y", "int": [0, 3], "log": "yes"}"#, 422, "log"),
+        (r#"{"name": "y", "log": true, "float": [0, 1]}"#, 422, "log"),
+        (r#"{"name": "y", "uniform": [0, 1]}"#, 422, "uniform"),
+        (r#"{"name": "y", "choice": []}"#, 422, "choice"),
+        (
+            r#"{"name": "y", "int": [0, 3], "when": {"x": [0]}}"#,
+            422,
+            "when",
+        ),
+        (
+            r#"{"name": "y", "repeat": [1, 3], "u": {"int": [1, 2]}}"#,
+            422,
+            "repeat",
+        ),
+        (r#"{"name": "x", "int": [0, 3]}"#, 422, "name"),
+    ] {
+        let (status_got, field_got, error) = refused(&mut c, &at, body);
+        assert_eq!(
+            (status_got, field_got.as_str()),
+            (status, Some(field)),
+            "{body}: {error}"
+        );
+    }
+    let (s, _, e) = refused(&mut c, &at, "{not json");
+    assert_eq!(s, 400, "{e}");
+    // A known name with another distribution names both.
+    let (_, _, e) = refused(&mut c, &at, r#"{"name": "x", "int": [0, 3]}"#);
+    assert!(e.contains("`x`") && e.contains("another name"), "{e}");
+    // A new name in one trial, then another distribution for it in a later one.
+    let y = c.post_json(&at, json!({"name": "y", "int": [0, 3]}));
+    assert_eq!(y.status, 200, "{}", y.body);
+    let told = c.post_json(
+        &format!("/api/studies/d/trials/{n}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(told.status, 200, "{}", told.body);
+    let (s, f, _) = refused(&mut c, &at, r#"{"name": "z", "float": [0, 1]}"#);
+    assert_eq!((s, f.as_str()), (409, Some("number")), "suggest after tell");
+    let m = ask(&mut c);
+    let (s, f, e) = refused(
+        &mut c,
+        &format!("/api/studies/d/trials/{m}/suggest"),
+        r#"{"name": "y", "float": [0, 3]}"#,
+    );
+    assert_eq!((s, f.as_str()), (422, Some("name")), "{e}");
+    let (s, f, _) = refused(
+        &mut c,
+        "/api/studies/d/trials/999/suggest",
+        r#"{"name": "z", "float": [0, 1]}"#,
+    );
+    assert_eq!((s, f.as_str()), (409, Some("number")), "an unknown trial");
+    let (s, f, _) = refused(
+        &mut c,
+        "/api/studies/d/trials/x1/suggest",
+        r#"{"name": "z", "float": [0, 1]}"#,
+    );
+    assert_eq!((s, f.as_str()), (400, Some("number")));
+    // The refused suggestions left trial m usable.
+    let ok = c.post_json(
+        &format!("/api/studies/d/trials/{m}/suggest"),
+        json!({"name": "y", "int": [0, 3]}),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    // A fixed-space study's trials come whole.
+    create_study(&mut c, "fixed", 5);
+    let f = c.post("/api/studies/fixed/ask", "").json();
+    assert_eq!(f["define_by_run"], false);
+    let k = f["number"].as_u64().unwrap();
+    let (s, field, e) = refused(
+        &mut c,
+        &format!("/api/studies/fixed/trials/{k}/suggest"),
+        r#"{"name": "z", "float": [0, 1]}"#,
+    );
+    assert_eq!((s, field.as_str()), (422, Some("name")));
+    assert!(e.contains("fixed space"), "{e}");
+    // A fixed space needs one.
+    let (s, field, _) = refused(
+        &mut c,
+        "/api/studies",
+        r#"{"name": "e", "strategy": "random", "define_by_run": false}"#,
+    );
+    assert_eq!((s, field.as_str()), (400, Some("space")));
+    let (s, field, _) = refused(
+        &mut c,
+        "/api/studies",
+        r#"{"name": "e", "strategy": "random", "space": {}}"#,
+    );
+    assert_eq!((s, field.as_str()), (400, Some("space")));
+    // Enqueued values for names not known yet are kept for the code to suggest.
+    let q = c.post_json("/api/studies/d/enqueue", json!({"params": {"w": 0.25}}));
+    assert_eq!(q.status, 202, "{}", q.body);
+    let w = ask(&mut c);
+    let v = c.post_json(
+        &format!("/api/studies/d/trials/{w}/suggest"),
+        json!({"name": "w", "float": [0.0, 1.0]}),
+    );
+    assert_eq!(v.json()["value"], 0.25, "{}", v.body);
+}
+
+/// Reports a learning curve (`scale / (step + 1)` for steps 0..5) and tells it, or tells it
+/// pruned when the server says so; whether it was pruned.
+fn curve(c: &mut Client, study: &str, scale: f64) -> bool {
+    let a = c.post(&format!("/api/studies/{study}/ask"), "").json();
+    let n = a["number"].as_u64().expect("a number");
+    for step in 0..5u64 {
+        let value = scale / (step + 1) as f64;
+        let r = c.post_json(
+            &format!("/api/studies/{study}/trials/{n}/report"),
+            json!({"step": step, "value": value}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        if r.json()["prune"] == true {
+            let t = c.post_json(
+                &format!("/api/studies/{study}/trials/{n}/tell"),
+                json!({"state": "pruned"}),
+            );
+            assert_eq!(t.json()["state"], "pruned");
+            return true;
+        }
+    }
+    let t = c.post_json(
+        &format!("/api/studies/{study}/trials/{n}/tell"),
+        json!({"value": scale / 5.0}),
+    );
+    assert_eq!(t.json()["state"], "complete", "{}", t.body);
+    false
+}
+
+#[test]
+fn a_median_pruner_given_over_http_prunes_bad_trials_also_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = format!("sqlite://{}", dir.path().join("pruned.db").display());
+    let body = |name: &str, pruner: serde_json::Value| {
+        json!({"name": name, "strategy": "random", "trials": 50,
+               "space": {"x": {"float": [0.0, 1.0]}}, "pruner": pruner})
+    };
+    {
+        let server = Running::at(&storage, |_| {});
+        let mut c = server.client();
+        // Refusals name the pruner's field, and store nothing.
+        for (pruner, field) in [
+            (json!({"name": "no-such"}), "pruner.name"),
+            (
+                json!({"name": "median", "library": "nowhere"}),
+                "pruner.library",
+            ),
+            (
+                json!({"name": "median", "settings": {"n_startup": 2}}),
+                "pruner.settings",
+            ),
+            (
+                json!({"name": "median", "settings": {"n_startup_trials": "two"}}),
+                "pruner.settings",
+            ),
+            (json!({"settings": {}}), "pruner.name"),
+            (json!("median"), "pruner"),
+        ] {
+            let r = c.post_json("/api/studies", body("p", pruner.clone()));
+            assert_eq!(r.status, 422, "{pruner}: {}", r.body);
+            assert_eq!(r.json()["field"], field, "{pruner}: {}", r.body);
+        }
+        assert_eq!(c.get("/api/studies/p").status, 404, "nothing stored");
+
+        let r = c.post_json(
+            "/api/studies",
+            body(
+                "p",
+                json!({"name": "median", "settings": {"n_startup_trials": 3}}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.json()["pruner"]["name"], "median");
+        for _ in 0..3 {
+            assert!(!curve(&mut c, "p", 1.0), "startup trials run to the end");
+        }
+        assert!(curve(&mut c, "p", 50.0), "worse than the median: pruned");
+        assert!(!curve(&mut c, "p", 0.5), "better than the median: runs on");
+    }
+    // A new server on the same file loads the study with its pruner.
+    let server = Running::at(&storage, |_| {});
+    let mut c = server.client();
+    assert!(curve(&mut c, "p", 80.0), "still pruned after the restart");
+    assert!(!curve(&mut c, "p", 0.4), "a good one still runs");
+    let study = c.get("/api/studies/p").json();
+    assert_eq!(study["counts"]["pruned"], 2);
+    assert_eq!(study["counts"]["complete"], 5);
+}
+
+#[test]
+fn a_define_by_run_lease_expires_too_and_suggesting_keeps_it() {
+    let server = Running::start(|c| c.lease_timeout = Duration::from_secs(1));
+    let mut c = server.client();
+    let r = c.post_json(
+        "/api/studies",
+        json!({"name": "quiet", "strategy": "random", "trials": 5}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ask = |c: &mut Client| {
+        c.post("/api/studies/quiet/ask", "").json()["number"]
+            .as_u64()
+            .unwrap()
+    };
+    let silent = ask(&mut c);
+    let r = c.post_json(
+        &format!("/api/studies/quiet/trials/{silent}/suggest"),
+        json!({"name": "x", "float": [0.0, 1.0]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let kept = ask(&mut c);
+    for _ in 0..12 {
+        std::thread::sleep(Duration::from_millis(150));
+        let r = c.post_json(
+            &format!("/api/studies/quiet/trials/{kept}/suggest"),
+            json!({"name": "x", "float": [0.0, 1.0]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = c.post_json(
+        &format!("/api/studies/quiet/trials/{kept}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c.post_json(
+        &format!("/api/studies/quiet/trials/{silent}/tell"),
+        json!({"value": 1.0}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    let study = c.get("/api/studies/quiet").json();
+    let t = &study["trials"][silent as usize];
+    assert_eq!(t["state"], "failed");
+    assert!(
+        t["message"].as_str().unwrap().contains("lease expired"),
+        "{t}"
+    );
+    assert!(t["params"]["x"].is_number(), "its suggestion is kept: {t}");
 }

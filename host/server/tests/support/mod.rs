@@ -19,7 +19,7 @@ pub struct Running {
     pub storage: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Running {
@@ -27,7 +27,15 @@ impl Running {
     pub fn start(tweak: impl FnOnce(&mut Config)) -> Running {
         let dir = tempfile::tempdir().unwrap();
         let storage = format!("sqlite://{}", dir.path().join("studies.db").display());
-        let mut config = Config::new(&storage);
+        let mut running = Running::at(&storage, tweak);
+        running._dir = Some(dir);
+        running
+    }
+
+    /// A server on 127.0.0.1 (any port) over the store at `storage`, which outlives it (to
+    /// start another server on the same store).
+    pub fn at(storage: &str, tweak: impl FnOnce(&mut Config)) -> Running {
+        let mut config = Config::new(storage);
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         tweak(&mut config);
         let storage = config.storage.clone();
@@ -56,7 +64,7 @@ impl Running {
             storage,
             stop: Some(stop),
             thread: Some(thread),
-            _dir: dir,
+            _dir: None,
         }
     }
 
