@@ -26,6 +26,7 @@ from typing import (
 from hyperplug import _native
 from hyperplug._trial import FrozenTrial, ParamValue, Trial, TrialState
 from hyperplug.exceptions import TrialPruned
+from hyperplug.pruners import BasePruner, Pruner
 
 ObjectiveFunc = Callable[[Trial], Union[float, Sequence[float]]]
 CallbackFunc = Callable[["Study", FrozenTrial], None]
@@ -52,6 +53,30 @@ def _direction_name(d: Any) -> str:
     return str(name).lower()
 
 
+def _pruner_json(pruner: Optional[BasePruner]) -> Optional[str]:
+    if pruner is None:
+        return None
+    if not isinstance(pruner, BasePruner):
+        raise TypeError(
+            f"pruner must be one of hyperplug.pruners (MedianPruner(), Pruner(\"name\", ...)), "
+            f"got {pruner!r}"
+        )
+    component = pruner._component()
+    if component is None:  # NopPruner
+        return None
+    try:
+        return json.dumps(component, default=_json_number)
+    except TypeError as e:
+        raise TypeError(f"{pruner!r}: its settings must be numbers, strings, bools, lists or dicts ({e})") from None
+
+
+def _json_number(x: Any) -> Any:
+    # NumPy scalars and the like: their Python value.
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"{x!r} is not JSON")
+
+
 def create_study(
     *,
     storage: Optional[str] = None,
@@ -63,6 +88,7 @@ def create_study(
     seed: Optional[int] = None,
     load_if_exists: bool = False,
     name: Optional[str] = None,
+    pruner: Optional[BasePruner] = None,
 ) -> "Study":
     """Creates a study, or continues a stored one with ``load_if_exists=True``.
 
@@ -71,8 +97,9 @@ def create_study(
     bundled strategy (``tpe`` by default, ``random``, ``qmc``, ``grid``, ``cmaes``, ``gp``, ...) or
     one from a plugin library on ``HYPERPLUG_PLUGIN_PATH``; ``settings`` are its settings, as in
     a study file's ``[strategy]`` table. With a ``seed`` the trials are reproducible (with
-    ``n_jobs > 1`` too, for strategies whose suggestions depend only on the seed and the trial's
-    number: random, qmc, grid).
+    ``n_jobs > 1`` too: see :meth:`Study.optimize`). ``pruner`` is one of
+    :mod:`hyperplug.pruners` (none by default, unlike Optuna, whose default is the median
+    pruner); it is stored with the study, and a loaded study keeps it.
     """
     if name is not None and study_name is not None and name != study_name:
         raise ValueError("give `name` or `study_name`, not both")
@@ -86,6 +113,7 @@ def create_study(
         seed,
         load_if_exists,
         False,
+        _pruner_json(pruner),
     )
     return Study(native)
 
@@ -97,10 +125,12 @@ def load_study(
     strategy: Optional[str] = None,
     settings: Optional[Mapping[str, Any]] = None,
     seed: Optional[int] = None,
+    pruner: Optional[BasePruner] = None,
 ) -> "Study":
     """Continues the stored study ``study_name``, made from Python or by ``hyperplug run``.
 
-    Unless given, the strategy, its settings and the seed are the ones the study was made with.
+    The strategy, its settings, the seed and the pruner are the ones the study was made with;
+    given, they must be the same.
     """
     native = _native.open_study(
         study_name,
@@ -111,6 +141,7 @@ def load_study(
         seed,
         True,
         True,
+        _pruner_json(pruner),
     )
     return Study(native)
 
@@ -179,6 +210,16 @@ class Study:
     def seed(self) -> int:
         """The seed every random choice of the study derives from."""
         return self._native.seed
+
+    @property
+    def pruner(self) -> Optional[BasePruner]:
+        """The study's pruner as stored (a :class:`hyperplug.pruners.Pruner` by its engine
+        name), or ``None``."""
+        text = self._native.pruner_json
+        if text is None:
+            return None
+        c = json.loads(text)
+        return Pruner(c["name"], library=c.get("library"), **(c.get("settings") or {}))
 
     @property
     def space(self) -> List[Dict[str, Any]]:

@@ -1,8 +1,9 @@
 """A scikit-learn search estimator: :class:`SearchCV`, a drop-in for GridSearchCV and
 RandomizedSearchCV whose configurations a hyperplug strategy chooses (TPE by default).
 
-Each fold's score is reported to the trial as an intermediate value (step = fold index), so a
-strategy that prunes can stop a bad configuration after a few folds::
+After each fold the mean score of the folds so far is reported to the trial as an intermediate
+value (step = fold index), so a pruner (``pruner=hyperplug.pruners.MedianPruner()``) can stop a
+bad configuration after a few folds::
 
     from hyperplug.distributions import FloatDistribution
     from hyperplug.sklearn import SearchCV
@@ -49,7 +50,10 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
     Parameters follow GridSearchCV's where they exist (``cv``, ``scoring``, ``refit``,
     ``error_score``, ``return_train_score``); ``space`` maps parameter names to
     :mod:`hyperplug.distributions` (a list is a set of choices), and ``strategy``, ``settings``,
-    ``seed``, ``n_trials``, ``timeout``, ``storage`` and ``study_name`` go to the study.
+    ``seed``, ``pruner``, ``n_trials``, ``timeout``, ``storage`` and ``study_name`` go to the
+    study. With a ``pruner`` (one of :mod:`hyperplug.pruners`), a configuration whose running
+    mean over the folds so far the pruner judges bad is stopped before its other folds: it is
+    ranked after the complete ones in ``cv_results_``, its missing folds NaN.
 
     After ``fit``: ``best_params_``, ``best_score_``, ``best_index_``, ``best_estimator_`` (with
     ``refit``), ``cv_results_`` (one row per trial, GridSearchCV's keys), ``n_splits_``,
@@ -67,6 +71,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         strategy: str = "tpe",
         settings: Optional[Mapping[str, Any]] = None,
         seed: Optional[int] = None,
+        pruner: Optional[Any] = None,
         refit: bool = True,
         n_jobs: int = 1,
         timeout: Optional[float] = None,
@@ -84,6 +89,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         self.strategy = strategy
         self.settings = settings
         self.seed = seed
+        self.pruner = pruner
         self.refit = refit
         self.n_jobs = n_jobs
         self.timeout = timeout
@@ -157,6 +163,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             strategy=self.strategy,
             settings=self.settings,
             seed=self.seed,
+            pruner=self.pruner,
             storage=self.storage,
             study_name=self.study_name,
             load_if_exists=self.storage is not None and self.study_name is not None,
