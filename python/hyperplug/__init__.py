@@ -18,7 +18,7 @@ process: a study made here can be listed and exported by ``hyperplug studies``, 
 by ``hyperplug run`` can be continued here with :func:`load_study`.
 """
 
-from hyperplug import _native
+from hyperplug import _native, pruners
 from hyperplug._study import Study, create_study, load_study
 from hyperplug._trial import FrozenTrial, Trial, TrialState
 from hyperplug.exceptions import (
@@ -60,5 +60,6 @@ __all__ = [
     "create_study",
     "load_plugins",
     "load_study",
+    "pruners",
     "strategies",
 ]

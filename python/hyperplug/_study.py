@@ -26,6 +26,7 @@ from typing import (
 from hyperplug import _native
 from hyperplug._trial import FrozenTrial, ParamValue, Trial, TrialState
 from hyperplug.exceptions import TrialPruned
+from hyperplug.pruners import BasePruner, Pruner
 
 ObjectiveFunc = Callable[[Trial], Union[float, Sequence[float]]]
 CallbackFunc = Callable[["Study", FrozenTrial], None]
@@ -52,6 +53,30 @@ def _direction_name(d: Any) -> str:
     return str(name).lower()
 
 
+def _pruner_json(pruner: Optional[BasePruner]) -> Optional[str]:
+    if pruner is None:
+        return None
+    if not isinstance(pruner, BasePruner):
+        raise TypeError(
+            f"pruner must be one of hyperplug.pruners (MedianPruner(), Pruner(\"name\", ...)), "
+            f"got {pruner!r}"
+        )
+    component = pruner._component()
+    if component is None:  # NopPruner
+        return None
+    try:
+        return json.dumps(component, default=_json_number)
+    except TypeError as e:
+        raise TypeError(f"{pruner!r}: its settings must be numbers, strings, bools, lists or dicts ({e})") from None
+
+
+def _json_number(x: Any) -> Any:
+    # NumPy scalars and the like: their Python value.
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"{x!r} is not JSON")
+
+
 def create_study(
     *,
     storage: Optional[str] = None,
@@ -63,6 +88,7 @@ def create_study(
     seed: Optional[int] = None,
     load_if_exists: bool = False,
     name: Optional[str] = None,
+    pruner: Optional[BasePruner] = None,
 ) -> "Study":
     """Creates a study, or continues a stored one with ``load_if_exists=True``.
 
@@ -71,8 +97,9 @@ def create_study(
     bundled strategy (``tpe`` by default, ``random``, ``qmc``, ``grid``, ``cmaes``, ``gp``, ...) or
     one from a plugin library on ``HYPERPLUG_PLUGIN_PATH``; ``settings`` are its settings, as in
     a study file's ``[strategy]`` table. With a ``seed`` the trials are reproducible (with
-    ``n_jobs > 1`` too, for strategies whose suggestions depend only on the seed and the trial's
-    number: random, qmc, grid).
+    ``n_jobs > 1`` too: see :meth:`Study.optimize`). ``pruner`` is one of
+    :mod:`hyperplug.pruners` (none by default, unlike Optuna, whose default is the median
+    pruner); it is stored with the study, and a loaded study keeps it.
     """
     if name is not None and study_name is not None and name != study_name:
         raise ValueError("give `name` or `study_name`, not both")
@@ -86,8 +113,9 @@ def create_study(
         seed,
         load_if_exists,
         False,
+        _pruner_json(pruner),
     )
-    return Study(native)
+    return Study(native, seeded=seed is not None)
 
 
 def load_study(
@@ -97,10 +125,12 @@ def load_study(
     strategy: Optional[str] = None,
     settings: Optional[Mapping[str, Any]] = None,
     seed: Optional[int] = None,
+    pruner: Optional[BasePruner] = None,
 ) -> "Study":
     """Continues the stored study ``study_name``, made from Python or by ``hyperplug run``.
 
-    Unless given, the strategy, its settings and the seed are the ones the study was made with.
+    The strategy, its settings, the seed and the pruner are the ones the study was made with;
+    given, they must be the same.
     """
     native = _native.open_study(
         study_name,
@@ -111,8 +141,9 @@ def load_study(
         seed,
         True,
         True,
+        _pruner_json(pruner),
     )
-    return Study(native)
+    return Study(native, seeded=seed is not None)
 
 
 class _Budget:
@@ -141,11 +172,103 @@ class _Budget:
             self.stopped = True
 
 
+class _Outcome:
+    """What an objective's run tells its trial, and the exception to raise after (if any)."""
+
+    __slots__ = ("state", "values", "message", "error")
+
+    def __init__(
+        self,
+        state: TrialState,
+        values: Optional[List[float]],
+        message: Optional[str],
+        error: Optional[BaseException] = None,
+    ) -> None:
+        self.state = state
+        self.values = values
+        self.message = message
+        self.error = error
+
+
+class _Ordered:
+    """Several threads that ask and tell in trial-number order, at most ``n_jobs`` trials open:
+    before the ``k``-th ask of this run, exactly the trials asked before ``k - n_jobs + 1`` are
+    told (waiting for them when they are still running; later ones that finished early wait to
+    be told). The strategy then sees the same finished and running trials at every ask, whatever
+    the threads' timing, so a seeded run's trials repeat."""
+
+    def __init__(
+        self, study: "Study", n_jobs: int, callbacks: List[CallbackFunc], gc_after_trial: bool
+    ) -> None:
+        self._study = study
+        self._n_jobs = n_jobs
+        self._callbacks = callbacks
+        self._gc = gc_after_trial
+        self._cond = threading.Condition()
+        self._asked: List[Trial] = []  # by this run's ask order
+        self._outcomes: Dict[int, _Outcome] = {}  # by ask index, until told
+        self._told = 0  # asks told so far: indices below it
+        self._errors: List[BaseException] = []
+
+    def work(
+        self,
+        func: ObjectiveFunc,
+        budget: _Budget,
+        catch: Tuple[Type[BaseException], ...],
+    ) -> None:
+        while True:
+            with self._cond:
+                if not budget.take():
+                    return
+                # The next ask is the k-th: first tell every ask before k - n_jobs + 1, in order,
+                # waiting for their outcomes (k is read again after each wait: another thread
+                # may have asked meanwhile).
+                while True:
+                    k = len(self._asked)
+                    if budget.stopped:
+                        return
+                    if self._told > k - self._n_jobs:
+                        break
+                    if self._told in self._outcomes:
+                        self._tell_next()
+                    else:
+                        self._cond.wait()
+                trial = self._study._ask()
+                if trial is None:  # the study's budget is spent, or its strategy has no more
+                    budget.stop()
+                    self._cond.notify_all()
+                    return
+                self._asked.append(trial)
+            outcome = self._study._evaluate(func, trial, catch, budget)
+            with self._cond:
+                self._outcomes[k] = outcome
+                self._cond.notify_all()
+
+    def _tell_next(self) -> None:
+        k = self._told
+        outcome = self._outcomes.pop(k, None) or _Outcome(
+            TrialState.FAIL, None, "its thread ended without a result"
+        )
+        self._told += 1
+        self._study._finish(self._asked[k], outcome, self._callbacks, self._gc)
+        if outcome.error is not None:
+            self._errors.append(outcome.error)
+
+    def finish(self) -> List[BaseException]:
+        """Tells what is left, in order (every thread has returned); the objectives' errors."""
+        with self._cond:
+            while self._told < len(self._asked):
+                self._tell_next()
+        return self._errors
+
+
 class Study:
     """A study: its strategy proposes each trial's parameters, and learns from the results."""
 
-    def __init__(self, native: "_native.NativeStudy") -> None:
+    def __init__(self, native: "_native.NativeStudy", seeded: bool = False) -> None:
         self._native = native
+        # A seed was given: several jobs then ask and tell in trial-number order (`_Ordered`).
+        self._seeded = seeded
         # Trials asked through this object and not yet told, so that `tell` takes a number too.
         self._open: Dict[int, Trial] = {}
         self._open_lock = threading.Lock()
@@ -179,6 +302,16 @@ class Study:
     def seed(self) -> int:
         """The seed every random choice of the study derives from."""
         return self._native.seed
+
+    @property
+    def pruner(self) -> Optional[BasePruner]:
+        """The study's pruner as stored (a :class:`hyperplug.pruners.Pruner` by its engine
+        name), or ``None``."""
+        text = self._native.pruner_json
+        if text is None:
+            return None
+        c = json.loads(text)
+        return Pruner(c["name"], library=c.get("library"), **(c.get("settings") or {}))
 
     @property
     def space(self) -> List[Dict[str, Any]]:
@@ -276,6 +409,8 @@ class Study:
         callbacks: Optional[List[CallbackFunc]] = None,
         gc_after_trial: bool = False,
         show_progress_bar: bool = False,
+        *,
+        in_order: Optional[bool] = None,
     ) -> None:
         """Runs ``func`` on ``n_trials`` new trials (or until ``timeout`` seconds have passed).
 
@@ -283,6 +418,16 @@ class Study:
         ``catch``; :class:`hyperplug.TrialPruned` prunes it. ``n_jobs > 1`` runs trials on that many
         threads (``-1``: one per CPU); the GIL is released while the strategy thinks and the
         store works, so objectives that release it too (NumPy, PyTorch, scikit-learn) overlap.
+
+        With several jobs on a study given a ``seed``, trials are asked and told in trial-number
+        order (``in_order``, the default then): trial ``k`` is asked once trials up to
+        ``k - n_jobs`` are told, and while trials ``k - n_jobs + 1 .. k - 1`` are running, so the
+        strategy sees the same history at every ask whatever the threads' timing, and two runs
+        give the same trials (with ``n_trials``; not when a ``timeout`` cuts them, when another
+        process shares the study, or when a pruner that compares trials, all but the threshold
+        pruner, decides from values that running trials report as they go). The price: a thread
+        whose trial is ``n_jobs`` ahead of an unfinished one waits for it. ``in_order=False``
+        lets every thread ask as soon as it is free (Optuna's way).
         """
         del show_progress_bar  # accepted for Optuna compatibility
         if n_trials is None and timeout is None:
@@ -299,19 +444,26 @@ class Study:
         if n_jobs == 1:
             self._work(func, budget, catch, callbacks, gc_after_trial)
             return
+        if in_order is None:
+            in_order = self._seeded
+        if in_order:
+            ordered = _Ordered(self, n_jobs, callbacks, gc_after_trial)
+            work: Callable[[], None] = lambda: ordered.work(func, budget, catch)  # noqa: E731
+        else:
+            work = lambda: self._work(func, budget, catch, callbacks, gc_after_trial)  # noqa: E731
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            futures = [
-                pool.submit(self._work, func, budget, catch, callbacks, gc_after_trial)
-                for _ in range(n_jobs)
-            ]
+            futures = [pool.submit(work) for _ in range(n_jobs)]
             errors = []
             for f in futures:
                 try:
                     f.result()
                 except BaseException as e:  # raised again below, first one first
                     errors.append(e)
-            if errors:
-                raise errors[0]
+        if in_order:
+            # Trials that finished after the last ask are told now, in order.
+            errors.extend(ordered.finish())
+        if errors:
+            raise errors[0]
 
     def _work(
         self,
@@ -322,47 +474,60 @@ class Study:
         gc_after_trial: bool,
     ) -> None:
         while budget.take():
-            frozen = self._run_one(func, catch, budget)
-            if frozen is None:  # the study's budget is spent, or its strategy has no more
+            trial = self._ask()
+            if trial is None:  # the study's budget is spent, or its strategy has no more
                 budget.stop()
                 return
-            for cb in callbacks:
-                cb(self, frozen)
-            if gc_after_trial:
-                import gc
+            outcome = self._evaluate(func, trial, catch, budget)
+            self._finish(trial, outcome, callbacks, gc_after_trial)
+            if outcome.error is not None:
+                raise outcome.error
 
-                gc.collect()
-
-    def _run_one(
+    def _evaluate(
         self,
         func: ObjectiveFunc,
+        trial: Trial,
         catch: Tuple[Type[BaseException], ...],
         budget: _Budget,
-    ) -> Optional[FrozenTrial]:
-        trial = self._ask()
-        if trial is None:
-            return None
+    ) -> "_Outcome":
+        """Runs the objective on ``trial``; what to tell (the error to raise after, if any)."""
         try:
             result = func(trial)
         except TrialPruned as e:
-            return self.tell(trial, state=TrialState.PRUNED, message=str(e) or None)
+            return _Outcome(TrialState.PRUNED, None, str(e) or None)
         except BaseException as e:
-            frozen = self.tell(
-                trial, state=TrialState.FAIL, message=f"{type(e).__name__}: {e}"
-            )
+            message = f"{type(e).__name__}: {e}"
             if isinstance(e, catch) and isinstance(e, Exception):
-                return frozen
+                return _Outcome(TrialState.FAIL, None, message)
             budget.stop()
-            raise
+            return _Outcome(TrialState.FAIL, None, message, e)
         try:
             values = [float(result)] if _is_number(result) else [float(v) for v in result]  # type: ignore[union-attr]
         except (TypeError, ValueError) as e:
-            return self.tell(
-                trial,
-                state=TrialState.FAIL,
-                message=f"the objective returned {result!r}, which is not a number or a sequence of numbers ({e})",
+            return _Outcome(
+                TrialState.FAIL,
+                None,
+                f"the objective returned {result!r}, which is not a number or a sequence of numbers ({e})",
             )
-        return self.tell(trial, values)
+        return _Outcome(TrialState.COMPLETE, values, None)
+
+    def _finish(
+        self,
+        trial: Trial,
+        outcome: "_Outcome",
+        callbacks: List[CallbackFunc],
+        gc_after_trial: bool,
+    ) -> FrozenTrial:
+        """Tells ``trial``'s outcome, then runs the callbacks."""
+        frozen = self.tell(trial, outcome.values, outcome.state, message=outcome.message)
+        if outcome.error is None:
+            for cb in callbacks:
+                cb(self, frozen)
+        if gc_after_trial:
+            import gc
+
+            gc.collect()
+        return frozen
 
     # -- results -----------------------------------------------------------------------------
 

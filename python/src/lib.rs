@@ -11,10 +11,10 @@
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyperplug_engine::lease::OpenLease;
+use hyperplug_engine::lease::{AskTellDefinition, OpenLease};
 use hyperplug_engine::{
-    Direction, Domain, Error, Evaluation, Registry, Settings, SharedStudy, Space, StudyConfig,
-    TrialError, Value,
+    Component, Direction, Domain, Error, Evaluation, Registry, Settings, SharedStudy, Space,
+    StudyConfig, TrialError, Value,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -88,6 +88,24 @@ fn open_error(e: anyhow::Error) -> PyErr {
     }
 }
 
+/// Reads the pruner the Python package describes as JSON (`{"name": …, "library": …,
+/// "settings": {…}}`, the engine's [`Component`]).
+fn parse_pruner(text: &str) -> PyResult<Component> {
+    serde_json::from_str(text).map_err(|e| {
+        HyperplugError::new_err(format!(
+            "the pruner is not {{\"name\": ..., \"settings\": {{...}}}}: {e}"
+        ))
+    })
+}
+
+/// The pruner stored with a study created by ask/tell (one `hyperplug run` made keeps its
+/// pruner in its study file: `None` here).
+fn stored_pruner(definition: &serde_json::Value) -> Option<Component> {
+    serde_json::from_value::<AskTellDefinition>(definition.clone())
+        .ok()
+        .and_then(|d| d.pruner)
+}
+
 /// Every strategy a study may use: the bundled ones and the plugin path's, loaded once.
 fn registry() -> MutexGuard<'static, Registry> {
     static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
@@ -143,6 +161,8 @@ struct NativeStudy {
     strategy: String,
     seed: u64,
     location: String,
+    /// The stored pruner as JSON, when the study has one that Python can describe.
+    pruner: Option<String>,
 }
 
 fn parse_directions(names: &[String]) -> PyResult<Vec<Direction>> {
@@ -160,9 +180,10 @@ fn fresh_seed() -> u64 {
 
 /// Opens a study: creates it (define-by-run: its space starts empty), or continues the stored
 /// one (`load_if_exists`, or `must_exist` for `load_study`) with the strategy, settings, seed
-/// and budget stored with it. New studies default to minimize, TPE and a seed from the clock.
+/// and budget stored with it (its pruner too). New studies default to minimize, TPE, no pruner
+/// and a seed from the clock. `pruner` is JSON: `{"name": …, "library": …, "settings": {…}}`.
 #[pyfunction]
-#[pyo3(signature = (name, storage, directions, strategy, settings, seed, load_if_exists, must_exist))]
+#[pyo3(signature = (name, storage, directions, strategy, settings, seed, load_if_exists, must_exist, pruner=None))]
 #[allow(clippy::too_many_arguments)]
 fn open_study(
     py: Python<'_>,
@@ -174,8 +195,10 @@ fn open_study(
     seed: Option<u64>,
     load_if_exists: bool,
     must_exist: bool,
+    pruner: Option<String>,
 ) -> PyResult<NativeStudy> {
     let url = storage.unwrap_or_else(|| "memory".into());
+    let pruner = pruner.as_deref().map(parse_pruner).transpose()?;
     let directions = directions.map(|d| parse_directions(&d)).transpose()?;
     let settings = settings
         .map(|s| Settings::from_json(&s))
@@ -206,25 +229,32 @@ fn open_study(
                 )));
             }
             let study = SharedStudy::load(&url, &name, &registry()).map_err(open_error)?;
-            let (stored_strategy, stored_seed, stored_directions) = study.with(|s| {
-                (
-                    s.strategy_name().to_owned(),
-                    s.config().seed,
-                    s.config().directions.clone(),
-                )
-            });
+            let (stored_strategy, stored_seed, stored_directions, kept_pruner) =
+                study.with(|s| {
+                    (
+                        s.strategy_name().to_owned(),
+                        s.config().seed,
+                        s.config().directions.clone(),
+                        stored_pruner(&s.config().definition),
+                    )
+                });
             let differs = strategy.as_ref().is_some_and(|s| *s != stored_strategy)
                 || settings.is_some()
                 || seed.is_some_and(|s| s != stored_seed)
-                || directions.as_ref().is_some_and(|d| *d != stored_directions);
+                || directions.as_ref().is_some_and(|d| *d != stored_directions)
+                || pruner.as_ref().is_some_and(|p| Some(p) != kept_pruner.as_ref());
             if differs {
                 return Err(HyperplugError::new_err(format!(
-                    "study `{name}` in {location} continues with what it was made with (strategy `{stored_strategy}`, its settings, seed {stored_seed}, directions {}); leave strategy, settings, seed and directions out to load it, or create a new study",
+                    "study `{name}` in {location} continues with what it was made with (strategy `{stored_strategy}`, its settings, seed {stored_seed}, directions {}, {}); leave strategy, settings, seed, directions and pruner out to load it, or create a new study",
                     stored_directions
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    kept_pruner.map_or_else(
+                        || "no pruner".to_owned(),
+                        |p| format!("pruner `{}`", p.name)
+                    )
                 )));
             }
             study
@@ -248,13 +278,13 @@ fn open_study(
                 &strategy,
                 None,
                 &settings.unwrap_or_default(),
-                None,
+                pruner.as_ref(),
                 None,
                 &registry(),
             )
             .map_err(open_error)?
         };
-        let (strategy, seed, directions) = study.with(|s| {
+        let (strategy, seed, directions, pruner) = study.with(|s| {
             (
                 s.strategy_name().to_owned(),
                 s.config().seed,
@@ -263,8 +293,13 @@ fn open_study(
                     .iter()
                     .map(ToString::to_string)
                     .collect(),
+                stored_pruner(&s.config().definition),
             )
         });
+        let pruner = pruner
+            .map(|p| serde_json::to_string(&p))
+            .transpose()
+            .map_err(|e| HyperplugError::new_err(e.to_string()))?;
         Ok(NativeStudy {
             study,
             name,
@@ -272,6 +307,7 @@ fn open_study(
             strategy,
             seed,
             location,
+            pruner,
         })
     })
 }
@@ -341,6 +377,12 @@ impl NativeStudy {
     #[getter]
     fn location(&self) -> &str {
         &self.location
+    }
+
+    /// The study's pruner as JSON (`{"name": …, "library": …, "settings": {…}}`), or `None`.
+    #[getter]
+    fn pruner_json(&self) -> Option<String> {
+        self.pruner.clone()
     }
 
     /// Starts the next trial (a queued one first); `None` when the study's budget is spent

@@ -1,7 +1,9 @@
 """The Optuna-shaped API in memory: define-by-run, ask/tell, results, errors, threads."""
 
 import math
+import random
 import threading
+import time
 
 import pytest
 
@@ -75,6 +77,51 @@ def test_several_threads_give_the_same_set_of_trials_as_one_with_a_seeded_random
     one = run(1)
     assert len(one) == 40
     assert run(4) == one
+
+
+def _jittered_conditional(trial):
+    # Sleeps a random while (not seeded) so that the threads finish in a different order each run.
+    time.sleep(random.random() * 0.01)
+    kind = trial.suggest_categorical("kind", ["quad", "abs"])
+    x = trial.suggest_float("x", -5, 5)
+    if kind == "quad":
+        return x * x + trial.suggest_float("c", 0, 1)
+    return abs(x) + trial.suggest_int("k", 0, 3)
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "gp", "cmaes", "random", "evolution"])
+def test_a_seeded_study_on_four_threads_repeats_its_trials(strategy):
+    def run(**kw):
+        s = hyperplug.create_study(seed=7, strategy=strategy)
+        s.optimize(_jittered_conditional, n_trials=30, n_jobs=4, **kw)
+        assert [t.number for t in s.trials] == list(range(30))
+        assert all(t.state == TrialState.COMPLETE for t in s.trials)
+        return sorted((tuple(sorted(t.params.items())), t.value) for t in s.trials)
+
+    # Asked and told in trial-number order, the strategy sees the same history at every ask.
+    first = run()
+    assert run() == first
+    assert run(in_order=True) == first
+
+
+def test_in_order_threads_still_overlap_and_raise_the_objective_s_error():
+    barrier = threading.Barrier(3, timeout=30)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number < 3:
+            barrier.wait()  # three trials run at once
+        if trial.number == 7:
+            raise KeyError("boom")
+        return x
+
+    study = hyperplug.create_study(seed=1)
+    with pytest.raises(KeyError, match="boom"):
+        study.optimize(objective, n_trials=20, n_jobs=3)
+    states = {t.number: t.state for t in study.trials}
+    assert states[7] == TrialState.FAIL
+    assert TrialState.RUNNING not in states.values(), "every asked trial is told"
+    assert len(states) < 20
 
 
 def test_threads_run_objectives_at_once():

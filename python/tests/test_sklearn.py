@@ -86,3 +86,19 @@ def test_search_cv_runs_on_threads_and_in_a_store(digits, sqlite_url):
     assert len(search.cv_results_["params"]) == 6
     again = hyperplug.load_study(study_name="svc", storage=sqlite_url)
     assert again.best_value == pytest.approx(search.best_score_)
+    # Fitted again, it continues the stored study (its default TPE settings included).
+    more = SearchCV(SVC(), SPACE, n_trials=4, cv=2, seed=4, storage=sqlite_url,
+                    study_name="svc").fit(X, y)
+    assert len(more.cv_results_["params"]) == 10
+
+
+def test_the_default_tpe_starts_with_a_fifth_of_the_budget_at_random(digits):
+    from hyperplug.sklearn import tpe_startup
+
+    assert [tpe_startup(n) for n in (None, 4, 12, 25, 40, 200)] == [10, 2, 2, 5, 8, 10]
+    X, y = digits
+    default = SearchCV(SVC(), SPACE, n_trials=12, cv=2, seed=3).fit(X, y)
+    explicit = SearchCV(SVC(), SPACE, n_trials=12, cv=2, seed=3, settings={"startup": 2}).fit(X, y)
+    tpe10 = SearchCV(SVC(), SPACE, n_trials=12, cv=2, seed=3, settings={"startup": 10}).fit(X, y)
+    assert default.cv_results_["params"] == explicit.cv_results_["params"]
+    assert default.cv_results_["params"] != tpe10.cv_results_["params"]

@@ -4,7 +4,10 @@
 //!
 //! The extension is a dev-dependency of the host, so `cargo test` has built it; the package is
 //! assembled here as a wheel holds it (the pure-Python files, and the library as
-//! `hyperplug/_native.abi3.so`), so no test runs cargo or maturin.
+//! `hyperplug/_native.abi3.so`), so no test runs cargo or maturin. CI instead installs the
+//! package as users do (`pip install ./python` into a fresh virtual environment, see `.ci/run`)
+//! and names that environment's Python in `HYPERPLUG_TEST_PYTHON`: the suite then runs against
+//! the installed package.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,34 +92,77 @@ fn assemble(root: &Path) -> tempfile::TempDir {
     site
 }
 
+/// `python` imports `hyperplug` from its own site-packages (installed), not from the source tree.
+fn assert_installed(python: &Path, root: &Path) {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import hyperplug, hyperplug._native as n; print(hyperplug.__file__); print(n.__file__)",
+        ])
+        .current_dir(std::env::temp_dir())
+        .env_remove("PYTHONPATH")
+        .output()
+        .unwrap_or_else(|e| panic!("HYPERPLUG_TEST_PYTHON={}: {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "HYPERPLUG_TEST_PYTHON={} cannot import hyperplug; install it there with `pip install ./python[test]`: {}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = String::from_utf8_lossy(&out.stdout);
+    for file in files.lines() {
+        assert!(
+            !Path::new(file).starts_with(root.join("python")),
+            "HYPERPLUG_TEST_PYTHON imports hyperplug from the source tree ({file}), not an installed package"
+        );
+    }
+}
+
 #[test]
 fn the_python_package_passes_its_pytest_suite() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .canonicalize()
         .expect("repository root");
-    let Some((python, requirements)) = python(&root) else {
-        return;
+    // A Python with the package installed (CI), or the package assembled here.
+    let installed = std::env::var_os("HYPERPLUG_TEST_PYTHON").map(PathBuf::from);
+    let (python, requirements, site) = match installed {
+        Some(python) => {
+            assert_installed(&python, &root);
+            (python, None, None)
+        }
+        None => {
+            let Some((python, requirements)) = python(&root) else {
+                return;
+            };
+            (python, requirements, Some(assemble(&root)))
+        }
     };
-    let site = assemble(&root);
     let plugins = plugin_dir(&["hyperplug-example-sampler"]);
     let work = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(&python)
+    let mut pytest = Command::new(&python);
+    pytest
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp"])
         .arg(work.path().join("pytest"))
         .arg(root.join("python/tests"))
         .current_dir(work.path())
-        .env(
-            "PYTHONPATH",
-            std::env::join_paths(std::iter::once(site.path().to_path_buf()).chain(requirements))
-                .expect("PYTHONPATH"),
-        )
         .env("HYPERPLUG_BIN", bin())
         .env("HYPERPLUG_TEST_PLUGIN_DIR", plugins.path())
+        .env_remove("PYTHONPATH")
         .env_remove("HYPERPLUG_PLUGIN_PATH")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run pytest");
+        .env_remove("RUST_LOG");
+    let path: Vec<PathBuf> = site
+        .iter()
+        .map(|s| s.path().to_path_buf())
+        .chain(requirements)
+        .collect();
+    if !path.is_empty() {
+        pytest.env(
+            "PYTHONPATH",
+            std::env::join_paths(path).expect("PYTHONPATH"),
+        );
+    }
+    let out = pytest.output().expect("run pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
