@@ -87,9 +87,14 @@ class Trial:
         """Optuna's old name for :meth:`suggest_float` with ``log=True``."""
         return self.suggest_float(name, low, high, log=True)
 
-    def report(self, value: float, step: int) -> None:
-        """Records an intermediate value (e.g. the validation loss after epoch ``step``)."""
-        self._native.report(int(step), float(value))
+    def report(self, value: Union[float, Sequence[float]], step: int) -> None:
+        """Records an intermediate value (e.g. the validation loss after epoch ``step``); in a
+        study with several objectives, one value per objective (a list), which a pruner that
+        judges several objectives (``ParetoPruner``) compares. Optuna refuses this."""
+        if isinstance(value, (list, tuple)):
+            self._native.report_values(int(step), [float(v) for v in value])
+        else:
+            self._native.report(int(step), float(value))
 
     def should_prune(self) -> bool:
         """Whether the study's strategy would stop this trial now, from its intermediate values."""

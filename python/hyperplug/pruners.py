@@ -22,6 +22,7 @@ __all__ = [
     "HyperbandPruner",
     "MedianPruner",
     "NopPruner",
+    "ParetoPruner",
     "PatientPruner",
     "PercentilePruner",
     "Pruner",
@@ -264,4 +265,28 @@ class HyperbandPruner(BasePruner):
             max_resource=max_resource,
             reduction_factor=reduction_factor,
             synchronous=synchronous or None,
+        )
+
+
+class ParetoPruner(BasePruner):
+    """For studies with several objectives: stops a trial whose values at its step (reported
+    as a list, one per objective) are dominated by at least ``fraction`` of the complete
+    trials' values at that step (engine ``pareto``). Optuna has no pruner for several
+    objectives."""
+
+    name = "pareto"
+
+    def __init__(
+        self,
+        fraction: float = 0.5,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        interval_steps: int = 1,
+    ) -> None:
+        super().__init__()
+        self._set(
+            fraction=fraction,
+            n_startup_trials=n_startup_trials,
+            n_warmup_steps=n_warmup_steps,
+            interval_steps=interval_steps,
         )

@@ -580,6 +580,18 @@ impl NativeTrial {
             .map_err(engine_error)
     }
 
+    /// Records one intermediate value per objective at `step` (a study with several objectives).
+    fn report_values(&self, py: Python<'_>, step: u64, values: Vec<f64>) -> PyResult<()> {
+        if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+            return Err(HyperplugError::new_err(format!(
+                "trial {}: an intermediate value at step {step} is {v}; report finite numbers",
+                self.number
+            )));
+        }
+        py.detach(|| self.open("report values", |l| l.report_values(step, &values)))?
+            .map_err(engine_error)
+    }
+
     /// Whether the strategy would stop the trial now.
     fn should_prune(&self, py: Python<'_>) -> PyResult<bool> {
         py.detach(|| self.open("ask about pruning", |l| l.should_prune()))?

@@ -13,6 +13,7 @@ from hyperplug.pruners import (
     HyperbandPruner,
     MedianPruner,
     NopPruner,
+    ParetoPruner,
     PatientPruner,
     PercentilePruner,
     Pruner,
@@ -167,3 +168,39 @@ def test_search_cv_with_a_pruner_stops_bad_configurations_after_a_few_folds():
     assert search.best_score_ == pytest.approx(max(complete))
     assert search.best_score_ > 0.9
     assert search.study_.pruner == MedianPruner(n_startup_trials=4)
+
+
+def test_a_pareto_pruner_stops_dominated_trials_of_a_two_objective_study():
+    def two(trial):
+        # y only adds to the second objective: a trial with a large y is dominated by those
+        # with about its x and a smaller y, at every step.
+        x = trial.suggest_float("x", 0, 1)
+        y = trial.suggest_float("y", 0, 1)
+        for step in range(5):
+            trial.report([x * (1 + 1 / (step + 1)), (1 - x + y) * (1 + 1 / (step + 1))], step)
+            if trial.should_prune():
+                raise hyperplug.TrialPruned()
+        return x, 1 - x + y
+
+    study = hyperplug.create_study(
+        seed=5,
+        strategy="random",
+        directions=["minimize", "minimize"],
+        pruner=ParetoPruner(fraction=0.25, n_startup_trials=5),
+    )
+    study.optimize(two, n_trials=40)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(pruned) >= 5, [t.state for t in study.trials]
+    assert all(t.number >= 5 for t in pruned)
+    mean_y = lambda ts: sum(t.params["y"] for t in ts) / len(ts)  # noqa: E731
+    assert mean_y(pruned) > mean_y(complete)
+    # A pruner that judges one objective is refused for two.
+    with pytest.raises(hyperplug.HyperplugError, match="objective"):
+        hyperplug.create_study(directions=["minimize", "minimize"], pruner=MedianPruner())
+    # A list reported to a one-objective study is refused with both counts.
+    one = hyperplug.create_study(seed=1, strategy="random")
+    trial = one.ask()
+    trial.suggest_float("x", 0, 1)
+    with pytest.raises(hyperplug.HyperplugError, match="2"):
+        trial.report([1.0, 2.0], 0)

@@ -571,7 +571,10 @@ async fn suggest(
 #[serde(deny_unknown_fields)]
 struct Report {
     step: u64,
-    value: f64,
+    /// The intermediate value of a study with one objective.
+    value: Option<f64>,
+    /// One intermediate value per objective, for a study with several.
+    values: Option<Vec<f64>>,
 }
 
 async fn report(
@@ -580,8 +583,18 @@ async fn report(
     Body(req): Body<Report>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let number = number_of(&number)?;
-    if !req.value.is_finite() {
-        return Err(ApiError::bad("an intermediate value must be a finite number").field("value"));
+    let (values, field) = match (req.value, req.values) {
+        (Some(v), None) => (vec![v], "value"),
+        (None, Some(vs)) if !vs.is_empty() => (vs, "values"),
+        _ => {
+            return Err(ApiError::bad(
+                "give `value` (one objective) or `values` (one number per objective), not both",
+            )
+            .field("value"));
+        }
+    };
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(ApiError::bad("an intermediate value must be a finite number").field(field));
     }
     let held = state
         .leases
@@ -590,9 +603,14 @@ async fn report(
     blocking(move || {
         let mut lease = held.lease();
         let lease = lease.as_mut().ok_or_else(|| not_lent(&name, number))?;
-        let prune = lease
-            .report(req.step, req.value)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        let reported = if field == "value" {
+            lease.report(req.step, values[0])
+        } else {
+            lease.report_values(req.step, &values)
+        };
+        let prune = reported.map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).field(field)
+        })?;
         Ok(Json(json!({ "prune": prune })))
     })
     .await

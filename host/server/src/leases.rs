@@ -38,6 +38,18 @@ impl Lent {
         }
     }
 
+    /// Records one intermediate value per objective and asks the study's pruner whether to stop
+    /// now.
+    pub fn report_values(&mut self, step: u64, values: &[f64]) -> Result<bool, Error> {
+        match self {
+            Lent::Fixed(l) => l.report_values(step, values),
+            Lent::Open(l) => {
+                l.report_values(step, values)?;
+                l.should_prune()
+            }
+        }
+    }
+
     /// Keeps a user attribute with the trial.
     pub fn set_user_attr(&mut self, key: String, value: Value) -> Result<(), Error> {
         match self {

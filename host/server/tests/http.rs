@@ -882,6 +882,67 @@ fn a_median_pruner_given_over_http_prunes_bad_trials_also_after_a_restart() {
 }
 
 #[test]
+fn a_two_objective_study_reports_vectors_and_its_pareto_pruner_stops_dominated_trials() {
+    let server = Running::start(|_| {});
+    let mut c = server.client();
+    let r = c.post_json(
+        "/api/studies",
+        json!({"name": "mo", "strategy": "random", "directions": ["minimize", "minimize"],
+               "space": {"x": {"float": [0.0, 1.0]}},
+               "pruner": {"name": "pareto", "settings": {"n_startup_trials": 3}}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Runs a trial whose vector at every step is `(a, b)`; whether it was pruned.
+    let run = |c: &mut Client, a: f64, b: f64| {
+        let n = c.post("/api/studies/mo/ask", "").json()["number"]
+            .as_u64()
+            .expect("a number");
+        let path = |what: &str| format!("/api/studies/mo/trials/{n}/{what}");
+        for step in 0..3u64 {
+            let r = c.post_json(&path("report"), json!({"step": step, "values": [a, b]}));
+            assert_eq!(r.status, 200, "{}", r.body);
+            if r.json()["prune"] == true {
+                let t = c.post_json(&path("tell"), json!({"state": "pruned"}));
+                assert_eq!(t.json()["state"], "pruned", "{}", t.body);
+                return true;
+            }
+        }
+        let t = c.post_json(&path("tell"), json!({"values": [a, b]}));
+        assert_eq!(t.json()["state"], "complete", "{}", t.body);
+        false
+    };
+    for (a, b) in [(1.0, 3.0), (2.0, 2.0), (3.0, 1.0)] {
+        assert!(!run(&mut c, a, b), "start-up trials run to the end");
+    }
+    assert!(
+        run(&mut c, 4.0, 4.0),
+        "dominated by every complete trial: pruned"
+    );
+    assert!(!run(&mut c, 0.5, 5.0), "best in one objective: runs on");
+
+    // A vector of the wrong length, both or neither: 4xx naming the field. (One `value` in a
+    // study with several objectives is recorded and not judged, as the engine documents.)
+    let n = c.post("/api/studies/mo/ask", "").json()["number"]
+        .as_u64()
+        .expect("a number");
+    let report = format!("/api/studies/mo/trials/{n}/report");
+    for (body, status, field) in [
+        (json!({"step": 0, "values": [1.0, 2.0, 3.0]}), 422, "values"),
+        (
+            json!({"step": 0, "value": 1.0, "values": [1.0, 2.0]}),
+            400,
+            "value",
+        ),
+        (json!({"step": 0}), 400, "value"),
+        (json!({"step": 0, "values": []}), 400, "value"),
+    ] {
+        let r = c.post_json(&report, body.clone());
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        assert_eq!(r.json()["field"], field, "{body}: {}", r.body);
+    }
+}
+
+#[test]
 fn a_define_by_run_lease_expires_too_and_suggesting_keeps_it() {
     let server = Running::start(|c| c.lease_timeout = Duration::from_secs(1));
     let mut c = server.client();
