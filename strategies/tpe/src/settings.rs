@@ -114,7 +114,10 @@ impl TpeSettings {
             );
         }
         if let Some(x) = s.magic_exponent.filter(|x| !(x.is_finite() && *x > 0.0)) {
-            return bad("magic_exponent", format!("must be a positive number, got {x}"));
+            return bad(
+                "magic_exponent",
+                format!("must be a positive number, got {x}"),
+            );
         }
         if !(s.min_bandwidth > 0.0 && s.min_bandwidth <= 1.0) {
             return bad(
