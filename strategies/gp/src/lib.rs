@@ -64,6 +64,7 @@
 //! | `fit_points` | `128` | most trials the hyperparameters are fitted on |
 //! | `max_points` | `400` | most trials the model holds |
 //! | `refit_growth` | `0.05` | refit once the trials grew by this fraction (every ask below 30 trials) |
+//! | `restart_every` | `0` | past 30 trials, every this-many-th refit also restarts from the priors' centre (`0`: never, `1`: every refit) |
 //! | `deterministic` | `false` | the objective has no noise: fix the noise at its floor (1e-6) |
 //! | `warp` | `true` | Yeo-Johnson transform of the losses before standardizing |
 //! | `batch` | `"believer"` | `"believer"` (Kriging believer for running trials) or `"none"` |
