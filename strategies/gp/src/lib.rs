@@ -15,7 +15,8 @@
 //!   normal on the mean), by bounded L-BFGS (argmin): up to 30 trials from the last fit and
 //!   from the priors' centre (and a random start on the first fit), then from the last fit
 //!   alone (a warm start: half the cost of each refit, the default that makes a 300-trial 10-D
-//!   run 1.5× cheaper).
+//!   run 1.5× cheaper; `restart_every = k` keeps the restart from the centre in every k-th
+//!   refit, which on held-out seeds was no better, docs/BENCHMARKS.md).
 //! - **Acquisition.** `logei`: the logarithm of expected improvement over the best feasible
 //!   trial (of expected hypervolume improvement with several objectives), computed stably far into the tail (Ament et al. 2023); or `lcb`: `μ - √β·σ` of the
 //!   loss. Maximized over `candidates` points (half uniform, half near the five best trials at
@@ -64,6 +65,7 @@
 //! | `fit_points` | `128` | most trials the hyperparameters are fitted on |
 //! | `max_points` | `400` | most trials the model holds |
 //! | `refit_growth` | `0.05` | refit once the trials grew by this fraction (every ask below 30 trials) |
+//! | `restart_every` | `0` | past 30 trials, every this-many-th refit also restarts from the priors' centre (`0`: never, `1`: every refit) |
 //! | `deterministic` | `false` | the objective has no noise: fix the noise at its floor (1e-6) |
 //! | `warp` | `true` | Yeo-Johnson transform of the losses before standardizing |
 //! | `batch` | `"believer"` | `"believer"` (Kriging believer for running trials) or `"none"` |

@@ -43,6 +43,9 @@ struct History {
 struct Model {
     hyper: Option<Hyper>,
     fitted_at: usize,
+    /// Refits from the last fit alone since the last one that also restarted from the priors'
+    /// centre (see `restart_every`).
+    warm_refits: usize,
     /// The posterior and the history rows it holds, in order.
     post: Option<(Posterior, Vec<usize>)>,
 }
@@ -201,8 +204,15 @@ impl GpStrategy {
                 // Warm start from the last fit; past `ALWAYS_REFIT` trials the data change
                 // little between fits, and the restart from the priors' centre (half the fit's
                 // cost) rarely wins.
+                // Every `restart_every`-th refit keeps the restart: a warm start alone can stay
+                // in the basin of an early, poorer fit (Ackley-10 lost most to it).
                 if n > ALWAYS_REFIT {
-                    starts.clear();
+                    model.warm_refits += 1;
+                    if s.restart_every == 0 || model.warm_refits < s.restart_every {
+                        starts.clear();
+                    } else {
+                        model.warm_refits = 0;
+                    }
                 }
                 starts.insert(0, h.clone());
             } else {

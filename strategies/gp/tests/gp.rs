@@ -386,3 +386,27 @@ fn huge_and_non_finite_values_do_not_break_the_search() {
     assert_eq!(xs.len(), 25);
     assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)), "{xs:?}");
 }
+
+#[test]
+fn restart_every_acts_only_past_thirty_trials() {
+    // Ackley in 4-D: a multimodal marginal likelihood, so a refit that also restarts from the
+    // priors' centre can land elsewhere than one from the last fit alone.
+    let f = Function::from_name("ackley").expect("a catalog function");
+    let run = |every: u64| -> Vec<Params> {
+        let mut st = study(
+            f.space(4).expect("a valid dimension"),
+            5,
+            &Settings::default().with("restart_every", every),
+        );
+        st.optimize_fn(Budget::trials(40), |p, _| {
+            let x: Vec<f64> = (0..4).map(|i| float(p, &Function::param_name(i))).collect();
+            Ok(f.evaluate(&x)[0])
+        })
+        .expect("bounded");
+        st.finished().iter().map(|t| t.params.clone()).collect()
+    };
+    let (warm, every) = (run(0), run(1));
+    // Up to 30 finished trials every refit restarts from the centre whatever the setting.
+    assert_eq!(warm[..31], every[..31]);
+    assert_ne!(warm, every);
+}
