@@ -4,8 +4,12 @@
 //! ones included) when it finished, the total epochs and the wall time.
 //!
 //! ```text
-//! cargo run --release -p hyperplug-bohb --example mlp_budget -- METHOD SEED TRIALS EPOCHS [DATASET]
+//! cargo run --release -p hyperplug-bohb --example mlp_budget -- METHOD SEED TRIALS EPOCHS [DATASET [MAX_SPENT]]
 //! ```
+//!
+//! With MAX_SPENT the run starts no new trial once its trials have spent that many epochs
+//! (TRIALS is then a ceiling): a pruned search is run until it has spent a given share of the
+//! full-budget search's epochs, however many trials that takes.
 //!
 //! METHOD is `random` (full budget, no pruner), `random-hyperband`, `random-asha`,
 //! `tpe-median`, `tpe-hyperband` or `bohb-hyperband`. Every trial is started with EPOCHS epochs
@@ -63,12 +67,13 @@ impl Pruner for Started {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [method, seed, trials, epochs, rest @ ..] = &args[..] else {
-        return Err("usage: mlp_budget METHOD SEED TRIALS EPOCHS [DATASET]".into());
+        return Err("usage: mlp_budget METHOD SEED TRIALS EPOCHS [DATASET [MAX_SPENT]]".into());
     };
     let seed: u64 = seed.parse()?;
     let trials: u64 = trials.parse()?;
     let epochs: u64 = epochs.parse()?;
     let dataset = rest.first().map_or("digits", String::as_str);
+    let max_spent: Option<u64> = rest.get(1).map(|s| s.parse()).transpose()?;
     let (strategy, pruner): (Box<dyn StrategyFactory>, Option<&str>) = match method.as_str() {
         "random" => (Box::new(hyperplug_random::Random), None),
         "random-hyperband" => (Box::new(hyperplug_random::Random), Some("hyperband")),
@@ -102,7 +107,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut study = Study::new(config, &*strategy, &Settings::default())?;
     study.set_pruner(&WithResource { inner, epochs }, &pruner_settings)?;
     let started = Instant::now();
-    study.optimize(&*objective, Budget::trials(trials), &mut ())?;
+    match max_spent {
+        None => study.optimize(&*objective, Budget::trials(trials), &mut ())?,
+        // One trial at a time, so that the run stops as soon as the epochs are spent.
+        Some(cap) => {
+            for n in 1..=trials {
+                study.optimize(&*objective, Budget::trials(n), &mut ())?;
+                let spent: u64 = study
+                    .finished()
+                    .iter()
+                    .map(|t| t.intermediate.len() as u64)
+                    .sum();
+                if spent >= cap {
+                    break;
+                }
+            }
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     // The epochs spent when each complete trial finished: every trial's reported steps, counted
     // in finish order.
@@ -122,7 +143,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         serde_json::json!({
-            "method": method, "seed": seed, "trials": trials, "epochs": epochs,
+            "method": method, "seed": seed, "trials": study.finished().len(), "epochs": epochs,
+            "max_spent": max_spent, "load": std::fs::read_to_string("/proc/loadavg").ok(),
             "dataset": dataset, "pruned": pruned, "total_epochs": spent,
             "seconds": seconds, "complete": curve,
         })
