@@ -14,7 +14,8 @@
 # Environment: EPOCHS (9), TRIALS (64), BIN, METHODS ("random-hyperband random-asha tpe-median"
 # with share 0.25, 0.25 and 0.4 of random search's epochs: a little over the targets, 1/5 and
 # 1/3), EXTRA ("tpe-hyperband bohb-hyperband", share 0.25, run for every seed after the others),
-# SKIP_RANDOM (seeds whose random-search run is already in OUT).
+# SKIP_RANDOM (seeds run without full-budget random search, whose run is elsewhere or not needed:
+# the pruned methods then train every configuration themselves).
 set -euo pipefail
 OUT=$1
 SEEDS=$2

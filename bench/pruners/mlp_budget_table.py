@@ -8,7 +8,9 @@ each run of a method, the epochs spent (by all its trials, pruned ones included)
 trial first reached the target; a run that never did counts as infinitely many (it lost), so a
 median is finite only when more than half the seeds reached it. The ratio is that median over
 random search's total epochs (trials × epochs). The paired column does the same against each
-seed's own random-search best instead of the median.
+seed's own random-search best instead of the median. The last columns read the target the
+other way round: each run's best accuracy among the trials complete by the time it had spent the
+target share of random search's epochs, median over seeds, beside random search's median best.
 
     python3 bench/pruners/mlp_budget_table.py results/mlp-budget.jsonl [--epochs 27]
 
@@ -32,6 +34,11 @@ def first_reach(run, target):
         if acc >= target - 1e-12:
             return spent
     return math.inf
+
+
+def best_within(run, budget):
+    """The best accuracy of the trials complete once `budget` epochs were spent; nan if none."""
+    return max((a for spent, a in run["complete"] if spent <= budget), default=float("nan"))
 
 
 def fmt(x, digits=0):
@@ -63,8 +70,9 @@ def main():
           f"{', '.join(f'{best[s]:.4f}' for s in sorted(best))}; target (median) {target:.4f}.\n")
     print("| method | seeds | reached target | epochs to target, median (per seed) | "
           "ratio to random's total | target ratio | met | paired: median ratio | "
-          "best accuracy, median | epochs spent per run, median | pruned per run, median |")
-    print("|---|---:|---:|---|---:|---:|---|---:|---:|---:|---:|")
+          "best accuracy, median | epochs spent per run, median | pruned per run, median | "
+          "best within the target share, median (per seed) | ≥ target |")
+    print("|---|---:|---:|---|---:|---:|---|---:|---:|---:|---:|---|---|")
     methods = sorted({r["method"] for r in runs},
                      key=lambda m: ORDER.index(m) if m in ORDER else len(ORDER))
     for m in methods:
@@ -83,7 +91,18 @@ def main():
               f"{fmt(statistics.median(paired), 3) if paired else ''} | "
               f"{statistics.median(bests):.4f} | "
               f"{statistics.median(r['total_epochs'] for r in rs):g} | "
-              f"{statistics.median(r['pruned'] for r in rs):g} |")
+              f"{statistics.median(r['pruned'] for r in rs):g} | {' | '.join(within(rs, goal, total, target))} |")
+
+
+def within(rs, goal, total, target):
+    """The two cells of the equal-budget reading: empty for methods without a target share."""
+    if goal is None:
+        return "", ""
+    bests = [best_within(r, goal * total) for r in rs]
+    # nan (nothing complete in time) sorts as the worst result.
+    med = statistics.median([-1.0 if math.isnan(b) else b for b in bests])
+    per_seed = ", ".join("–" if math.isnan(b) else f"{b:.4f}" for b in bests)
+    return f"{med:.4f} ({per_seed})", "yes" if med >= target - 1e-12 else "no"
 
 
 if __name__ == "__main__":
