@@ -5,7 +5,7 @@ Reads the JSON lines of `strategies/bohb/examples/mlp_budget.rs` (one per method
 prints a markdown table. The target accuracy is the median, over seeds, of the best 5-fold CV
 accuracy that full-budget random search (`random`, no MAX_SPENT) reaches with its trials. For
 each run of a method, the epochs spent (by all its trials, pruned ones included) when a complete
-trial first reached the target; a run that never did counts as infinitely many (it lost), so a
+trial first reached the target (no more misclassified rows; see TOL); a run that never did counts as infinitely many (it lost), so a
 median is finite only when more than half the seeds reached it. The ratio is that median over
 random search's total epochs (trials × epochs). The paired column does the same against each
 seed's own random-search best instead of the median. The last columns read the target the
@@ -22,6 +22,10 @@ import json
 import math
 import statistics
 
+# Reaching an accuracy means misclassifying no more rows: the CV accuracy is the mean over folds
+# of 359 or 360 rows, so one error more moves it by about 1/1800 = 5.6e-4, while the same count
+# of errors spread differently over the folds moves it by under 1e-5.
+TOL = 1e-4
 # The targets of the issue: at most this share of random search's epochs.
 TARGETS = {"random-hyperband": 1 / 5, "random-asha": 1 / 5, "tpe-median": 1 / 3}
 ORDER = ["random", "random-hyperband", "random-asha", "tpe-median", "tpe-hyperband",
@@ -31,7 +35,7 @@ ORDER = ["random", "random-hyperband", "random-asha", "tpe-median", "tpe-hyperba
 def first_reach(run, target):
     """Epochs spent when a complete trial first reached `target`; inf if none did."""
     for spent, acc in run["complete"]:
-        if acc >= target - 1e-12:
+        if acc >= target - TOL:
             return spent
     return math.inf
 
@@ -102,7 +106,7 @@ def within(rs, goal, total, target):
     # nan (nothing complete in time) sorts as the worst result.
     med = statistics.median([-1.0 if math.isnan(b) else b for b in bests])
     per_seed = ", ".join("–" if math.isnan(b) else f"{b:.4f}" for b in bests)
-    return f"{med:.4f} ({per_seed})", "yes" if med >= target - 1e-12 else "no"
+    return f"{med:.4f} ({per_seed})", "yes" if med >= target - TOL else "no"
 
 
 if __name__ == "__main__":
