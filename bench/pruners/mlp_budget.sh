@@ -23,7 +23,7 @@ EPOCHS=${EPOCHS:-9}
 TRIALS=${TRIALS:-64}
 BIN=${BIN:-target/release/examples/mlp_budget}
 METHODS=${METHODS:-random-hyperband:0.25 random-asha:0.25 tpe-median:0.4}
-EXTRA=${EXTRA:-tpe-hyperband:0.25 bohb-hyperband:0.25}
+EXTRA=${EXTRA-tpe-hyperband:0.25 bohb-hyperband:0.25}   # EXTRA= runs none
 SKIP_RANDOM=${SKIP_RANDOM:-}
 export RAYON_NUM_THREADS=1   # one core per run: candle would otherwise split every product
 full=$((TRIALS * EPOCHS))
