@@ -74,6 +74,8 @@ fn study_record(study: &StudyData) -> Result<Record> {
     r.trials = finished.len() as u64;
     r.complete = study.counts.complete;
     r.failed = study.counts.failed;
+    r.pruned = study.counts.pruned;
+    r.steps = finished.iter().map(|t| t.intermediate.len() as u64).sum();
     let mut best: Option<f64> = None;
     for t in &finished {
         if let (true, Some(&v)) = (t.is_complete(), t.values.first())
@@ -122,6 +124,11 @@ pub struct Row {
     pub sampler_ms: Option<f64>,
     /// Median wall seconds per run.
     pub wall_s: Option<f64>,
+    /// Median over runs of the resource all trials spent (`steps`: epochs for the `mlp`
+    /// objective), where any run records one.
+    pub steps: Option<f64>,
+    /// Median over runs of the trials a pruner stopped, beside `steps`.
+    pub pruned: Option<f64>,
 }
 
 impl Row {
@@ -249,6 +256,8 @@ pub fn build(records: &[Record]) -> Report {
                 mean_rank: None,
                 sampler_ms: None,
                 wall_s: None,
+                steps: None,
+                pruned: None,
             }),
         }
     }
@@ -321,6 +330,12 @@ fn fill(section: &mut Section) {
             .map(|r| r.wall_s)
             .collect();
         row.wall_s = median(&walls);
+        // Records of systems that do not count steps hold 0: no figure rather than a false one.
+        if row.runs.iter().any(|r| r.steps > 0) {
+            let ok = || row.runs.iter().filter(|r| r.error.is_none());
+            row.steps = median(&ok().map(|r| r.steps as f64).collect::<Vec<_>>());
+            row.pruned = median(&ok().map(|r| r.pruned as f64).collect::<Vec<_>>());
+        }
     }
     // Rank over the seeds on which every row that has a successful run succeeded; a row's run
     // per seed is its first with that seed. A failed run is not a bad result but none: ranking
@@ -417,7 +432,9 @@ pub fn markdown(report: &Report, sources: &[String], figures: Option<&str>) -> S
             "Best = the quality of the configuration each run believed best (its true value where the \
              problem is noisy: the mean over seeds for tables); regret = its distance to the optimum \
              (≥ 0); IQR = q75 − q25 over seeds; mean rank = each seed's runs ranked across rows \
-             (1 = best), averaged; sampler ms/trial = the strategy's own time per trial, median over runs.\n"
+             (1 = best), averaged; sampler ms/trial = the strategy's own time per trial, median over runs; \
+             steps/run (where recorded) = the resource all its trials spent, pruned ones included (epochs \
+             for `mlp`), and pruned/run = trials a pruner stopped, medians over runs.\n"
         );
     }
     if report.sections.len() > 1 {
@@ -434,11 +451,22 @@ pub fn markdown(report: &Report, sources: &[String], figures: Option<&str>) -> S
             "{}; {optimum}; ranks over {} seed(s) on which every ranked row's run succeeded (failed runs are listed, not ranked).\n",
             section.direction, section.ranked_seeds
         );
+        // The resource columns only where some run spent steps, so other tables keep their shape.
+        let steps = section.rows.iter().any(|row| row.steps.is_some());
         let _ = writeln!(
             md,
-            "| system | strategy | runs | median best | IQR best | median regret | IQR regret | mean rank | sampler ms/trial | wall s/run | failed trials |"
+            "| system | strategy | runs | median best | IQR best | median regret | IQR regret | mean rank | sampler ms/trial | wall s/run | {}failed trials |",
+            if steps {
+                "steps/run | pruned/run | "
+            } else {
+                ""
+            }
         );
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|{}---:|",
+            if steps { "---:|---:|" } else { "" }
+        );
         for row in &section.rows {
             let runs = match row.errors() {
                 0 => row.runs.len().to_string(),
@@ -448,9 +476,14 @@ pub fn markdown(report: &Report, sources: &[String], figures: Option<&str>) -> S
                 (0, _) => "0".to_owned(),
                 (f, t) => format!("{f} of {t}"),
             };
+            let resource = if steps {
+                format!("{} | {} | ", cell(row.steps, 6), cell(row.pruned, 3))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {runs} | {} | {} | {} | {} | {} | {} | {} | {failed_trials} |",
+                "| {} | {} | {runs} | {} | {} | {} | {} | {} | {} | {} | {resource}{failed_trials} |",
                 row.system,
                 row.strategy,
                 cell(row.median_best, 5),
@@ -703,6 +736,30 @@ mod tests {
         );
         assert!(md.contains("| hyperplug | c | 2 (1 failed) | 9 |"), "{md}");
         assert!(md.contains("](figures/f-2.svg)"), "{md}");
+    }
+
+    #[test]
+    fn steps_spent_get_their_columns_only_where_recorded() {
+        // Without steps (every record above), the table keeps its shape.
+        let md = markdown(&build(&records()), &[], None);
+        assert!(!md.contains("steps/run |"), "{md}");
+        // A pruned row's runs spent 40, 60 and 50 steps, stopping 7, 9 and 8 trials; a row of
+        // a system that does not count steps shows none rather than 0.
+        let mut rs = records();
+        for (r, (steps, pruned)) in rs.iter_mut().take(3).zip([(40, 7), (60, 9), (50, 8)]) {
+            r.steps = steps;
+            r.pruned = pruned;
+        }
+        let s = &build(&rs).sections[0];
+        assert_eq!((s.rows[0].steps, s.rows[0].pruned), (Some(50.0), Some(8.0)));
+        assert_eq!((s.rows[1].steps, s.rows[1].pruned), (None, None));
+        let md = markdown(&build(&rs), &[], None);
+        assert!(
+            md.contains("| wall s/run | steps/run | pruned/run | failed trials |"),
+            "{md}"
+        );
+        assert!(md.contains("| 0.5 | 50 | 8 | 0 |"), "{md}");
+        assert!(md.contains("| 1.00 | 2 | 0.5 | – | – | 0 |"), "{md}");
     }
 
     #[test]
