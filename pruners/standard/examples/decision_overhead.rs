@@ -3,7 +3,7 @@
 //! trials, each followed by the study's pruning decision, timed per pruner and per store.
 //!
 //! ```text
-//! cargo run --release -p hyperplug-pruners --example overhead [-- TRIALS STEPS]
+//! cargo run --release -p hyperplug-pruners --example decision_overhead [-- TRIALS STEPS]
 //! ```
 //!
 //! Prints one line per store and pruner: the median and the 95th percentile of the decision
