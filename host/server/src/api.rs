@@ -603,12 +603,8 @@ async fn report(
     blocking(move || {
         let mut lease = held.lease();
         let lease = lease.as_mut().ok_or_else(|| not_lent(&name, number))?;
-        let reported = if field == "value" {
-            lease.report(req.step, values[0])
-        } else {
-            lease.report_values(req.step, &values)
-        };
-        let prune = reported.map_err(|e| {
+        // One value goes the single-objective way inside the engine (`report_values` of one).
+        let prune = lease.report_values(req.step, &values).map_err(|e| {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).field(field)
         })?;
         Ok(Json(json!({ "prune": prune })))

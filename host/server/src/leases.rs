@@ -27,19 +27,8 @@ impl Lent {
         }
     }
 
-    /// Records an intermediate value and asks the study's pruner whether to stop now.
-    pub fn report(&mut self, step: u64, value: f64) -> Result<bool, Error> {
-        match self {
-            Lent::Fixed(l) => l.report(step, value),
-            Lent::Open(l) => {
-                l.report(step, value)?;
-                l.should_prune()
-            }
-        }
-    }
-
-    /// Records one intermediate value per objective and asks the study's pruner whether to stop
-    /// now.
+    /// Records the intermediate value at `step` (one per objective in a study with several; a
+    /// single one otherwise) and asks the study's pruner whether to stop now.
     pub fn report_values(&mut self, step: u64, values: &[f64]) -> Result<bool, Error> {
         match self {
             Lent::Fixed(l) => l.report_values(step, values),
