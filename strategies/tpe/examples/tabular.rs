@@ -8,7 +8,8 @@
 //! cargo run --release -p hyperplug-tpe --example tabular -- --data ../shared/data --seeds 50
 //! cargo run --release -p hyperplug-tpe --example tabular -- --tables nasbench201/cifar10 \
 //!     --settings '{"candidates": 48}'
-//! # The HPOLib tables with numeric parameters as integer indices, two settings side by side,
+//! # The HPOLib tables with numeric parameters as integer indices, two settings side by side
+//! # (`--per-seed` also writes each run's regret to stderr),
 //! # on development seeds 0..199:
 //! cargo run --release -p hyperplug-tpe --example tabular -- --encoding ordinal --seeds 200 \
 //!     --tables hpolib/parkinsons_telemonitoring --variant a='{}' --variant b='{"gamma": 0.15}'
@@ -195,6 +196,8 @@ fn main() {
     let trials: u64 = arg(&args, "--trials").map_or(100, |s| s.parse().expect("--trials N"));
     let jobs: usize = arg(&args, "--jobs").map_or(1, |s| s.parse().expect("--jobs N"));
     let ordinal = arg(&args, "--encoding").is_some_and(|e| e == "ordinal");
+    // `--per-seed`: each run's regret on stderr too, as `table,variant,seed,regret`.
+    let per_seed = args.iter().any(|a| a == "--per-seed");
     // `--settings JSON` once, or `--variant LABEL=JSON` for several settings side by side.
     let mut variants: Vec<(String, Settings)> = args
         .windows(2)
@@ -231,7 +234,13 @@ fn main() {
                         scope.spawn(move || {
                             chunk
                                 .iter()
-                                .map(|&s| run(t, s, trials, settings))
+                                .map(|&s| {
+                                    let r = run(t, s, trials, settings);
+                                    if per_seed {
+                                        eprintln!("{name},{label},{s},{r:e}");
+                                    }
+                                    r
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })

@@ -44,6 +44,7 @@
 //! | `gamma` | `0.1` | fraction of the trials that are good |
 //! | `gamma_max` | `25` | at most this many good trials |
 //! | `prior_weight` | `1.0` | weight of the prior kernel |
+//! | `branch_prior_weight` | `5.0` | the prior kernel's weight in a group with a parameter that decides which others exist (a conditional space's branch choice), so that every branch keeps being tried now and then (Optuna: `prior_weight`) |
 //! | `categorical_smoothing` | 0.7 in all-discrete groups, else `prior_weight` | mass a categorical kernel spreads over the other choices, as `s / (n + 1)` each (Optuna: `prior_weight`) |
 //! | `consider_endpoints` | `false` | let the outermost observations' bandwidths reach the domain's ends |
 //! | `magic_clip` | `true` | bound bandwidths below |

@@ -17,6 +17,8 @@ pub struct TpeStrategy {
     s: TpeSettings,
     coords: Vec<Coord>,
     names: Vec<String>,
+    /// Which parameters decide whether others exist.
+    branches: Branches,
     hist: History,
     groups: Groups,
     ws: Workspace,
@@ -53,8 +55,10 @@ struct Workspace {
 impl TpeStrategy {
     pub fn new(space: &Space, n_objectives: usize, s: TpeSettings) -> Self {
         let coords: Vec<Coord> = space.params().iter().map(Coord::new).collect();
-        let names = space.params().iter().map(|p| p.name.clone()).collect();
+        let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();
+        let branches = Branches::new(space, &coords);
         TpeStrategy {
+            branches,
             hist: History::new(&coords, n_objectives),
             coords,
             names,
@@ -67,6 +71,7 @@ impl TpeStrategy {
     /// Reads new trials into the history and the group partition.
     fn update(&mut self, ctx: &AskContext<'_>) -> Result<(), Error> {
         let groups = &mut self.groups;
+        let branches = &mut self.branches;
         let active = &mut self.ws.active;
         self.hist.update(
             ctx.trials,
@@ -78,6 +83,7 @@ impl TpeStrategy {
                 active.clear();
                 active.extend((0..h.p).filter(|&j| !h.row(row)[j].is_nan()));
                 groups.add(active);
+                branches.add(h.row(row), active);
             },
         )
     }
@@ -127,6 +133,7 @@ impl TpeStrategy {
             .extend(group.iter().map(|&j| self.coords[j].kind.clone()));
         let discrete = ws.kinds.iter().all(|k| !matches!(k, Kind::Continuous));
         let bw = s.bandwidth(discrete, g == 1);
+        let prior_weight = s.group_prior_weight(group.iter().any(|&j| self.branches.decides(j)));
 
         // The good density: the good rows that have the group, weighted as set.
         ws.obs.clear();
@@ -150,7 +157,7 @@ impl TpeStrategy {
             });
         }
         ws.good
-            .build(&ws.kinds, &ws.obs, &ws.w, s.prior_weight, &bw, None);
+            .build(&ws.kinds, &ws.obs, &ws.w, prior_weight, &bw, None);
 
         // The bad density: the other rows (and running trials under the constant liar) in
         // trial-number order, so that Optuna's weights can fade out the oldest. Rows of the
@@ -235,7 +242,7 @@ impl TpeStrategy {
             None
         };
         ws.bad
-            .build(&ws.kinds, &ws.obs, &ws.w, s.prior_weight, &bw, extra);
+            .build(&ws.kinds, &ws.obs, &ws.w, prior_weight, &bw, extra);
 
         // Candidates from l; the best ratio l / g wins (the first among ties).
         ws.good.sample(rng, s.candidates(discrete), &mut ws.cands);
@@ -336,6 +343,77 @@ fn total_optuna_weight(n: usize) -> f64 {
 /// The merged kernel of the bad rows that were not kept: per coordinate, the mean and spread
 /// of those rows (from the running sums less the rows that were kept or are good), with their
 /// total weight.
+/// The parameters whose value decides whether others exist: those the space's conditions name
+/// as parents, or, in a space without conditions (define-by-run, where the objective's own
+/// branches make them), the categorical parameters with a value under which some parameter has
+/// never appeared that has appeared under another of its values.
+struct Branches {
+    declared: Option<Vec<bool>>,
+    /// Per categorical parameter (`None` for the others), per choice: whether any trial with
+    /// that choice had each parameter.
+    seen: Vec<Option<Vec<Vec<bool>>>>,
+}
+
+impl Branches {
+    fn new(space: &Space, coords: &[Coord]) -> Self {
+        let params = space.params();
+        let parent = |name: &str| {
+            params
+                .iter()
+                .any(|p| p.condition.as_ref().is_some_and(|c| c.parent == name))
+        };
+        let declared = params
+            .iter()
+            .any(|p| p.condition.is_some())
+            .then(|| params.iter().map(|p| parent(&p.name)).collect());
+        let seen = coords
+            .iter()
+            .map(|c| match c.kind {
+                Kind::Categorical(n) if declared.is_none() => Some(vec![Vec::new(); n]),
+                _ => None,
+            })
+            .collect();
+        Branches { declared, seen }
+    }
+
+    /// One trial's encoded row and the parameters it had.
+    fn add(&mut self, row: &[f64], active: &[usize]) {
+        let p = row.len();
+        for (j, seen) in self.seen.iter_mut().enumerate() {
+            let Some(seen) = seen else { continue };
+            let Some(with) = (!row[j].is_nan())
+                .then(|| seen.get_mut(row[j] as usize))
+                .flatten()
+            else {
+                continue;
+            };
+            with.resize(p, false);
+            for &k in active {
+                with[k] = true;
+            }
+        }
+    }
+
+    fn decides(&self, j: usize) -> bool {
+        if let Some(declared) = &self.declared {
+            return declared[j];
+        }
+        let Some(seen) = &self.seen[j] else {
+            return false;
+        };
+        // Only the choices that trials had: an untried choice says nothing yet.
+        let tried: Vec<&Vec<bool>> = seen.iter().filter(|w| !w.is_empty()).collect();
+        tried.iter().any(|a| {
+            tried.iter().any(|b| {
+                a.iter()
+                    .zip(b.iter())
+                    .enumerate()
+                    .any(|(k, (&x, &y))| k != j && x && !y)
+            })
+        })
+    }
+}
+
 fn merged_kernel(hist: &History, ws: &mut Workspace, group: &[usize], weight: f64, bw: &Bandwidth) {
     let extra = &mut ws.extra;
     extra.weight = weight;

@@ -11,6 +11,15 @@
 //!   parameters each, one nested two deep (`l1_ratio` exists only for an elastic-net penalty),
 //!   stepped and log-scaled ints. The tree branch is a broad basin reaching 0.2; the optimum,
 //!   0.05, is a narrow basin of the net branch in learning rate, depth and width.
+//! - `branches` (development, added with `branch_prior_weight`): `kind` p, q, r or s. Three
+//!   branches of one parameter each are easy plateaus (0.15, 0.12 and 0.10 at their best); the
+//!   fourth, s, holds the optimum 0 in three parameters (two floats and an int) but averages
+//!   about 1 under random draws. It asks for a branch choice that keeps exploring, as `plateau`
+//!   does, and punishes exploring too much: four branches to spread trials over, and the
+//!   optimum's branch needs many trials of its own.
+//! - `focus` (development, the counterweight): `kind` a, b, c or d. a holds the optimum 0 in two
+//!   floats and an int and is also the best branch on average (about 0.35 under random draws);
+//!   b, c and d are flat at 0.5 to 0.525. Trials spent on the other branches are wasted here.
 
 use hyperplug_core::{Domain, Param, Params, Space};
 
@@ -24,8 +33,8 @@ pub struct Problem {
     pub trap: f64,
 }
 
-/// The development problem and the validation one, in that order.
-pub const PROBLEMS: [Problem; 2] = [
+/// The development problems and the validation one: `plateau`, `models`, `branches`, `focus`.
+pub const PROBLEMS: [Problem; 4] = [
     Problem {
         name: "plateau",
         space: plateau_space,
@@ -39,6 +48,20 @@ pub const PROBLEMS: [Problem; 2] = [
         value: models,
         optimum: 0.05,
         trap: 0.2,
+    },
+    Problem {
+        name: "branches",
+        space: branches_space,
+        value: branches,
+        optimum: 0.0,
+        trap: 0.1,
+    },
+    Problem {
+        name: "focus",
+        space: focus_space,
+        value: focus,
+        optimum: 0.0,
+        trap: 0.5,
     },
 ];
 
@@ -106,5 +129,55 @@ pub fn models(p: &Params) -> f64 {
         let lr = num(p, "lr").log10() + 2.7;
         let w = (num(p, "width") - 272.0) / 496.0;
         0.05 + 0.8 * lr * lr + 0.04 * (num(p, "layers") - 3.0).abs() + 0.3 * w * w
+    }
+}
+
+pub fn branches_space() -> Space {
+    Space::new(vec![
+        Param::new("kind", Domain::choice(["p", "q", "r", "s"])),
+        Param::new("u", Domain::float(0.0, 1.0)).when("kind", ["p"]),
+        Param::new("v", Domain::int(1, 10)).when("kind", ["q"]),
+        Param::new("w", Domain::float(1e-4, 1.0).log()).when("kind", ["r"]),
+        Param::new("s1", Domain::float(-1.0, 1.0)).when("kind", ["s"]),
+        Param::new("s2", Domain::float(-1.0, 1.0)).when("kind", ["s"]),
+        Param::new("s3", Domain::int(0, 20)).when("kind", ["s"]),
+    ])
+    .expect("a valid space")
+}
+
+pub fn branches(p: &Params) -> f64 {
+    if is(p, "kind", "p") {
+        0.15 + 0.2 * (num(p, "u") - 0.5).powi(2)
+    } else if is(p, "kind", "q") {
+        0.12 + 0.01 * (num(p, "v") - 7.0).abs()
+    } else if is(p, "kind", "r") {
+        // The position of w on its log scale, 0 at 1e-4 and 1 at 1.
+        let u = (num(p, "w").ln() - 1e-4f64.ln()) / -(1e-4f64.ln());
+        0.1 + 0.3 * (u - 0.8).powi(2)
+    } else {
+        (num(p, "s1") - 0.4).powi(2)
+            + (num(p, "s2") + 0.2).powi(2)
+            + 0.02 * (num(p, "s3") - 13.0).abs()
+    }
+}
+
+pub fn focus_space() -> Space {
+    Space::new(vec![
+        Param::new("kind", Domain::choice(["a", "b", "c", "d"])),
+        Param::new("x1", Domain::float(0.0, 1.0)).when("kind", ["a"]),
+        Param::new("x2", Domain::float(0.0, 1.0)).when("kind", ["a"]),
+        Param::new("k", Domain::int(1, 8)).when("kind", ["a"]),
+        Param::new("y", Domain::float(0.0, 1.0)).when("kind", ["b", "c", "d"]),
+    ])
+    .expect("a valid space")
+}
+
+pub fn focus(p: &Params) -> f64 {
+    if is(p, "kind", "a") {
+        (num(p, "x1") - 0.3).powi(2)
+            + (num(p, "x2") - 0.7).powi(2)
+            + 0.01 * (num(p, "k") - 4.0).abs()
+    } else {
+        0.5 + 0.1 * (num(p, "y") - 0.5).powi(2)
     }
 }
