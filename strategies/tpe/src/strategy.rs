@@ -55,7 +55,7 @@ struct Workspace {
 impl TpeStrategy {
     pub fn new(space: &Space, n_objectives: usize, s: TpeSettings) -> Self {
         let coords: Vec<Coord> = space.params().iter().map(Coord::new).collect();
-        let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();
+        let names = space.params().iter().map(|p| p.name.clone()).collect();
         let branches = Branches::new(space, &coords);
         TpeStrategy {
             branches,
@@ -340,9 +340,6 @@ fn total_optuna_weight(n: usize) -> f64 {
         }
 }
 
-/// The merged kernel of the bad rows that were not kept: per coordinate, the mean and spread
-/// of those rows (from the running sums less the rows that were kept or are good), with their
-/// total weight.
 /// The parameters whose value decides whether others exist: those the space's conditions name
 /// as parents, or, in a space without conditions (define-by-run, where the objective's own
 /// branches make them), the categorical parameters with a value under which some parameter has
@@ -414,6 +411,9 @@ impl Branches {
     }
 }
 
+/// The merged kernel of the bad rows that were not kept: per coordinate, the mean and spread
+/// of those rows (from the running sums less the rows that were kept or are good), with their
+/// total weight.
 fn merged_kernel(hist: &History, ws: &mut Workspace, group: &[usize], weight: f64, bw: &Bandwidth) {
     let extra = &mut ws.extra;
     extra.weight = weight;
