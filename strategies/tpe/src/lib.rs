@@ -54,6 +54,7 @@
 //! | `good_weights` | `"rank"` | `"rank"` (above) or `"uniform"` (Optuna) |
 //! | `constant_liar` | `true` | count running trials as bad |
 //! | `avoid_repeats` | `true` | in all-discrete groups, pass over candidates that repeat a trial |
+//! | `avoid_repeated_trials` | `true` | independent TPE over a discrete space: when the values chosen one by one make a configuration already tried, change the one value whose next-best candidate loses least |
 //! | `constraints` | `[]` | trial attributes (`Evaluation::attrs`) that must be ≤ 0; a complete trial that lacks one fails the next ask with an error naming it |
 //! | `max_kernels` | `128` | bad trials kept as kernels of their own; the rest are merged |
 //! | `discrete_floor` | `0.25` | least bandwidth of an int's or a stepped float's kernel, in widths of its value's cell (`0`: Optuna's, none) |

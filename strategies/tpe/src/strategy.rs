@@ -50,6 +50,9 @@ struct Workspace {
     extra: ExtraKernel,
     active: Vec<usize>,
     seen: std::collections::HashSet<u64>,
+    /// Independent TPE with `avoid_repeated_trials`: per parameter, its distinct candidates
+    /// (best score first) as `(score, coordinate)`.
+    alts: Vec<Vec<(f64, f64)>>,
 }
 
 impl TpeStrategy {
@@ -291,6 +294,76 @@ impl TpeStrategy {
         for (j, &param) in group.iter().enumerate() {
             ws.chosen[param] = ws.cands[best.1 * g + j];
         }
+        if s.avoid_repeated_trials && !s.multivariate && discrete && g == 1 {
+            // Every distinct candidate value with its best score, the chosen one first.
+            let alts = &mut ws.alts[first];
+            alts.clear();
+            alts.push((f64::INFINITY, ws.chosen[first]));
+            let key = |x: f64| cell_key(&ws.kinds, std::iter::once(x));
+            let chosen_key = key(ws.chosen[first]);
+            for (c, (l, b)) in ws.ll.iter().zip(&ws.lg).enumerate() {
+                let x = ws.cands[c];
+                let k = key(x);
+                if k == chosen_key {
+                    continue;
+                }
+                match alts[1..].iter_mut().find(|a| key(a.1) == k) {
+                    Some(a) if a.0 < l - b => *a = (l - b, x),
+                    Some(_) => {}
+                    None => alts.push((l - b, x)),
+                }
+            }
+            alts[0].0 = ws.ll[best.1] - ws.lg[best.1];
+        }
+    }
+
+    /// Independent TPE over a discrete space: the values were chosen one parameter at a time,
+    /// so together they may repeat a trial already made (or running). Then change the one value
+    /// whose best other candidate scores least below the chosen one and gives a new
+    /// configuration; keep the repeat when none does.
+    fn avoid_repeated_trial(&mut self) {
+        let ws = &mut self.ws;
+        let p = self.hist.p;
+        if ws.chosen.iter().any(|x| x.is_nan()) || ws.alts.iter().any(|a| a.is_empty()) {
+            return;
+        }
+        ws.kinds.clear();
+        ws.kinds.extend(self.coords.iter().map(|c| c.kind.clone()));
+        let kinds = &ws.kinds;
+        ws.seen.clear();
+        for r in 0..self.hist.len() {
+            ws.seen
+                .insert(cell_key(kinds, self.hist.row(r).iter().copied()));
+        }
+        for k in 0..ws.n_running {
+            ws.seen.insert(cell_key(
+                kinds,
+                ws.running[k * p..(k + 1) * p].iter().copied(),
+            ));
+        }
+        if !ws
+            .seen
+            .contains(&cell_key(kinds, ws.chosen.iter().copied()))
+        {
+            return;
+        }
+        let mut swaps: Vec<(f64, usize, f64)> = Vec::new();
+        for (j, alts) in ws.alts.iter().enumerate() {
+            let top = alts[0].0;
+            swaps.extend(alts[1..].iter().map(|&(score, x)| (top - score, j, x)));
+        }
+        swaps.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, j, x) in swaps {
+            let old = ws.chosen[j];
+            ws.chosen[j] = x;
+            if !ws
+                .seen
+                .contains(&cell_key(kinds, ws.chosen.iter().copied()))
+            {
+                return;
+            }
+            ws.chosen[j] = old;
+        }
     }
 }
 
@@ -492,6 +565,8 @@ impl Strategy for TpeStrategy {
                 }
             }
             self.plan();
+            self.ws.alts.clear();
+            self.ws.alts.resize(p, Vec::new());
             let plan = std::mem::take(&mut self.ws.model);
             for group in &plan {
                 let first = group[0];
@@ -515,6 +590,9 @@ impl Strategy for TpeStrategy {
                 }
             }
             self.ws.model = plan;
+            if self.s.avoid_repeated_trials && !self.s.multivariate {
+                self.avoid_repeated_trial();
+            }
         }
 
         let ws = &self.ws;

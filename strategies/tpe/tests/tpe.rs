@@ -560,3 +560,44 @@ fn an_integer_with_few_levels_concentrates_on_its_best_level_and_tries_its_neigh
     assert!(best > 0.5, "level 5 in {best} of the late trials");
     assert!(near > 0.05, "levels 4 and 6 in {near} of the late trials");
 }
+
+/// Trials after the start-up that repeat an earlier configuration, over seeds 0..10, for
+/// independent TPE over three ints with `settings`.
+fn independent_repeats(settings: &Settings) -> usize {
+    let s = space(vec![
+        Param::new("a", Domain::int(0, 4)),
+        Param::new("b", Domain::int(0, 4)),
+        Param::new("c", Domain::int(0, 4)),
+    ]);
+    let mut repeats = 0;
+    for seed in 0..10 {
+        let config = StudyConfig::new("ints", s.clone(), vec![Direction::Minimize]).seed(seed);
+        let mut study = Study::new(config, &Tpe, settings).expect("valid");
+        study
+            .optimize_fn(Budget::trials(40), |p, _| {
+                let v = |n: &str| p[n].as_i64().expect("an int") as f64;
+                Ok((v("a") - 3.0).powi(2) + (v("b") - 1.0).powi(2) + 0.1 * v("c"))
+            })
+            .expect("bounded");
+        let key = |t: &Trial| ["a", "b", "c"].map(|n| t.params[n].as_i64().expect("an int"));
+        let done = study.finished();
+        repeats += (10..done.len())
+            .filter(|&i| done[..i].iter().any(|t| key(t) == key(&done[i])))
+            .count();
+    }
+    repeats
+}
+
+#[test]
+fn independent_tpe_over_ints_tries_a_new_configuration_rather_than_a_repeat() {
+    // Each value is chosen on its own, so the best value of each parameter together make the
+    // best trial again and again; with `avoid_repeated_trials` one value moves instead.
+    let independent = Settings::default().with("multivariate", false);
+    let before = independent_repeats(&independent.clone().with("avoid_repeated_trials", false));
+    let after = independent_repeats(&independent.with("avoid_repeated_trials", true));
+    assert!(before >= 50, "{before} repeats without the setting");
+    assert!(
+        after * 10 <= before,
+        "{after} repeats with it, {before} without"
+    );
+}
