@@ -32,7 +32,7 @@ pub struct TpeSettings {
     pub avoid_repeats: bool,
     /// Independent TPE over a space of discrete parameters only: when the values chosen one
     /// parameter at a time make a configuration already tried, change the one value whose best
-    /// other candidate scores least below it (docs/benchmarks/tpe.md, fifth round: on the ordinal
+    /// other candidate scores least below it (docs/benchmarks/tpe.md, fourth round: on the ordinal
     /// and categorical HPOLib development tables, and confirmed on naval and protein).
     pub avoid_repeated_trials: bool,
     pub constraints: Vec<String>,
