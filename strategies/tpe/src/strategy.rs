@@ -1,6 +1,8 @@
 //! The TPE strategy: random start-up, then per group of parameters a good density `l(x)` and a
 //! bad density `g(x)`, candidates drawn from `l`, and the one with the largest `l(x) / g(x)`.
 
+use std::collections::HashSet;
+
 use hyperplug_core::{AskContext, Error, Params, Space, Strategy, trial_rng};
 use rand::Rng;
 
@@ -49,7 +51,7 @@ struct Workspace {
     bad: Mixture,
     extra: ExtraKernel,
     active: Vec<usize>,
-    seen: std::collections::HashSet<u64>,
+    seen: HashSet<u64>,
     /// Independent TPE with `avoid_repeated_trials`: per parameter, its distinct candidates
     /// (best score first) as `(score, coordinate)`.
     alts: Vec<Vec<(f64, f64)>>,
@@ -254,21 +256,8 @@ impl TpeStrategy {
         // In a group of discrete values only, a candidate that repeats a trial already made
         // (or running) would add nothing: prefer the best new one when there is one.
         if discrete && s.avoid_repeats {
-            ws.seen.clear();
-            for r in 0..hist.len() {
-                let row = hist.row(r);
-                if !row[first].is_nan() {
-                    ws.seen
-                        .insert(cell_key(&ws.kinds, group.iter().map(|&j| row[j])));
-                }
-            }
-            for k in 0..ws.n_running {
-                let row = &ws.running[k * p..(k + 1) * p];
-                if has(row) {
-                    ws.seen
-                        .insert(cell_key(&ws.kinds, group.iter().map(|&j| row[j])));
-                }
-            }
+            let running = &ws.running[..ws.n_running * p];
+            fill_seen(&mut ws.seen, &ws.kinds, group, hist, running);
         }
         let mut best = (f64::NEG_INFINITY, 0);
         let mut best_new = (f64::NEG_INFINITY, usize::MAX);
@@ -329,18 +318,10 @@ impl TpeStrategy {
         }
         ws.kinds.clear();
         ws.kinds.extend(self.coords.iter().map(|c| c.kind.clone()));
+        let all: Vec<usize> = (0..p).collect();
+        let running = &ws.running[..ws.n_running * p];
+        fill_seen(&mut ws.seen, &ws.kinds, &all, &self.hist, running);
         let kinds = &ws.kinds;
-        ws.seen.clear();
-        for r in 0..self.hist.len() {
-            ws.seen
-                .insert(cell_key(kinds, self.hist.row(r).iter().copied()));
-        }
-        for k in 0..ws.n_running {
-            ws.seen.insert(cell_key(
-                kinds,
-                ws.running[k * p..(k + 1) * p].iter().copied(),
-            ));
-        }
         if !ws
             .seen
             .contains(&cell_key(kinds, ws.chosen.iter().copied()))
@@ -368,6 +349,26 @@ impl TpeStrategy {
 }
 
 /// A hash of the values (cells, choices) of a point of a discrete group.
+/// Fills `seen` with the cell keys, at the coordinates `cols`, of every finished and running
+/// trial (`running`: their rows, back to back) that has all of them.
+fn fill_seen(
+    seen: &mut HashSet<u64>,
+    kinds: &[Kind],
+    cols: &[usize],
+    hist: &History,
+    running: &[f64],
+) {
+    seen.clear();
+    let rows = (0..hist.len())
+        .map(|r| hist.row(r))
+        .chain(running.chunks_exact(hist.p.max(1)));
+    for row in rows {
+        if cols.iter().all(|&j| !row[j].is_nan()) {
+            seen.insert(cell_key(kinds, cols.iter().map(|&j| row[j])));
+        }
+    }
+}
+
 fn cell_key(kinds: &[Kind], xs: impl Iterator<Item = f64>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (kind, x) in kinds.iter().zip(xs) {
@@ -472,9 +473,9 @@ impl Branches {
             return false;
         };
         // Only the choices that trials had: an untried choice says nothing yet.
-        let tried: Vec<&Vec<bool>> = seen.iter().filter(|w| !w.is_empty()).collect();
-        tried.iter().any(|a| {
-            tried.iter().any(|b| {
+        let tried = || seen.iter().filter(|w| !w.is_empty());
+        tried().any(|a| {
+            tried().any(|b| {
                 a.iter()
                     .zip(b.iter())
                     .enumerate()
