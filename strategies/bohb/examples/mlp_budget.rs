@@ -17,7 +17,8 @@
 //! of its epochs were trained and how many replayed.
 //!
 //! METHOD is `random` (full budget, no pruner), `random-hyperband`, `random-asha`,
-//! `tpe-median`, `tpe-hyperband` or `bohb-hyperband`. `mlp_budget trial EPOCHS [DATASET]` trains
+//! `tpe-median`, `tpe-hyperband` or `bohb-hyperband`, optionally followed by the pruner's integer
+//! settings as `:key=value` (`random-asha:min_resource=3`). `mlp_budget trial EPOCHS [DATASET]` trains
 //! one configuration for a driver in another language (see `trial`). Every trial is started with EPOCHS epochs
 //! (the resource); pruners lay out their rungs from 1 epoch, η = 3.
 
@@ -293,7 +294,10 @@ fn run(
     cap: Option<u64>,
     objective: &dyn Objective,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let (strategy, pruner): (Box<dyn StrategyFactory>, Option<&str>) = match method {
+    // `METHOD:key=value:…` passes settings to the pruner (e.g. `random-asha:min_resource=3`).
+    let mut parts = method.split(':');
+    let name = parts.next().unwrap_or_default();
+    let (strategy, pruner): (Box<dyn StrategyFactory>, Option<&str>) = match name {
         "random" => (Box::new(hyperplug_random::Random), None),
         "random-hyperband" => (Box::new(hyperplug_random::Random), Some("hyperband")),
         "random-asha" => (Box::new(hyperplug_random::Random), Some("asha")),
@@ -302,11 +306,20 @@ fn run(
         "bohb-hyperband" => (Box::new(hyperplug_bohb::Bohb), Some("hyperband")),
         other => return Err(format!("unknown method `{other}`").into()),
     };
-    let pruner_settings = match pruner {
+    let mut pruner_settings = match pruner {
         Some("hyperband") => Settings::default().with("max_resource", epochs),
         Some("asha") => Settings::default().with("max_resource", epochs),
         _ => Settings::default(),
     };
+    for kv in parts {
+        let (key, value) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("`{kv}` in `{method}` is not key=value"))?;
+        let value: u64 = value
+            .parse()
+            .map_err(|e| format!("`{kv}` in `{method}`: {e}"))?;
+        pruner_settings = pruner_settings.with(key, value);
+    }
     let inner = pruner.map(|name| {
         hyperplug_pruners::factories()
             .into_iter()
