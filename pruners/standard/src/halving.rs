@@ -2,12 +2,12 @@
 //! only the best `1/η` of the trials that reached it go on.
 
 use hyperplug_core::{
-    Capabilities, Direction, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup,
-    Settings, Trial, value_at,
+    Direction, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, Settings,
+    Trial, value_at,
 };
 use serde::Deserialize;
 
-use crate::{first, loss};
+use crate::{first, loss, pruner_info};
 
 /// Successive halving, synchronous in effect without making anyone wait: trials are judged in
 /// cohorts of `cohort` consecutive trial numbers; at rung `k` (step `min_resource ·
@@ -160,11 +160,9 @@ const HALVING_KEYS: [&str; 5] = [
 
 impl PrunerFactory for SuccessiveHalving {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "successive-halving",
-            env!("CARGO_PKG_VERSION"),
             "Successive halving in cohorts of trials: the best 1/η of each cohort go on at each rung.",
-            Capabilities::default(),
         )
     }
 
@@ -186,11 +184,9 @@ impl PrunerFactory for SuccessiveHalving {
 
 impl PrunerFactory for Asha {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "asha",
-            env!("CARGO_PKG_VERSION"),
             "Asynchronous successive halving: a trial goes on from a rung if in the best 1/η so far.",
-            Capabilities::default(),
         )
     }
 
@@ -215,11 +211,9 @@ impl PrunerFactory for Asha {
 
 impl PrunerFactory for Hyperband {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "hyperband",
-            env!("CARGO_PKG_VERSION"),
             "Hyperband: brackets of successive halving of every aggressiveness, trials assigned by number.",
-            Capabilities::default(),
         )
     }
 

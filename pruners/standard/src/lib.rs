@@ -77,7 +77,7 @@ pub use percentile::{Median, Percentile};
 pub use threshold::Threshold;
 pub use wilcoxon::Wilcoxon;
 
-use hyperplug_core::{Direction, PrunerFactory, Trial};
+use hyperplug_core::{Capabilities, Direction, PluginInfo, PrunerFactory, Trial};
 
 /// Every pruner of this crate, for a host's registry or a plugin library.
 pub fn factories() -> Vec<Box<dyn PrunerFactory>> {
@@ -97,6 +97,17 @@ pub fn factories() -> Vec<Box<dyn PrunerFactory>> {
 /// The pruner of this crate called `name`.
 fn by_name(name: &str) -> Option<Box<dyn PrunerFactory>> {
     factories().into_iter().find(|f| f.info().name == name)
+}
+
+/// The info of this crate's pruner `name`: the crate's version, and one objective only (a
+/// pruner that judges several widens `capabilities`).
+fn pruner_info(name: &str, description: &str) -> PluginInfo {
+    PluginInfo::new(
+        name,
+        env!("CARGO_PKG_VERSION"),
+        description,
+        Capabilities::default(),
+    )
 }
 
 /// `value` turned so that lower is better, NaN kept.

@@ -6,7 +6,7 @@ use hyperplug_core::{
 };
 use serde::Deserialize;
 
-use crate::judged_at;
+use crate::{judged_at, pruner_info};
 
 /// Stops a trial whose values at the step it just reported, one per objective, are
 /// Pareto-dominated by at least a `fraction` of the complete trials' values at that step (and
@@ -54,15 +54,16 @@ fn one() -> u64 {
 
 impl PrunerFactory for Pareto {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
-            "pareto",
-            env!("CARGO_PKG_VERSION"),
-            "Stops a trial dominated at its step by a share of the complete trials (several objectives).",
-            Capabilities {
+        PluginInfo {
+            capabilities: Capabilities {
                 multi_objective: true,
                 ..Capabilities::default()
             },
-        )
+            ..pruner_info(
+                "pareto",
+                "Stops a trial dominated at its step by a share of the complete trials (several objectives).",
+            )
+        }
     }
 
     fn create(&self, setup: &PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {

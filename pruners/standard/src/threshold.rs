@@ -5,7 +5,7 @@ use hyperplug_core::{
 };
 use serde::Deserialize;
 
-use crate::judged_at;
+use crate::{judged_at, pruner_info};
 
 /// Stops a trial whose latest value falls below `lower` or rises above `upper`, or is not a
 /// number (Optuna's `ThresholdPruner`): a diverging loss, an accuracy at chance. Settings:
@@ -32,16 +32,17 @@ fn one() -> u64 {
 
 impl PrunerFactory for Threshold {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
-            "threshold",
-            env!("CARGO_PKG_VERSION"),
-            "Stops a trial whose value leaves [lower, upper] or is not a number.",
+        PluginInfo {
             // Bounds on the reported value hold whatever the number of objectives.
-            Capabilities {
+            capabilities: Capabilities {
                 multi_objective: true,
                 ..Capabilities::default()
             },
-        )
+            ..pruner_info(
+                "threshold",
+                "Stops a trial whose value leaves [lower, upper] or is not a number.",
+            )
+        }
     }
 
     fn create(&self, setup: &PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {
