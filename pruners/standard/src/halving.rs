@@ -89,6 +89,19 @@ struct HalvingSettings {
     synchronous: bool,
 }
 
+impl HalvingSettings {
+    /// The rungs these settings place (successive halving's and ASHA's; Hyperband's brackets
+    /// place their own).
+    fn rungs(&self) -> Rungs {
+        Rungs {
+            min_resource: self.min_resource,
+            eta: self.reduction_factor,
+            rate: self.min_early_stopping_rate,
+            max_resource: self.max_resource,
+        }
+    }
+}
+
 fn one() -> u64 {
     1
 }
@@ -168,12 +181,7 @@ impl PrunerFactory for SuccessiveHalving {
 
     fn create(&self, setup: &PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {
         let s = settings("successive-halving", setup.settings, &HALVING_KEYS, true)?;
-        let rungs = Rungs {
-            min_resource: s.min_resource,
-            eta: s.reduction_factor,
-            rate: s.min_early_stopping_rate,
-            max_resource: s.max_resource,
-        };
+        let rungs = s.rungs();
         let count = rungs.steps().count() as u32;
         let cohort = s
             .cohort
@@ -198,14 +206,7 @@ impl PrunerFactory for Asha {
             "min_early_stopping_rate",
         ];
         let s = settings("asha", setup.settings, &keys, false)?;
-        Ok(Box::new(AshaRule {
-            rungs: Rungs {
-                min_resource: s.min_resource,
-                eta: s.reduction_factor,
-                rate: s.min_early_stopping_rate,
-                max_resource: s.max_resource,
-            },
-        }))
+        Ok(Box::new(AshaRule { rungs: s.rungs() }))
     }
 }
 
