@@ -5,7 +5,7 @@ use hyperplug_core::{
 };
 use serde::Deserialize;
 
-use crate::{best_loss, first, judged_at, loss, pruner_info};
+use crate::{best_loss, check_interval, first, judged_at, loss, pruner_info};
 
 /// Stops a trial whose best value so far is worse than the median of the other trials' values
 /// at the step it just reported (Optuna's `MedianPruner`). Settings as [`Percentile`]'s, less
@@ -111,12 +111,7 @@ impl PrunerFactory for Percentile {
 }
 
 fn rule(s: MedianSettings, percentile: f64, name: &str) -> Result<Box<dyn Pruner>, Error> {
-    if s.interval_steps == 0 {
-        return Err(Error::settings(
-            name,
-            "`interval_steps` is 0; give 1 or more (1 judges every step)",
-        ));
-    }
+    check_interval(name, s.interval_steps)?;
     Ok(Box::new(PercentileRule {
         percentile,
         settings: s,
