@@ -38,7 +38,8 @@
 //! key is refused by name and that every capability the strategy does not declare is refused by
 //! [`Study::new`]. A strategy that runs out of points ([`Error::Exhausted`]) simply ends its run.
 //!
-//! For pruner authors, [`check_pruner`] is the suite for pruners. For objective authors,
+//! For pruner authors, [`check_pruner`] is the suite for pruners, and [`Sweep`] a deterministic
+//! strategy for their own tests. For objective authors,
 //! [`check_objective`] is the suite for objectives, and
 //! [`RecordingContext`] runs an objective's `evaluate` outside a study and keeps what it reports.
 //!
@@ -62,7 +63,7 @@ mod pruner;
 
 pub use library::{Checked, built_library, check_library, check_library_with, run_library_checks};
 pub use objective::check_objective;
-pub use pruner::{STEPS, check_pruner};
+pub use pruner::{STEPS, Sweep, check_pruner};
 
 use hyperplug_core::{
     AskContext, Direction, Domain, Error, Param, Params, Requirements, Settings, Space,

@@ -14,28 +14,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyperplug_core::{
-    AskContext, Capabilities, Direction, Domain, Error, Param, Params, PluginInfo, Settings, Space,
-    Storage, Strategy, StrategyFactory, Study, StudyConfig, StudySetup, TrialError,
+    Direction, Domain, Error, Param, Settings, Space, Storage, Study, StudyConfig, TrialError,
 };
-
-/// x = the golden-ratio sequence of the trial number: no strategy cost in the measure.
-struct Sweep;
-
-impl StrategyFactory for Sweep {
-    fn info(&self) -> PluginInfo {
-        PluginInfo::new("sweep", "0", "", Capabilities::all())
-    }
-    fn create(&self, _: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
-        Ok(Box::new(Sweep))
-    }
-}
-
-impl Strategy for Sweep {
-    fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error> {
-        let u = (ctx.number as f64 * 0.618_033_988_749_895).fract();
-        Ok(ctx.space.assign(|p| p.domain.from_unit(u)))
-    }
-}
+// x = the golden-ratio sequence of the trial number: no strategy cost in the measure.
+use hyperplug_testkit::Sweep;
 
 fn curve(x: f64, s: u64) -> f64 {
     (x - 0.3).powi(2) + 1.0 / s as f64

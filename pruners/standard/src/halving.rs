@@ -2,12 +2,12 @@
 //! only the best `1/η` of the trials that reached it go on.
 
 use hyperplug_core::{
-    Capabilities, Direction, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup,
-    Settings, Trial, value_at,
+    Direction, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, Settings,
+    Trial, value_at,
 };
 use serde::Deserialize;
 
-use crate::{first, loss};
+use crate::{first, loss, pruner_info};
 
 /// Successive halving, synchronous in effect without making anyone wait: trials are judged in
 /// cohorts of `cohort` consecutive trial numbers; at rung `k` (step `min_resource ·
@@ -89,6 +89,19 @@ struct HalvingSettings {
     synchronous: bool,
 }
 
+impl HalvingSettings {
+    /// The rungs these settings place (successive halving's and ASHA's; Hyperband's brackets
+    /// place their own).
+    fn rungs(&self) -> Rungs {
+        Rungs {
+            min_resource: self.min_resource,
+            eta: self.reduction_factor,
+            rate: self.min_early_stopping_rate,
+            max_resource: self.max_resource,
+        }
+    }
+}
+
 fn one() -> u64 {
     1
 }
@@ -160,22 +173,15 @@ const HALVING_KEYS: [&str; 5] = [
 
 impl PrunerFactory for SuccessiveHalving {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "successive-halving",
-            env!("CARGO_PKG_VERSION"),
             "Successive halving in cohorts of trials: the best 1/η of each cohort go on at each rung.",
-            Capabilities::default(),
         )
     }
 
     fn create(&self, setup: &PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {
         let s = settings("successive-halving", setup.settings, &HALVING_KEYS, true)?;
-        let rungs = Rungs {
-            min_resource: s.min_resource,
-            eta: s.reduction_factor,
-            rate: s.min_early_stopping_rate,
-            max_resource: s.max_resource,
-        };
+        let rungs = s.rungs();
         let count = rungs.steps().count() as u32;
         let cohort = s
             .cohort
@@ -186,11 +192,9 @@ impl PrunerFactory for SuccessiveHalving {
 
 impl PrunerFactory for Asha {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "asha",
-            env!("CARGO_PKG_VERSION"),
             "Asynchronous successive halving: a trial goes on from a rung if in the best 1/η so far.",
-            Capabilities::default(),
         )
     }
 
@@ -202,24 +206,15 @@ impl PrunerFactory for Asha {
             "min_early_stopping_rate",
         ];
         let s = settings("asha", setup.settings, &keys, false)?;
-        Ok(Box::new(AshaRule {
-            rungs: Rungs {
-                min_resource: s.min_resource,
-                eta: s.reduction_factor,
-                rate: s.min_early_stopping_rate,
-                max_resource: s.max_resource,
-            },
-        }))
+        Ok(Box::new(AshaRule { rungs: s.rungs() }))
     }
 }
 
 impl PrunerFactory for Hyperband {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "hyperband",
-            env!("CARGO_PKG_VERSION"),
             "Hyperband: brackets of successive halving of every aggressiveness, trials assigned by number.",
-            Capabilities::default(),
         )
     }
 

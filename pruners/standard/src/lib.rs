@@ -77,7 +77,7 @@ pub use percentile::{Median, Percentile};
 pub use threshold::Threshold;
 pub use wilcoxon::Wilcoxon;
 
-use hyperplug_core::{Direction, PrunerFactory, Trial};
+use hyperplug_core::{Capabilities, Direction, Error, PluginInfo, PrunerFactory, Trial};
 
 /// Every pruner of this crate, for a host's registry or a plugin library.
 pub fn factories() -> Vec<Box<dyn PrunerFactory>> {
@@ -97,6 +97,28 @@ pub fn factories() -> Vec<Box<dyn PrunerFactory>> {
 /// The pruner of this crate called `name`.
 fn by_name(name: &str) -> Option<Box<dyn PrunerFactory>> {
     factories().into_iter().find(|f| f.info().name == name)
+}
+
+/// The info of this crate's pruner `name`: the crate's version, and one objective only (see
+/// [`multi_objective`]).
+fn pruner_info(name: &str, description: &str) -> PluginInfo {
+    PluginInfo::new(
+        name,
+        env!("CARGO_PKG_VERSION"),
+        description,
+        Capabilities::default(),
+    )
+}
+
+/// `info` of a pruner that judges studies with several objectives too.
+fn multi_objective(info: PluginInfo) -> PluginInfo {
+    PluginInfo {
+        capabilities: Capabilities {
+            multi_objective: true,
+            ..info.capabilities
+        },
+        ..info
+    }
 }
 
 /// `value` turned so that lower is better, NaN kept.
@@ -123,6 +145,17 @@ fn best_loss(trial: &Trial, direction: Direction) -> Option<f64> {
 /// the warm-up, every `interval_steps` steps from its end.
 fn judged_at(step: u64, n_warmup_steps: u64, interval_steps: u64) -> bool {
     step >= n_warmup_steps && (step - n_warmup_steps).is_multiple_of(interval_steps.max(1))
+}
+
+/// Refuses `interval_steps = 0` for pruner `name`: [`judged_at`] would quietly read it as 1.
+fn check_interval(name: &str, interval_steps: u64) -> Result<(), Error> {
+    if interval_steps == 0 {
+        return Err(Error::settings(
+            name,
+            "`interval_steps` is 0; give 1 or more (1 judges every step)",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

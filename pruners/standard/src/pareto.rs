@@ -1,12 +1,12 @@
 //! The Pareto pruner: pruning for studies with several objectives.
 
 use hyperplug_core::{
-    Capabilities, Direction, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup,
-    TrialState, dominates, values_at,
+    Direction, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, TrialState,
+    dominates, values_at,
 };
 use serde::Deserialize;
 
-use crate::judged_at;
+use crate::{check_interval, judged_at, multi_objective, pruner_info};
 
 /// Stops a trial whose values at the step it just reported, one per objective, are
 /// Pareto-dominated by at least a `fraction` of the complete trials' values at that step (and
@@ -54,15 +54,10 @@ fn one() -> u64 {
 
 impl PrunerFactory for Pareto {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        multi_objective(pruner_info(
             "pareto",
-            env!("CARGO_PKG_VERSION"),
             "Stops a trial dominated at its step by a share of the complete trials (several objectives).",
-            Capabilities {
-                multi_objective: true,
-                ..Capabilities::default()
-            },
-        )
+        ))
     }
 
     fn create(&self, setup: &PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {
@@ -76,12 +71,7 @@ impl PrunerFactory for Pareto {
                 ),
             ));
         }
-        if s.interval_steps == 0 {
-            return Err(Error::settings(
-                "pareto",
-                "`interval_steps` is 0; give 1 or more (1 judges every step)",
-            ));
-        }
+        check_interval("pareto", s.interval_steps)?;
         Ok(Box::new(s))
     }
 }

@@ -1,11 +1,11 @@
 //! The patient pruner.
 
 use hyperplug_core::{
-    Capabilities, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, Settings,
+    Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, Settings,
 };
 use serde::Deserialize;
 
-use crate::{by_name, first, loss};
+use crate::{by_name, first, loss, pruner_info};
 
 /// Waits until a trial has gone `patience` steps without improving by at least `min_delta`,
 /// then asks the pruner it wraps, or stops the trial if it wraps none (Optuna's
@@ -27,11 +27,9 @@ struct PatientSettings {
 
 impl PrunerFactory for Patient {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "patient",
-            env!("CARGO_PKG_VERSION"),
             "Stops a trial (or asks the pruner it wraps) once it stops improving for `patience` steps.",
-            Capabilities::default(),
         )
     }
 

@@ -1,12 +1,11 @@
 //! The median and percentile pruners.
 
 use hyperplug_core::{
-    Capabilities, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, TrialState,
-    value_at,
+    Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, TrialState, value_at,
 };
 use serde::Deserialize;
 
-use crate::{best_loss, first, judged_at, loss};
+use crate::{best_loss, check_interval, first, judged_at, loss, pruner_info};
 
 /// Stops a trial whose best value so far is worse than the median of the other trials' values
 /// at the step it just reported (Optuna's `MedianPruner`). Settings as [`Percentile`]'s, less
@@ -70,11 +69,9 @@ fn one_usize() -> usize {
 
 impl PrunerFactory for Median {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "median",
-            env!("CARGO_PKG_VERSION"),
             "Stops a trial whose best value is worse than the median of the others at its step.",
-            Capabilities::default(),
         )
     }
 
@@ -86,11 +83,9 @@ impl PrunerFactory for Median {
 
 impl PrunerFactory for Percentile {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "percentile",
-            env!("CARGO_PKG_VERSION"),
             "Stops a trial whose best value is worse than a percentile of the others at its step.",
-            Capabilities::default(),
         )
     }
 
@@ -116,12 +111,7 @@ impl PrunerFactory for Percentile {
 }
 
 fn rule(s: MedianSettings, percentile: f64, name: &str) -> Result<Box<dyn Pruner>, Error> {
-    if s.interval_steps == 0 {
-        return Err(Error::settings(
-            name,
-            "`interval_steps` is 0; give 1 or more (1 judges every step)",
-        ));
-    }
+    check_interval(name, s.interval_steps)?;
     Ok(Box::new(PercentileRule {
         percentile,
         settings: s,

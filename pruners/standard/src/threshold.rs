@@ -1,11 +1,9 @@
 //! The threshold pruner.
 
-use hyperplug_core::{
-    Capabilities, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup,
-};
+use hyperplug_core::{Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup};
 use serde::Deserialize;
 
-use crate::judged_at;
+use crate::{check_interval, judged_at, multi_objective, pruner_info};
 
 /// Stops a trial whose latest value falls below `lower` or rises above `upper`, or is not a
 /// number (Optuna's `ThresholdPruner`): a diverging loss, an accuracy at chance. Settings:
@@ -32,16 +30,11 @@ fn one() -> u64 {
 
 impl PrunerFactory for Threshold {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        // Bounds on the reported value hold whatever the number of objectives.
+        multi_objective(pruner_info(
             "threshold",
-            env!("CARGO_PKG_VERSION"),
             "Stops a trial whose value leaves [lower, upper] or is not a number.",
-            // Bounds on the reported value hold whatever the number of objectives.
-            Capabilities {
-                multi_objective: true,
-                ..Capabilities::default()
-            },
-        )
+        ))
     }
 
     fn create(&self, setup: &PrunerSetup<'_>) -> Result<Box<dyn Pruner>, Error> {
@@ -61,9 +54,7 @@ impl PrunerFactory for Threshold {
         if s.lower.is_some_and(f64::is_nan) || s.upper.is_some_and(f64::is_nan) {
             return refuse("`lower` and `upper` must be numbers".into());
         }
-        if s.interval_steps == 0 {
-            return refuse("`interval_steps` is 0; give 1 or more (1 judges every step)".into());
-        }
+        check_interval("threshold", s.interval_steps)?;
         Ok(Box::new(s))
     }
 }

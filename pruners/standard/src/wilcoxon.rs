@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use hyperplug_core::{
-    Capabilities, Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, TrialState,
+    Error, PluginInfo, PruneContext, Pruner, PrunerFactory, PrunerSetup, TrialState,
 };
 use serde::Deserialize;
 
-use crate::{first, loss};
+use crate::{first, loss, pruner_info};
 
 /// For objectives evaluated over instances or folds, one step per instance (the step is the
 /// instance's id, in any order): a trial stops when a one-sided Wilcoxon signed-rank test says
@@ -40,11 +40,9 @@ fn two() -> usize {
 
 impl PrunerFactory for Wilcoxon {
     fn info(&self) -> PluginInfo {
-        PluginInfo::new(
+        pruner_info(
             "wilcoxon",
-            env!("CARGO_PKG_VERSION"),
             "Stops a trial a signed-rank test finds worse than the best, instance by instance.",
-            Capabilities::default(),
         )
     }
 

@@ -5,30 +5,12 @@
 use std::sync::Arc;
 
 use hyperplug_core::{
-    AskContext, Budget, Capabilities, Direction, Domain, Error, Param, Params, PluginInfo,
-    PrunerFactory, Settings, Space, Storage, Strategy, StrategyFactory, Study, StudyConfig,
-    StudySetup, TrialError, TrialState,
+    Budget, Direction, Domain, Param, PrunerFactory, Settings, Space, Storage, Study, StudyConfig,
+    TrialError, TrialState,
 };
 use hyperplug_pruners::{Asha, Hyperband, Median, SuccessiveHalving};
-
-/// x = the golden-ratio sequence of the trial number: the same trials in any run.
-struct Sweep;
-
-impl StrategyFactory for Sweep {
-    fn info(&self) -> PluginInfo {
-        PluginInfo::new("sweep", "0", "", Capabilities::all())
-    }
-    fn create(&self, _: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
-        Ok(Box::new(Sweep))
-    }
-}
-
-impl Strategy for Sweep {
-    fn ask(&mut self, ctx: &AskContext<'_>) -> Result<Params, Error> {
-        let u = (ctx.number as f64 * 0.618_033_988_749_895).fract();
-        Ok(ctx.space.assign(|p| p.domain.from_unit(u)))
-    }
-}
+// x = the golden-ratio sequence of the trial number: the same trials in any run.
+use hyperplug_testkit::Sweep;
 
 const STEPS: u64 = 27;
 
