@@ -20,6 +20,8 @@ which configurations they try and when they stop them.
     done >> bench/pruners/mlp-optuna.jsonl
     python3 bench/compare/mlp_optuna.py table bench/pruners/mlp-optuna.jsonl
 
+`table` prints the runs per system, then each seed compared at equal epochs (see `equal_epochs`).
+
 Needs optuna (5.0.0 measured); nothing else beyond the standard library.
 """
 
@@ -125,6 +127,36 @@ def cmd_table(args):
               f"{statistics.median(r['total_epochs'] for r in rs):g} | "
               f"{', '.join(str(r['total_epochs']) for r in rs)} | "
               f"{statistics.median(r['pruned'] for r in rs):g} |")
+    equal_epochs(runs)
+
+
+def best_within(run, budget):
+    """The best accuracy among `run`'s trials complete once `budget` epochs were spent."""
+    return max((a for spent, a in run["complete"] if spent <= budget), default=float("nan"))
+
+
+def equal_epochs(runs):
+    """Per seed both systems ran (same epochs and trials): each one's best accuracy by the time
+    it had spent as many epochs as the thriftier of the two, so neither gains by spending more."""
+    print("\n| epochs (max resource) | trials | seeds | epochs compared, median | hyperplug best, median | "
+          "Optuna best, median | hyperplug better / equal / worse |")
+    print("|---:|---:|---:|---:|---:|---:|---|")
+    for (method, epochs, trials), ours in sorted(runs.items()):
+        if method != "tpe-hyperband":
+            continue
+        theirs = {r["seed"]: r for r in runs.get(("optuna-tpe-hyperband", epochs, trials), [])}
+        pairs = [(r, theirs[r["seed"]]) for r in ours if r["seed"] in theirs]
+        if not pairs:
+            continue
+        budgets = [min(h["total_epochs"], o["total_epochs"]) for h, o in pairs]
+        h_best = [best_within(h, b) for (h, _), b in zip(pairs, budgets)]
+        o_best = [best_within(o, b) for (_, o), b in zip(pairs, budgets)]
+        # Equal within one misclassified row's worth (see mlp_budget_table.py's TOL).
+        better = sum(h > o + 1e-4 for h, o in zip(h_best, o_best))
+        worse = sum(o > h + 1e-4 for h, o in zip(h_best, o_best))
+        print(f"| {epochs} | {trials} | {len(pairs)} | {statistics.median(budgets):g} | "
+              f"{statistics.median(h_best):.4f} | {statistics.median(o_best):.4f} | "
+              f"{better} / {len(pairs) - better - worse} / {worse} |")
 
 
 def main():

@@ -16,7 +16,6 @@ use std::time::Instant;
 use hyperplug_core::{
     Direction, Domain, Error, Param, Settings, Space, Storage, Study, StudyConfig, TrialError,
 };
-// x = the golden-ratio sequence of the trial number: no strategy cost in the measure.
 use hyperplug_testkit::Sweep;
 
 fn curve(x: f64, s: u64) -> f64 {
@@ -30,6 +29,7 @@ fn x_of(number: u64) -> f64 {
 fn fill(store: Arc<dyn Storage>, name: &str, trials: u64, steps: u64) -> Result<(), Error> {
     let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))])?;
     let config = StudyConfig::new(name, space, vec![Direction::Minimize]);
+    // `Sweep`: x from the trial number alone, so no strategy cost is in the measure.
     let mut study = Study::open(config, &Sweep, &Settings::default(), store)?;
     for i in 0..trials {
         let t = study.ask()?;
