@@ -151,7 +151,7 @@ def equal_epochs(runs):
         budgets = [min(h["total_epochs"], o["total_epochs"]) for h, o in pairs]
         h_best = [best_within(h, b) for (h, _), b in zip(pairs, budgets)]
         o_best = [best_within(o, b) for (_, o), b in zip(pairs, budgets)]
-        # Equal within one misclassified row's worth (see mlp_budget_table.py's TOL).
+        # Within 1e-4 is the same count of misclassified rows (see mlp_budget_table.py's TOL).
         better = sum(h > o + 1e-4 for h, o in zip(h_best, o_best))
         worse = sum(o > h + 1e-4 for h, o in zip(h_best, o_best))
         print(f"| {epochs} | {trials} | {len(pairs)} | {statistics.median(budgets):g} | "
