@@ -8,10 +8,13 @@
 //! this crate only maps arguments, results and errors.
 #![forbid(unsafe_code)]
 
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use hyperplug_engine::config::StudyFile;
 use hyperplug_engine::lease::{AskTellDefinition, OpenLease};
+use hyperplug_engine::run::Definition;
 use hyperplug_engine::{
     Component, Direction, Domain, Error, Evaluation, Registry, Settings, SharedStudy, Space,
     StudyConfig, TrialError, Value,
@@ -98,9 +101,14 @@ fn parse_pruner(text: &str) -> PyResult<Component> {
     })
 }
 
-/// The pruner stored with a study created by ask/tell (one `hyperplug run` made keeps its
-/// pruner in its study file: `None` here).
+/// The pruner stored with a study: in its definition when ask/tell created it, in the
+/// `[pruner]` table of its stored study file when `hyperplug run` or `studies create` did.
 fn stored_pruner(definition: &serde_json::Value) -> Option<Component> {
+    if let Ok(d) = serde_json::from_value::<Definition>(definition.clone()) {
+        return StudyFile::parse(Path::new(&d.file), &d.study_file)
+            .ok()
+            .and_then(|f| f.pruner);
+    }
     serde_json::from_value::<AskTellDefinition>(definition.clone())
         .ok()
         .and_then(|d| d.pruner)

@@ -110,6 +110,24 @@ def test_a_study_file_s_study_is_shared_by_python_and_a_hyperplug_worker(sqlite_
     assert len(hyperplug.load_study(study_name="shared", storage=sqlite_url).trials) >= 26
 
 
+def test_a_study_file_s_pruner_is_the_loaded_study_s(sqlite_url, tmp_path):
+    (tmp_path / "p.toml").write_text(
+        '[study]\nname = "pruned"\ntrials = 4\nseed = 5\n'
+        '[strategy]\nname = "random"\n[objective]\nname = "branin"\n'
+        '[pruner]\nname = "median"\nn_startup_trials = 3\n'
+    )
+    cli("studies", "create", "p.toml", "--storage", sqlite_url, cwd=tmp_path)
+    pruner = hyperplug.load_study(study_name="pruned", storage=sqlite_url).pruner
+    assert pruner is not None, "the study file's [pruner] table"
+    c = pruner._component()
+    assert (c["name"], c["settings"]) == ("median", {"n_startup_trials": 3})
+    # Without a [pruner] table: none.
+    (tmp_path / "q.toml").write_text((tmp_path / "p.toml").read_text().split("[pruner]")[0]
+                                     .replace('"pruned"', '"plain"'))
+    cli("studies", "create", "q.toml", "--storage", sqlite_url, cwd=tmp_path)
+    assert hyperplug.load_study(study_name="plain", storage=sqlite_url).pruner is None
+
+
 def test_threads_share_one_sqlite_study(sqlite_url):
     study = hyperplug.create_study(study_name="threads", storage=sqlite_url, seed=3)
     study.optimize(conditional, n_trials=24, n_jobs=4)
