@@ -30,7 +30,13 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import time
+from pathlib import Path
+
+# The quality-per-epoch table's reading of a run: one definition of "best by a budget".
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pruners"))
+from mlp_budget_table import TOL, best_within  # noqa: E402
 
 
 def suggest(trial):
@@ -130,11 +136,6 @@ def cmd_table(args):
     equal_epochs(runs)
 
 
-def best_within(run, budget):
-    """The best accuracy among `run`'s trials complete once `budget` epochs were spent."""
-    return max((a for spent, a in run["complete"] if spent <= budget), default=float("nan"))
-
-
 def equal_epochs(runs):
     """Per seed both systems ran (same epochs and trials): each one's best accuracy by the time
     it had spent as many epochs as the thriftier of the two, so neither gains by spending more."""
@@ -151,9 +152,9 @@ def equal_epochs(runs):
         budgets = [min(h["total_epochs"], o["total_epochs"]) for h, o in pairs]
         h_best = [best_within(h, b) for (h, _), b in zip(pairs, budgets)]
         o_best = [best_within(o, b) for (_, o), b in zip(pairs, budgets)]
-        # Within 1e-4 is the same count of misclassified rows (see mlp_budget_table.py's TOL).
-        better = sum(h > o + 1e-4 for h, o in zip(h_best, o_best))
-        worse = sum(o > h + 1e-4 for h, o in zip(h_best, o_best))
+        # Within TOL is the same count of misclassified rows.
+        better = sum(h > o + TOL for h, o in zip(h_best, o_best))
+        worse = sum(o > h + TOL for h, o in zip(h_best, o_best))
         print(f"| {epochs} | {trials} | {len(pairs)} | {statistics.median(budgets):g} | "
               f"{statistics.median(h_best):.4f} | {statistics.median(o_best):.4f} | "
               f"{better} / {len(pairs) - better - worse} / {worse} |")

@@ -307,8 +307,7 @@ fn run(
         other => return Err(format!("unknown method `{other}`").into()),
     };
     let mut pruner_settings = match pruner {
-        Some("hyperband") => Settings::default().with("max_resource", epochs),
-        Some("asha") => Settings::default().with("max_resource", epochs),
+        Some("hyperband" | "asha") => Settings::default().with("max_resource", epochs),
         _ => Settings::default(),
     };
     for kv in parts {

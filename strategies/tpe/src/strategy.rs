@@ -348,7 +348,6 @@ impl TpeStrategy {
     }
 }
 
-/// A hash of the values (cells, choices) of a point of a discrete group.
 /// Fills `seen` with the cell keys, at the coordinates `cols`, of every finished and running
 /// trial (`running`: their rows, back to back) that has all of them.
 fn fill_seen(
@@ -369,6 +368,7 @@ fn fill_seen(
     }
 }
 
+/// A hash of the values (cells, choices) of a point of a discrete group.
 fn cell_key(kinds: &[Kind], xs: impl Iterator<Item = f64>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (kind, x) in kinds.iter().zip(xs) {
