@@ -116,6 +116,19 @@ impl Columns {
     }
 }
 
+/// Text from a study (a categorical value, a user attribute, a failure message, a parameter
+/// name) that starts like a formula (`=`, `+`, `-`, `@`, a tab or a carriage return) gets a
+/// leading `'`, so that a spreadsheet opening the export shows it instead of running it
+/// (OWASP's advice on CSV injection). Numbers, negative ones included, are left as they are.
+fn defuse(field: &str) -> std::borrow::Cow<'_, str> {
+    let formula = field.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && field.parse::<f64>().is_err() {
+        format!("'{field}").into()
+    } else {
+        field.into()
+    }
+}
+
 /// The state as the schema spells it.
 pub(crate) fn state_name(s: TrialState) -> &'static str {
     match s {
@@ -133,12 +146,14 @@ fn datetime(ms: Option<u64>) -> String {
     })
 }
 
-/// One CSV record (RFC 4180): fields with commas, quotes or line breaks are quoted.
+/// One CSV record (RFC 4180): fields with commas, quotes or line breaks are quoted, and text
+/// that a spreadsheet would run as a formula is defused (see [`defuse`]).
 fn line(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
+        let f = defuse(f);
         if f.contains([',', '"', '\n', '\r']) {
             write!(out, "\"{}\"", f.replace('"', "\"\""))?;
         } else {
@@ -199,5 +214,42 @@ mod tests {
              pruned at step 1,,"
         );
         assert_eq!(csv_header(&study), lines[0].split(',').collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn text_that_a_spreadsheet_would_run_is_defused_and_numbers_are_not() {
+        let space = Space::new(vec![Param::new("x", Domain::float(-5.0, 5.0))]).unwrap();
+        let info = StudyInfo::new("s", vec![Direction::Minimize], space);
+        let mut a = crate::tests::trial(0, TrialState::Failed, &[], 0.0);
+        a.params = [("x".to_owned(), Value::Float(-2.5))].into_iter().collect();
+        a.user_attrs.insert(
+            "cmd".into(),
+            Value::Str("=HYPERLINK(\"http://evil\",\"x\")".into()),
+        );
+        a.user_attrs
+            .insert("at".into(), Value::Str("@SUM(A1)".into()));
+        a.message = Some("-2+3".into());
+        a.worker = Some("\tcmd".into());
+        let mut b = crate::tests::trial(1, TrialState::Complete, &[-1e-3], 0.0);
+        b.user_attrs.insert("cmd".into(), Value::Str("-inf".into()));
+        let study = StudyData::new(info, vec![a, b]);
+        let mut out = Vec::new();
+        write_csv(&study, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains(",'@SUM(A1),"), "{}", lines[1]);
+        assert!(lines[1].contains(",'-2+3,'\tcmd,"), "{}", lines[1]);
+        assert!(
+            lines[1].contains(",-2.5,"),
+            "a negative number stays: {}",
+            lines[1]
+        );
+        assert!(lines[2].starts_with("1,-0.001,"), "{}", lines[2]);
+        assert!(lines[2].contains(",-inf,"), "{}", lines[2]);
     }
 }
