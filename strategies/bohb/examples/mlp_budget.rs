@@ -17,7 +17,7 @@
 //! of its epochs were trained and how many replayed.
 //!
 //! METHOD is `random` (full budget, no pruner), `random-hyperband`, `random-asha`,
-//! `tpe-median`, `tpe-hyperband` or `bohb-hyperband`, optionally followed by the pruner's integer
+//! `tpe-median`, `tpe-hyperband`, `tpe-asha` or `bohb-hyperband`, optionally followed by the pruner's integer
 //! settings as `:key=value` (`random-asha:min_resource=3`). `mlp_budget trial EPOCHS [DATASET]` trains
 //! one configuration for a driver in another language (see `trial`). Every trial is started with EPOCHS epochs
 //! (the resource); pruners lay out their rungs from 1 epoch, η = 3.
@@ -303,6 +303,7 @@ fn run(
         "random-asha" => (Box::new(hyperplug_random::Random), Some("asha")),
         "tpe-median" => (Box::new(hyperplug_tpe::Tpe), Some("median")),
         "tpe-hyperband" => (Box::new(hyperplug_tpe::Tpe), Some("hyperband")),
+        "tpe-asha" => (Box::new(hyperplug_tpe::Tpe), Some("asha")),
         "bohb-hyperband" => (Box::new(hyperplug_bohb::Bohb), Some("hyperband")),
         other => return Err(format!("unknown method `{other}`").into()),
     };
