@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use hyperplug_core::{
-    Domain, Error, Evaluation, OpenTrial, Params, PrunerFactory, Pulse, Settings, Space,
+    Direction, Domain, Error, Evaluation, OpenTrial, Params, PrunerFactory, Pulse, Settings, Space,
     StrategyFactory, Study, StudyConfig, StudyRecord, Trial, TrialError, TrialOutcome, Value,
 };
 use hyperplug_storage::{Location, Mode};
@@ -56,20 +56,30 @@ pub struct AskTellDefinition {
     pub pruner: Option<Component>,
 }
 
-/// The factory of `pruner`, once its settings are checked against the study's directions.
-fn pruner_factory(
+/// The factory of `pruner`, once it is known to judge a study with `directions` and its
+/// settings are checked (by making one), so that a wrong `[pruner]` is refused before any store
+/// is touched.
+pub(crate) fn checked_pruner(
     pruner: &Component,
-    config: &StudyConfig,
+    directions: &[Direction],
+    seed: u64,
     registry: &Registry,
 ) -> Result<Arc<dyn PrunerFactory>> {
     let entry = registry
         .find_pruner(&pruner.name, pruner.library.as_deref())
         .map_err(|e| anyhow!(e))?;
+    if directions.len() > 1 && !entry.info.capabilities.multi_objective {
+        bail!(
+            "pruner `{}` judges one objective and the study has {}; remove the [pruner] table, or use a pruner that judges several objectives (pareto, threshold)",
+            pruner.name,
+            directions.len()
+        );
+    }
     entry
         .factory
         .create(&hyperplug_core::PrunerSetup {
-            directions: &config.directions,
-            seed: config.seed,
+            directions,
+            seed,
             settings: &pruner.settings,
         })
         .with_context(|| format!("cannot use pruner `{}`", pruner.name))?;
@@ -118,7 +128,12 @@ impl SharedStudy {
             .map_err(|e| anyhow!(e))?;
         // Checked before the store is touched: a wrong pruner leaves no study behind.
         let pruner_entry = match pruner {
-            Some(p) => Some(pruner_factory(p, &config, registry)?),
+            Some(p) => Some(checked_pruner(
+                p,
+                &config.directions,
+                config.seed,
+                registry,
+            )?),
             None => None,
         };
         let definition = AskTellDefinition {
@@ -207,7 +222,12 @@ impl SharedStudy {
             ..StudyConfig::new(name, record.space, record.directions)
         };
         let pruner = match &definition.pruner {
-            Some(p) => Some(pruner_factory(p, &config, registry)?),
+            Some(p) => Some(checked_pruner(
+                p,
+                &config.directions,
+                config.seed,
+                registry,
+            )?),
             None => None,
         };
         let storage: Arc<dyn hyperplug_core::Storage> = store.clone();

@@ -16,6 +16,7 @@ use hyperplug_storage::{DEFAULT_URL, Location, Mode, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::config::StudyFile;
+use crate::lease::checked_pruner;
 use crate::registry::Registry;
 use crate::resources::Machine;
 
@@ -108,14 +109,6 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
     let objective_entry = registry
         .find_objective(&file.objective.name, file.objective.library.as_deref())
         .map_err(|e| anyhow!(e))?;
-    let pruner = match &file.pruner {
-        Some(c) => Some(
-            registry
-                .find_pruner(&c.name, c.library.as_deref())
-                .map_err(|e| anyhow!(e))?,
-        ),
-        None => None,
-    };
     let objective = objective_entry
         .factory
         .create(&file.objective.settings)
@@ -140,24 +133,11 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         )
     })?;
     let directions = directions(file, &*objective)?;
-    // The pruner's settings, checked before the store is touched.
-    if let Some((entry, c)) = pruner.zip(file.pruner.as_ref()) {
-        if directions.len() > 1 && !entry.info.capabilities.multi_objective {
-            bail!(
-                "pruner `{}` judges one objective and the study has {}; remove the [pruner] table, or use a pruner that supports several objectives (threshold)",
-                c.name,
-                directions.len()
-            );
-        }
-        entry
-            .factory
-            .create(&hyperplug_core::PrunerSetup {
-                directions: &directions,
-                seed: 0,
-                settings: &c.settings,
-            })
-            .with_context(|| format!("cannot use pruner `{}`", c.name))?;
-    }
+    // The pruner, checked before the store is touched.
+    let pruner = match &file.pruner {
+        Some(c) => Some(checked_pruner(c, &directions, 0, registry)?),
+        None => None,
+    };
     // Explicit `[resources]` keys win over what the objective declares it needs per trial.
     let (parallelism, options) = machine.plan(
         file.parallelism,
@@ -211,7 +191,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         .with_context(|| format!("cannot start study `{}` in {location}", file.name))?;
     if let Some((pruner, c)) = pruner.zip(file.pruner.as_ref()) {
         study
-            .set_pruner(&*pruner.factory, &c.settings)
+            .set_pruner(&*pruner, &c.settings)
             .with_context(|| format!("cannot use pruner `{}`", c.name))?;
     }
     let existing = study
