@@ -112,7 +112,13 @@ impl Server {
             );
         }
         if hyperplug_storage::Location::parse(&config.storage)
-            .with_context(|| format!("cannot serve `{}`", config.storage))?
+            // Redacted: a PostgreSQL URL may hold its password, and this goes to the terminal.
+            .with_context(|| {
+                format!(
+                    "cannot serve `{}`",
+                    hyperplug_storage::redact(&config.storage)
+                )
+            })?
             == hyperplug_storage::Location::Memory
         {
             bail!(

@@ -372,6 +372,21 @@ fn a_token_is_required_beyond_loopback_and_checked() {
 }
 
 #[test]
+fn a_storage_url_the_server_refuses_is_shown_without_its_password() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // A schema name the store refuses, so that binding fails on the URL itself.
+    let config = Config::new("postgres://hp:hunter2-secret@db.example/studies?schema=1bad");
+    let e = rt
+        .block_on(Server::bind(config, Registry::bundled()))
+        .err()
+        .unwrap();
+    let shown = format!("{e:#}");
+    assert!(shown.contains("schema `1bad`"), "{shown}");
+    assert!(shown.contains("postgres://hp:***@db.example"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
 fn a_lease_untouched_for_the_timeout_is_told_failed() {
     let server = Running::start(|c| c.lease_timeout = Duration::from_secs(1));
     let mut c = server.client();
