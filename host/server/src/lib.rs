@@ -18,7 +18,8 @@
 //! say so itself.
 //!
 //! Bound to a non-loopback address the server requires a token (a bearer header, or the cookie
-//! a `?token=` link sets), compared in constant time. Bodies are limited in size and requests
+//! a `?token=` link sets), compared in constant time; without one it answers only loopback
+//! host names and origins (no other site's page drives it from a browser). Bodies are limited in size and requests
 //! in rate per client address; a bad request gets a 4xx with a JSON error naming the field.
 //!
 //! Architecture invariant: routes and JSON types only. Studies are run by the engine, stored

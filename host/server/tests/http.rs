@@ -371,6 +371,71 @@ fn a_token_is_required_beyond_loopback_and_checked() {
     assert!(r.body.contains("<h1>Studies</h1>"));
 }
 
+/// Without a token, a page of another site that a browser on this machine opens must not drive
+/// the server: not by a cross-site request (its `Origin`), nor by DNS rebinding (a name of the
+/// attacker's that resolves to 127.0.0.1: its `Host`).
+#[test]
+fn without_a_token_only_loopback_names_and_origins_are_served() {
+    let server = Running::start(|_| {});
+    let port = server.addr.port();
+    let mut c = server.client();
+    create_study(&mut c, "s", 100);
+    let ask = |c: &mut Client, headers: &[(&str, &str)]| {
+        c.headers = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        c.post("/api/studies/s/ask", "")
+    };
+    for foreign in [
+        vec![("Host", format!("evil.example:{port}"))],
+        vec![("Host", "127.0.0.1.evil.example".to_owned())],
+        vec![("Origin", "http://evil.example".to_owned())],
+        vec![("Origin", "null".to_owned())],
+        vec![
+            ("Host", format!("evil.example:{port}")),
+            ("Origin", format!("http://evil.example:{port}")),
+        ],
+    ] {
+        let headers: Vec<(&str, &str)> = foreign.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = ask(&mut c, &headers);
+        assert_eq!(r.status, 403, "{foreign:?}: {}", r.body);
+        let e = r.json()["error"].as_str().unwrap().to_owned();
+        assert!(e.contains("127.0.0.1") && e.contains("--token"), "{e}");
+        let r = {
+            c.headers = foreign
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            c.get("/api/studies")
+        };
+        assert_eq!(r.status, 403, "{foreign:?}: reads too");
+    }
+    for own in [
+        vec![("Host", format!("127.0.0.1:{port}"))],
+        vec![("Host", format!("[::1]:{port}"))],
+        vec![("Host", "LocalHost".to_owned())],
+        vec![
+            ("Host", format!("localhost:{port}")),
+            ("Origin", format!("http://localhost:{port}")),
+        ],
+        vec![("Origin", format!("http://127.0.0.1:{port}"))],
+    ] {
+        let headers: Vec<(&str, &str)> = own.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(ask(&mut c, &headers).status, 200, "{own:?}");
+    }
+
+    // With a token, any name serves (a proxy in front): the token is what keeps others out.
+    let secret = "s3cret-token-0123456789";
+    let server = Running::start(|c| c.token = Some(Token::new(secret).unwrap()));
+    let mut c = server.client();
+    c.headers = vec![
+        ("Authorization".into(), format!("Bearer {secret}")),
+        ("Host".into(), "hyperplug.example".into()),
+    ];
+    assert_eq!(c.get("/api/studies").status, 200);
+}
+
 #[test]
 fn a_storage_url_the_server_refuses_is_shown_without_its_password() {
     let rt = tokio::runtime::Runtime::new().unwrap();
