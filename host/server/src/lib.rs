@@ -99,6 +99,8 @@ pub(crate) struct State {
     pub live: live::Watchers,
     pub views: live::ReadStore,
     pub limiter: limit::Limiter,
+    /// Set when the server stops: the event streams, which never end by themselves, end then.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
@@ -132,6 +134,7 @@ impl Server {
         let state = Arc::new(State {
             views: live::ReadStore::new(&config.storage),
             limiter: limit::Limiter::new(config.rate_limit),
+            stopping: tokio::sync::watch::Sender::new(false),
             studies: api::Studies::default(),
             leases: leases::Leases::default(),
             live: live::Watchers::default(),
@@ -167,6 +170,12 @@ impl Server {
     /// Serves until `shutdown` resolves; then the leases still open are told failed.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let reaper = tokio::spawn(leases::expire_forever(self.state.clone()));
+        let state = self.state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // The graceful shutdown waits for every response to end: an open page's too.
+            state.stopping.send_replace(true);
+        };
         let served = axum::serve(
             self.listener,
             self.app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -565,6 +565,40 @@ fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
     }
 }
 
+/// A page open on a study holds its event stream for as long as it stays open; stopping the
+/// server (Ctrl-C) must not wait for every such page to close.
+#[test]
+fn the_server_stops_while_a_page_watches_and_fails_its_open_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = format!("sqlite://{}", dir.path().join("studies.db").display());
+    let server = Running::at(&storage, |_| {});
+    let mut c = server.client();
+    create_study(&mut c, "watched", 10);
+    let mut events = Events::open(server.addr, "/studies/watched/events");
+    assert_eq!(events.next().0, "summary");
+    let n = c.post("/api/studies/watched/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let (stopped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(server);
+        let _ = stopped.send(());
+    });
+    assert!(
+        done.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "the server still runs with a page open"
+    );
+    drop(events);
+    let server = Running::at(&storage, |_| {});
+    let study = server.client().get("/api/studies/watched").json();
+    let t = &study["trials"][n as usize];
+    assert_eq!(t["state"], "failed", "{t}");
+    assert!(
+        t["message"].as_str().unwrap().contains("server stopped"),
+        "{t}"
+    );
+}
+
 #[test]
 fn the_dashboard_follows_a_worker_writing_to_postgresql() {
     let Some(pg) = PgTestSchema::new("dashboard") else {
