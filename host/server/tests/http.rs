@@ -516,6 +516,48 @@ fn a_flood_from_one_client_is_answered_429() {
     assert!(r.json()["error"].as_str().unwrap().contains("slow down"));
 }
 
+/// A client that opens connections and never finishes a request (slowloris) must not hold them,
+/// or a few hundred such connections use up the server's file descriptors; a page's event
+/// stream, which sends nothing once asked, stays open.
+#[test]
+fn a_connection_without_a_whole_request_head_is_closed_and_event_streams_stay() {
+    use std::io::{Read, Write};
+    let server = Running::start(|c| c.header_timeout = Duration::from_millis(500));
+    let mut c = server.client();
+    create_study(&mut c, "slow", 10);
+    let mut events = Events::open(server.addr, "/studies/slow/events");
+    assert_eq!(events.next().0, "summary");
+    for sent in ["", "GET /api/studies HTTP/1.1\r\nHost: localhost\r\n"] {
+        let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+        s.write_all(sent.as_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = Vec::new();
+        let closed = s.read_to_end(&mut buf);
+        assert!(
+            closed.is_ok(),
+            "{sent:?}: still open after {:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{sent:?}");
+    }
+    // Past the timeout, the page still gets what changes (`c` was idle past it: closed too).
+    let mut c = server.client();
+    let n = c.post("/api/studies/slow/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let _ = c.post_json(
+        &format!("/api/studies/slow/trials/{n}/tell"),
+        json!({"value": 1.0}),
+    );
+    loop {
+        let (event, data) = events.next();
+        if event == "summary" && data.contains("\"complete\"") {
+            break;
+        }
+    }
+}
+
 #[test]
 fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
     let server = Running::start(|_| {});
