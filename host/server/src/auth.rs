@@ -62,15 +62,25 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// Lets a request through when no token is configured or it presents the token; a `?token=`
-/// link that presents it is redirected to the same page without it, with the cookie set.
+/// Lets a request through when it presents the token, or when no token is configured (a
+/// loopback server) and it comes from a loopback name; a `?token=` link that presents it is
+/// redirected to the same page without it, with the cookie set.
 pub(crate) async fn require_token(
     State(state): State<Arc<crate::State>>,
     req: Request,
     next: Next,
 ) -> Response {
     let Some(token) = &state.config.token else {
-        return next.run(req).await;
+        return match foreign(&req) {
+            None => next.run(req).await,
+            Some(name) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "this server has no token, so it answers only pages of this machine; `{name}` is not a loopback name (another site could otherwise drive it from your browser): open it as http://127.0.0.1:PORT/ or http://localhost:PORT/, or start it with --token to serve other names (e.g. behind a proxy)"
+                ),
+            )
+            .into_response(),
+        };
     };
     let headers = req.headers();
     let bearer = headers
@@ -119,6 +129,41 @@ pub(crate) async fn require_token(
     response
 }
 
+/// The `Host` or `Origin` of `req` that is not a loopback name, if one is not. Without a token
+/// loopback is the only guard, and a browser on this machine reaches loopback for any site: a
+/// cross-site request says so in `Origin`, and DNS rebinding (the attacker's name resolving to
+/// 127.0.0.1, which makes it same-origin) in `Host`. A client that sends neither is let through.
+fn foreign(req: &Request) -> Option<String> {
+    let headers = req.headers();
+    let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| headers.get(header::HOST).map(text));
+    let origin = headers.get(header::ORIGIN).map(text);
+    // `null` (a sandboxed frame, a file) names no host, so it is foreign too.
+    let origin = origin.map(|o| (o.split_once("://").map_or("", |(_, h)| h).to_owned(), o));
+    host.map(|h| (h.clone(), h))
+        .into_iter()
+        .chain(origin)
+        .find(|(name, _)| !is_loopback_name(name))
+        .map(|(_, shown)| shown)
+}
+
+/// Whether `authority` (`name[:port]`, an IPv6 address in brackets) names this machine:
+/// `localhost` or a loopback address.
+fn is_loopback_name(authority: &str) -> bool {
+    let name = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(ip, _)| ip),
+        None => authority.rsplit_once(':').map_or(authority, |(n, _)| n),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +184,32 @@ mod tests {
         assert_eq!(format!("{t:?}"), "Token(abcd…)");
         assert!(Token::new("short").unwrap_err().to_string().contains("16"));
         assert!(Token::new("abcdefghijklmnop;12").is_err());
+    }
+
+    #[test]
+    fn loopback_names_are_localhost_and_loopback_addresses() {
+        for own in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1",
+            "127.9.9.9:80",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_loopback_name(own), "{own}");
+        }
+        for other in [
+            "",
+            "null",
+            "evil.example",
+            "evil.example:8080",
+            "localhost.evil.example",
+            "127.0.0.1.evil.example",
+            "10.0.0.1:8080",
+            "[::2]:8080",
+            "[::1",
+        ] {
+            assert!(!is_loopback_name(other), "{other}");
+        }
     }
 }

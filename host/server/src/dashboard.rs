@@ -204,10 +204,16 @@ async fn events(
         first.push(tokio::task::spawn_blocking(move || crate::live::table(&study)).await?);
     }
     let first = stream::iter(first.iter().map(event).collect::<Vec<_>>());
-    let rest = stream::unfold(rx, |mut rx| async move {
+    let stopping = state.stopping.subscribe();
+    let rest = stream::unfold((rx, stopping), |(mut rx, mut stopping)| async move {
         loop {
-            match rx.recv().await {
-                Ok(u) => return Some((event(&u), rx)),
+            let got = tokio::select! {
+                got = rx.recv() => got,
+                // The stream ends when the server stops (or the page would hold it up).
+                _ = stopping.wait_for(|stop| *stop) => return None,
+            };
+            match got {
+                Ok(u) => return Some((event(&u), (rx, stopping))),
                 // A slow page missed some deltas; the next summary's counts are whole again.
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,

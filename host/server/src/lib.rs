@@ -18,8 +18,10 @@
 //! say so itself.
 //!
 //! Bound to a non-loopback address the server requires a token (a bearer header, or the cookie
-//! a `?token=` link sets), compared in constant time. Bodies are limited in size and requests
-//! in rate per client address; a bad request gets a 4xx with a JSON error naming the field.
+//! a `?token=` link sets), compared in constant time; without one it answers only loopback
+//! host names and origins (no other site's page drives it from a browser). Bodies are limited
+//! in size, requests in rate per client address and a request head in time; a bad request gets
+//! a 4xx with a JSON error naming the field.
 //!
 //! Architecture invariant: routes and JSON types only. Studies are run by the engine, stored
 //! by the storage crate, described by the schema crate and drawn by the report crate; nothing
@@ -65,11 +67,14 @@ pub struct Config {
     pub body_limit: usize,
     /// Requests per second each client address may make (bursts up to twice as many).
     pub rate_limit: u32,
+    /// A connection that has not sent a whole request head this long after it opened (or after
+    /// its previous response) is closed.
+    pub header_timeout: Duration,
 }
 
 impl Config {
     /// The defaults for `storage`: loopback port 8080, no token, 60 s leases, 1 MiB bodies,
-    /// 10,000 requests per second per client.
+    /// 10,000 requests per second per client, 30 s to send a request's head.
     pub fn new(storage: impl Into<String>) -> Self {
         Config {
             storage: storage.into(),
@@ -78,6 +83,7 @@ impl Config {
             lease_timeout: Duration::from_secs(60),
             body_limit: 1 << 20,
             rate_limit: 10_000,
+            header_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -98,6 +104,8 @@ pub(crate) struct State {
     pub live: live::Watchers,
     pub views: live::ReadStore,
     pub limiter: limit::Limiter,
+    /// Set when the server stops: the event streams, which never end by themselves, end then.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
@@ -112,7 +120,13 @@ impl Server {
             );
         }
         if hyperplug_storage::Location::parse(&config.storage)
-            .with_context(|| format!("cannot serve `{}`", config.storage))?
+            // Redacted: a PostgreSQL URL may hold its password, and this goes to the terminal.
+            .with_context(|| {
+                format!(
+                    "cannot serve `{}`",
+                    hyperplug_storage::redact(&config.storage)
+                )
+            })?
             == hyperplug_storage::Location::Memory
         {
             bail!(
@@ -125,6 +139,7 @@ impl Server {
         let state = Arc::new(State {
             views: live::ReadStore::new(&config.storage),
             limiter: limit::Limiter::new(config.rate_limit),
+            stopping: tokio::sync::watch::Sender::new(false),
             studies: api::Studies::default(),
             leases: leases::Leases::default(),
             live: live::Watchers::default(),
@@ -160,17 +175,69 @@ impl Server {
     /// Serves until `shutdown` resolves; then the leases still open are told failed.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let reaper = tokio::spawn(leases::expire_forever(self.state.clone()));
-        let served = axum::serve(
-            self.listener,
-            self.app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        // Served here rather than by `axum::serve`, which sets hyper no timer: a connection that
+        // never sends a whole request head would be held for ever (slowloris).
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.state.config.header_timeout);
+        let connections = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        accept_failed(&e).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let app = self.app.clone();
+            let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let mut app = app.clone();
+                async move {
+                    std::future::poll_fn(|cx| {
+                        tower_service::Service::<axum::extract::Request>::poll_ready(&mut app, cx)
+                    })
+                    .await?;
+                    tower_service::Service::<axum::extract::Request>::call(&mut app, req).await
+                }
+            });
+            let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let connection = connections.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    log::debug!("connection from {peer} ended: {e}");
+                }
+            });
+        }
+        drop(self.listener);
+        // The graceful shutdown waits for every response to end: an open page's too.
+        self.state.stopping.send_replace(true);
+        connections.shutdown().await;
         reaper.abort();
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || state.leases.fail_all("the server stopped")).await?;
-        served.context("the server stopped on an error")
+        Ok(())
     }
+}
+
+/// After a failed accept: nothing to do when it was the one connection's fault; otherwise (out of
+/// file descriptors, say) a pause, as hyper's and axum's own servers make, rather than a busy loop.
+async fn accept_failed(e: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    log::error!("cannot accept a connection: {e}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Runs the server until Ctrl-C, printing where it listens (the token shortened).

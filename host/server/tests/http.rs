@@ -371,6 +371,86 @@ fn a_token_is_required_beyond_loopback_and_checked() {
     assert!(r.body.contains("<h1>Studies</h1>"));
 }
 
+/// Without a token, a page of another site that a browser on this machine opens must not drive
+/// the server: not by a cross-site request (its `Origin`), nor by DNS rebinding (a name of the
+/// attacker's that resolves to 127.0.0.1: its `Host`).
+#[test]
+fn without_a_token_only_loopback_names_and_origins_are_served() {
+    let server = Running::start(|_| {});
+    let port = server.addr.port();
+    let mut c = server.client();
+    create_study(&mut c, "s", 100);
+    let ask = |c: &mut Client, headers: &[(&str, &str)]| {
+        c.headers = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        c.post("/api/studies/s/ask", "")
+    };
+    for foreign in [
+        vec![("Host", format!("evil.example:{port}"))],
+        vec![("Host", "127.0.0.1.evil.example".to_owned())],
+        vec![("Origin", "http://evil.example".to_owned())],
+        vec![("Origin", "null".to_owned())],
+        vec![
+            ("Host", format!("evil.example:{port}")),
+            ("Origin", format!("http://evil.example:{port}")),
+        ],
+    ] {
+        let headers: Vec<(&str, &str)> = foreign.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = ask(&mut c, &headers);
+        assert_eq!(r.status, 403, "{foreign:?}: {}", r.body);
+        let e = r.json()["error"].as_str().unwrap().to_owned();
+        assert!(e.contains("127.0.0.1") && e.contains("--token"), "{e}");
+        let r = {
+            c.headers = foreign
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            c.get("/api/studies")
+        };
+        assert_eq!(r.status, 403, "{foreign:?}: reads too");
+    }
+    for own in [
+        vec![("Host", format!("127.0.0.1:{port}"))],
+        vec![("Host", format!("[::1]:{port}"))],
+        vec![("Host", "LocalHost".to_owned())],
+        vec![
+            ("Host", format!("localhost:{port}")),
+            ("Origin", format!("http://localhost:{port}")),
+        ],
+        vec![("Origin", format!("http://127.0.0.1:{port}"))],
+    ] {
+        let headers: Vec<(&str, &str)> = own.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(ask(&mut c, &headers).status, 200, "{own:?}");
+    }
+
+    // With a token, any name serves (a proxy in front): the token is what keeps others out.
+    let secret = "s3cret-token-0123456789";
+    let server = Running::start(|c| c.token = Some(Token::new(secret).unwrap()));
+    let mut c = server.client();
+    c.headers = vec![
+        ("Authorization".into(), format!("Bearer {secret}")),
+        ("Host".into(), "hyperplug.example".into()),
+    ];
+    assert_eq!(c.get("/api/studies").status, 200);
+}
+
+#[test]
+fn a_storage_url_the_server_refuses_is_shown_without_its_password() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // A schema name the store refuses, so that binding fails on the URL itself.
+    let config = Config::new("postgres://hp:hunter2-secret@db.example/studies?schema=1bad");
+    let e = rt
+        .block_on(Server::bind(config, Registry::bundled()))
+        .err()
+        .unwrap();
+    let shown = format!("{e:#}");
+    assert!(shown.contains("schema `1bad`"), "{shown}");
+    assert!(shown.contains("postgres://hp:***@db.example"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
 #[test]
 fn a_lease_untouched_for_the_timeout_is_told_failed() {
     let server = Running::start(|c| c.lease_timeout = Duration::from_secs(1));
@@ -436,6 +516,48 @@ fn a_flood_from_one_client_is_answered_429() {
     assert!(r.json()["error"].as_str().unwrap().contains("slow down"));
 }
 
+/// A client that opens connections and never finishes a request (slowloris) must not hold them,
+/// or a few hundred such connections use up the server's file descriptors; a page's event
+/// stream, which sends nothing once asked, stays open.
+#[test]
+fn a_connection_without_a_whole_request_head_is_closed_and_event_streams_stay() {
+    use std::io::{Read, Write};
+    let server = Running::start(|c| c.header_timeout = Duration::from_millis(500));
+    let mut c = server.client();
+    create_study(&mut c, "slow", 10);
+    let mut events = Events::open(server.addr, "/studies/slow/events");
+    assert_eq!(events.next().0, "summary");
+    for sent in ["", "GET /api/studies HTTP/1.1\r\nHost: localhost\r\n"] {
+        let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+        s.write_all(sent.as_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = Vec::new();
+        let closed = s.read_to_end(&mut buf);
+        assert!(
+            closed.is_ok(),
+            "{sent:?}: still open after {:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{sent:?}");
+    }
+    // Past the timeout, the page still gets what changes (`c` was idle past it: closed too).
+    let mut c = server.client();
+    let n = c.post("/api/studies/slow/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let _ = c.post_json(
+        &format!("/api/studies/slow/trials/{n}/tell"),
+        json!({"value": 1.0}),
+    );
+    loop {
+        let (event, data) = events.next();
+        if event == "summary" && data.contains("\"complete\"") {
+            break;
+        }
+    }
+}
+
 #[test]
 fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
     let server = Running::start(|_| {});
@@ -483,6 +605,40 @@ fn the_event_stream_pushes_a_finished_trial_and_redrawn_plots() {
             other => panic!("unexpected event {other}"),
         }
     }
+}
+
+/// A page open on a study holds its event stream for as long as it stays open; stopping the
+/// server (Ctrl-C) must not wait for every such page to close.
+#[test]
+fn the_server_stops_while_a_page_watches_and_fails_its_open_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = format!("sqlite://{}", dir.path().join("studies.db").display());
+    let server = Running::at(&storage, |_| {});
+    let mut c = server.client();
+    create_study(&mut c, "watched", 10);
+    let mut events = Events::open(server.addr, "/studies/watched/events");
+    assert_eq!(events.next().0, "summary");
+    let n = c.post("/api/studies/watched/ask", "").json()["number"]
+        .as_u64()
+        .unwrap();
+    let (stopped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(server);
+        let _ = stopped.send(());
+    });
+    assert!(
+        done.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "the server still runs with a page open"
+    );
+    drop(events);
+    let server = Running::at(&storage, |_| {});
+    let study = server.client().get("/api/studies/watched").json();
+    let t = &study["trials"][n as usize];
+    assert_eq!(t["state"], "failed", "{t}");
+    assert!(
+        t["message"].as_str().unwrap().contains("server stopped"),
+        "{t}"
+    );
 }
 
 #[test]

@@ -138,7 +138,15 @@ impl Client {
     }
 
     pub fn send(&mut self, method: &str, path: &str, body: Option<&str>, kind: &str) -> Response {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n");
+        let mut head = format!("{method} {path} HTTP/1.1\r\n");
+        // A loopback name, as a browser on this machine sends, unless the test gives its own.
+        if !self
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("host"))
+        {
+            head.push_str("Host: localhost\r\n");
+        }
         for (k, v) in &self.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -223,8 +231,10 @@ impl Events {
         reader
             .get_mut()
             .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
-                    .as_bytes(),
+                format!(
+                    "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+                )
+                .as_bytes(),
             )
             .unwrap();
         let (status, headers) = read_head(&mut reader);
