@@ -427,7 +427,8 @@ class Study:
         process shares the study, or when a pruner that compares trials, all but the threshold
         pruner, decides from values that running trials report as they go). The price: a thread
         whose trial is ``n_jobs`` ahead of an unfinished one waits for it. ``in_order=False``
-        lets every thread ask as soon as it is free (Optuna's way).
+        lets every thread ask as soon as it is free (Optuna's way). Ctrl-C with several jobs starts
+        no new trial: the running ones finish and are told, then ``KeyboardInterrupt`` is raised.
         """
         del show_progress_bar  # accepted for Optuna compatibility
         if n_trials is None and timeout is None:
@@ -451,17 +452,27 @@ class Study:
             work: Callable[[], None] = lambda: ordered.work(func, budget, catch)  # noqa: E731
         else:
             work = lambda: self._work(func, budget, catch, callbacks, gc_after_trial)  # noqa: E731
+        interrupt: Optional[BaseException] = None
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
             futures = [pool.submit(work) for _ in range(n_jobs)]
             errors = []
             for f in futures:
-                try:
-                    f.result()
-                except BaseException as e:  # raised again below, first one first
-                    errors.append(e)
+                while True:
+                    try:
+                        error = f.exception()
+                        break
+                    except BaseException as e:
+                        # Ctrl-C reaches this thread alone, while it waits: no trial starts
+                        # after it, the running ones finish and are told, then it is raised.
+                        budget.stop()
+                        interrupt = interrupt or e
+                if error is not None:  # raised again below, first one first
+                    errors.append(error)
         if in_order:
             # Trials that finished after the last ask are told now, in order.
             errors.extend(ordered.finish())
+        if interrupt is not None:
+            raise interrupt
         if errors:
             raise errors[0]
 

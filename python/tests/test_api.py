@@ -1,7 +1,9 @@
 """The Optuna-shaped API in memory: define-by-run, ask/tell, results, errors, threads."""
 
 import math
+import os
 import random
+import signal
 import threading
 import time
 
@@ -291,3 +293,22 @@ def test_timeout_and_callbacks_and_the_dataframe():
     square = df[df["params_kind"] == "square"]
     assert square["params_offset"].isna().all()
     assert math.isclose(df["value"].min(), study.best_value)
+
+
+@pytest.mark.parametrize("seed", [None, 1])
+def test_ctrl_c_on_several_threads_stops_new_trials_and_tells_the_running_ones(seed):
+    # Ctrl-C reaches the main thread alone, which waits for the workers: it must stop them
+    # asking (in order with a seed, as they come without), not be held until the budget is spent.
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)
+        return x
+
+    study = hyperplug.create_study(seed=seed)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=2000, n_jobs=4)
+    trials = study.trials
+    assert len(trials) < 100, f"{len(trials)} trials ran after Ctrl-C"
+    assert TrialState.RUNNING not in {t.state for t in trials}, "every asked trial is told"
