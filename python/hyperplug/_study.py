@@ -514,11 +514,12 @@ class Study:
             return _Outcome(TrialState.FAIL, None, message, e)
         try:
             values = [float(result)] if _is_number(result) else [float(v) for v in result]  # type: ignore[union-attr]
-        except (TypeError, ValueError) as e:
+        except Exception as e:  # not numbers, or a number no float holds (10**400): told failed
             return _Outcome(
                 TrialState.FAIL,
                 None,
-                f"the objective returned {result!r}, which is not a number or a sequence of numbers ({e})",
+                f"the objective returned {_clip(repr(result))}, which is not a number or a sequence "
+                f"of numbers ({type(e).__name__}: {e})",
             )
         return _Outcome(TrialState.COMPLETE, values, None)
 
@@ -618,6 +619,11 @@ class Study:
             f"Study(study_name={self.study_name!r}, directions={self.directions}, "
             f"strategy={self.strategy!r}, storage={self._native.location!r})"
         )
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """At most ``limit`` characters of ``text``, for messages."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _is_number(x: Any) -> bool:

@@ -4,6 +4,8 @@ import math
 import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -312,3 +314,34 @@ def test_ctrl_c_on_several_threads_stops_new_trials_and_tells_the_running_ones(s
     trials = study.trials
     assert len(trials) < 100, f"{len(trials)} trials ran after Ctrl-C"
     assert TrialState.RUNNING not in {t.state for t in trials}, "every asked trial is told"
+
+
+@pytest.mark.parametrize("n_jobs", [1, 3])
+def test_a_result_no_float_holds_fails_its_trial_and_the_run_goes_on(n_jobs):
+    # float(10**400) raises OverflowError, not ValueError: the trial must still be told (a
+    # trial left running blocked every in-order thread for good) and the run go on. In a
+    # process of its own, so that a hang fails the test instead of blocking it.
+    script = f"""
+import hyperplug
+
+def objective(trial):
+    x = trial.suggest_float("x", 0, 1)
+    return 10**400 if trial.number == 1 else x
+
+study = hyperplug.create_study(seed=1)
+study.optimize(objective, n_trials=8, n_jobs={n_jobs})
+for t in study.trials:
+    print(t.number, t.state.name, t.message)
+"""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("optimize hangs")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 8
+    assert lines[1].startswith("1 FAIL the objective returned 1000"), lines[1]
+    assert "which is not a number" in lines[1]
+    assert all(" COMPLETE " in line for line in lines[:1] + lines[2:])
