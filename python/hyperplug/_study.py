@@ -627,6 +627,7 @@ def _clip(text: str, limit: int = 200) -> str:
 
 
 def _is_number(x: Any) -> bool:
+    # A 0-d NumPy array or PyTorch tensor is one number, though it has a `__len__` (that raises).
     return isinstance(x, (int, float)) or (
-        hasattr(x, "__float__") and not hasattr(x, "__len__")
+        hasattr(x, "__float__") and (not hasattr(x, "__len__") or getattr(x, "ndim", None) == 0)
     )

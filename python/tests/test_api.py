@@ -345,3 +345,18 @@ for t in study.trials:
     assert lines[1].startswith("1 FAIL the objective returned 1000"), lines[1]
     assert "which is not a number" in lines[1]
     assert all(" COMPLETE " in line for line in lines[:1] + lines[2:])
+
+
+def test_a_zero_dimensional_array_is_one_value():
+    # `return loss` where loss is a 0-d NumPy array (or PyTorch tensor) is one number, as in
+    # Optuna: it has a __len__ that raises, and cannot be iterated.
+    np = pytest.importorskip("numpy")
+    study = hyperplug.create_study(seed=1)
+    study.optimize(lambda t: np.array(t.suggest_float("x", 0, 1) ** 2), n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert all(t.value == pytest.approx(t.params["x"] ** 2) for t in study.trials)
+    assert study.tell(study.ask(), np.array(0.5)).value == 0.5
+
+    two = hyperplug.create_study(directions=["minimize", "maximize"], seed=1)
+    two.optimize(lambda t: np.array([t.suggest_float("x", 0, 1), 1.0]), n_trials=2)
+    assert [t.values[1] for t in two.trials] == [1.0, 1.0]
