@@ -364,21 +364,24 @@ class Study:
                     f"tell takes a Trial that this Study's ask() returned, or its number; got {trial!r}"
                 )
             trial = found
-        with self._open_lock:
-            self._open.pop(trial.number, None)
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAIL
+        vals = None
         if state == TrialState.COMPLETE:
             if values is None:
                 raise ValueError("a complete trial needs its value(s)")
             vals = [float(values)] if _is_number(values) else [float(v) for v in values]  # type: ignore[union-attr]
+        elif state not in (TrialState.PRUNED, TrialState.FAIL):
+            raise ValueError(f"a trial can be told as COMPLETE, PRUNED or FAIL, not {state}")
+        # Only now: a tell refused for its arguments leaves the trial to tell again, by number too.
+        with self._open_lock:
+            self._open.pop(trial.number, None)
+        if state == TrialState.COMPLETE:
             text = self._native.tell(trial._native, "complete", vals, None)
         elif state == TrialState.PRUNED:
             text = self._native.tell(trial._native, "pruned", None, message)
-        elif state == TrialState.FAIL:
-            text = self._native.tell(trial._native, "fail", None, message or "failed by tell")
         else:
-            raise ValueError(f"a trial can be told as COMPLETE, PRUNED or FAIL, not {state}")
+            text = self._native.tell(trial._native, "fail", None, message or "failed by tell")
         return FrozenTrial(json.loads(text))
 
     def enqueue_trial(

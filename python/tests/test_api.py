@@ -360,3 +360,15 @@ def test_a_zero_dimensional_array_is_one_value():
     two = hyperplug.create_study(directions=["minimize", "maximize"], seed=1)
     two.optimize(lambda t: np.array([t.suggest_float("x", 0, 1), 1.0]), n_trials=2)
     assert [t.values[1] for t in two.trials] == [1.0, 1.0]
+
+
+def test_a_tell_refused_for_its_arguments_leaves_the_trial_open_by_number():
+    study = hyperplug.create_study(seed=1)
+    t = study.ask()
+    with pytest.raises(ValueError, match="needs its value"):
+        study.tell(t.number, state=TrialState.COMPLETE)
+    with pytest.raises(ValueError, match="COMPLETE, PRUNED or FAIL"):
+        study.tell(t.number, 1.0, state=TrialState.RUNNING)
+    with pytest.raises(ValueError, match="could not convert"):
+        study.tell(t.number, ["not a number"])
+    assert study.tell(t.number, 1.0).state == TrialState.COMPLETE
