@@ -372,3 +372,19 @@ def test_a_tell_refused_for_its_arguments_leaves_the_trial_open_by_number():
     with pytest.raises(ValueError, match="could not convert"):
         study.tell(t.number, ["not a number"])
     assert study.tell(t.number, 1.0).state == TrialState.COMPLETE
+
+
+def test_an_int_beyond_64_bits_or_a_negative_step_is_refused_by_name():
+    study = hyperplug.create_study(seed=1)
+    t = study.ask()
+    with pytest.raises(OverflowError, match=r"parameter `n`, high: \d{20,} .*64-bit"):
+        t.suggest_int("n", 0, 2**70)
+    with pytest.raises(OverflowError, match=r"a choice of `c`: -?\d+ .*64-bit"):
+        t.suggest_categorical("c", [1, -(2**64)])
+    with pytest.raises(OverflowError, match=r"user attribute `big`: \d+ .*64-bit"):
+        t.set_user_attr("big", 2**63)
+    with pytest.raises(OverflowError, match=r"enqueued parameter `e`: \d+ .*64-bit"):
+        study.enqueue_trial({"e": 2**80})
+    with pytest.raises(ValueError, match=r"step -1 of report\(\) must not be negative"):
+        t.report(0.5, -1)
+    assert study.tell(t, 1.0).state == TrialState.COMPLETE
