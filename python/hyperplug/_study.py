@@ -216,6 +216,21 @@ class _Ordered:
         budget: _Budget,
         catch: Tuple[Type[BaseException], ...],
     ) -> None:
+        try:
+            self._work(func, budget, catch)
+        except BaseException:
+            # A callback's (or the store's) error ends the run on every thread, as on one.
+            budget.stop()
+            with self._cond:
+                self._cond.notify_all()
+            raise
+
+    def _work(
+        self,
+        func: ObjectiveFunc,
+        budget: _Budget,
+        catch: Tuple[Type[BaseException], ...],
+    ) -> None:
         while True:
             with self._cond:
                 if not budget.take():
@@ -258,7 +273,10 @@ class _Ordered:
         """Tells what is left, in order (every thread has returned); the objectives' errors."""
         with self._cond:
             while self._told < len(self._asked):
-                self._tell_next()
+                try:
+                    self._tell_next()
+                except BaseException as e:  # a callback's: the trials after it are told still
+                    self._errors.append(e)
         return self._errors
 
 
@@ -487,15 +505,20 @@ class Study:
         callbacks: List[CallbackFunc],
         gc_after_trial: bool,
     ) -> None:
-        while budget.take():
-            trial = self._ask()
-            if trial is None:  # the study's budget is spent, or its strategy has no more
-                budget.stop()
-                return
-            outcome = self._evaluate(func, trial, catch, budget)
-            self._finish(trial, outcome, callbacks, gc_after_trial)
-            if outcome.error is not None:
-                raise outcome.error
+        try:
+            while budget.take():
+                trial = self._ask()
+                if trial is None:  # the study's budget is spent, or its strategy has no more
+                    budget.stop()
+                    return
+                outcome = self._evaluate(func, trial, catch, budget)
+                self._finish(trial, outcome, callbacks, gc_after_trial)
+                if outcome.error is not None:
+                    raise outcome.error
+        except BaseException:
+            # A callback's (or the store's) error ends the run on every thread, as on one.
+            budget.stop()
+            raise
 
     def _evaluate(
         self,

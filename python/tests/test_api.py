@@ -388,3 +388,23 @@ def test_an_int_beyond_64_bits_or_a_negative_step_is_refused_by_name():
     with pytest.raises(ValueError, match=r"step -1 of report\(\) must not be negative"):
         t.report(0.5, -1)
     assert study.tell(t, 1.0).state == TrialState.COMPLETE
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_a_callback_s_error_on_several_threads_ends_the_run_and_loses_no_result(in_order):
+    # As on one thread: the error is raised soon, not after the whole budget, and every trial
+    # that ran keeps its result, though the callback fails again while the last ones are told.
+    def objective(trial):
+        time.sleep(0.005)
+        return trial.suggest_float("x", 0, 1)
+
+    def callback(study, trial):
+        if trial.number in (2, 3):
+            raise RuntimeError(f"callback fails on trial {trial.number}")
+
+    study = hyperplug.create_study(seed=1)
+    with pytest.raises(RuntimeError, match=r"callback fails on trial \d"):
+        study.optimize(objective, n_trials=300, n_jobs=3, callbacks=[callback], in_order=in_order)
+    states = [t.state for t in study.trials]
+    assert len(states) < 50, f"{len(states)} trials ran after the callback's error"
+    assert set(states) == {TrialState.COMPLETE}
