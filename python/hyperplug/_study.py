@@ -216,6 +216,21 @@ class _Ordered:
         budget: _Budget,
         catch: Tuple[Type[BaseException], ...],
     ) -> None:
+        try:
+            self._work(func, budget, catch)
+        except BaseException:
+            # A callback's (or the store's) error ends the run on every thread, as on one.
+            budget.stop()
+            with self._cond:
+                self._cond.notify_all()
+            raise
+
+    def _work(
+        self,
+        func: ObjectiveFunc,
+        budget: _Budget,
+        catch: Tuple[Type[BaseException], ...],
+    ) -> None:
         while True:
             with self._cond:
                 if not budget.take():
@@ -258,7 +273,10 @@ class _Ordered:
         """Tells what is left, in order (every thread has returned); the objectives' errors."""
         with self._cond:
             while self._told < len(self._asked):
-                self._tell_next()
+                try:
+                    self._tell_next()
+                except BaseException as e:  # a callback's: the trials after it are told still
+                    self._errors.append(e)
         return self._errors
 
 
@@ -364,21 +382,24 @@ class Study:
                     f"tell takes a Trial that this Study's ask() returned, or its number; got {trial!r}"
                 )
             trial = found
-        with self._open_lock:
-            self._open.pop(trial.number, None)
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAIL
+        vals = None
         if state == TrialState.COMPLETE:
             if values is None:
                 raise ValueError("a complete trial needs its value(s)")
             vals = [float(values)] if _is_number(values) else [float(v) for v in values]  # type: ignore[union-attr]
+        elif state not in (TrialState.PRUNED, TrialState.FAIL):
+            raise ValueError(f"a trial can be told as COMPLETE, PRUNED or FAIL, not {state}")
+        # Only now: a tell refused for its arguments leaves the trial to tell again, by number too.
+        with self._open_lock:
+            self._open.pop(trial.number, None)
+        if state == TrialState.COMPLETE:
             text = self._native.tell(trial._native, "complete", vals, None)
         elif state == TrialState.PRUNED:
             text = self._native.tell(trial._native, "pruned", None, message)
-        elif state == TrialState.FAIL:
-            text = self._native.tell(trial._native, "fail", None, message or "failed by tell")
         else:
-            raise ValueError(f"a trial can be told as COMPLETE, PRUNED or FAIL, not {state}")
+            text = self._native.tell(trial._native, "fail", None, message or "failed by tell")
         return FrozenTrial(json.loads(text))
 
     def enqueue_trial(
@@ -427,7 +448,8 @@ class Study:
         process shares the study, or when a pruner that compares trials, all but the threshold
         pruner, decides from values that running trials report as they go). The price: a thread
         whose trial is ``n_jobs`` ahead of an unfinished one waits for it. ``in_order=False``
-        lets every thread ask as soon as it is free (Optuna's way).
+        lets every thread ask as soon as it is free (Optuna's way). Ctrl-C with several jobs starts
+        no new trial: the running ones finish and are told, then ``KeyboardInterrupt`` is raised.
         """
         del show_progress_bar  # accepted for Optuna compatibility
         if n_trials is None and timeout is None:
@@ -451,17 +473,27 @@ class Study:
             work: Callable[[], None] = lambda: ordered.work(func, budget, catch)  # noqa: E731
         else:
             work = lambda: self._work(func, budget, catch, callbacks, gc_after_trial)  # noqa: E731
+        interrupt: Optional[BaseException] = None
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
             futures = [pool.submit(work) for _ in range(n_jobs)]
             errors = []
             for f in futures:
-                try:
-                    f.result()
-                except BaseException as e:  # raised again below, first one first
-                    errors.append(e)
+                while True:
+                    try:
+                        error = f.exception()
+                        break
+                    except BaseException as e:
+                        # Ctrl-C reaches this thread alone, while it waits: no trial starts
+                        # after it, the running ones finish and are told, then it is raised.
+                        budget.stop()
+                        interrupt = interrupt or e
+                if error is not None:  # raised again below, first one first
+                    errors.append(error)
         if in_order:
             # Trials that finished after the last ask are told now, in order.
             errors.extend(ordered.finish())
+        if interrupt is not None:
+            raise interrupt
         if errors:
             raise errors[0]
 
@@ -473,15 +505,20 @@ class Study:
         callbacks: List[CallbackFunc],
         gc_after_trial: bool,
     ) -> None:
-        while budget.take():
-            trial = self._ask()
-            if trial is None:  # the study's budget is spent, or its strategy has no more
-                budget.stop()
-                return
-            outcome = self._evaluate(func, trial, catch, budget)
-            self._finish(trial, outcome, callbacks, gc_after_trial)
-            if outcome.error is not None:
-                raise outcome.error
+        try:
+            while budget.take():
+                trial = self._ask()
+                if trial is None:  # the study's budget is spent, or its strategy has no more
+                    budget.stop()
+                    return
+                outcome = self._evaluate(func, trial, catch, budget)
+                self._finish(trial, outcome, callbacks, gc_after_trial)
+                if outcome.error is not None:
+                    raise outcome.error
+        except BaseException:
+            # A callback's (or the store's) error ends the run on every thread, as on one.
+            budget.stop()
+            raise
 
     def _evaluate(
         self,
@@ -503,11 +540,12 @@ class Study:
             return _Outcome(TrialState.FAIL, None, message, e)
         try:
             values = [float(result)] if _is_number(result) else [float(v) for v in result]  # type: ignore[union-attr]
-        except (TypeError, ValueError) as e:
+        except Exception as e:  # not numbers, or a number no float holds (10**400): told failed
             return _Outcome(
                 TrialState.FAIL,
                 None,
-                f"the objective returned {result!r}, which is not a number or a sequence of numbers ({e})",
+                f"the objective returned {_clip(repr(result))}, which is not a number or a sequence "
+                f"of numbers ({type(e).__name__}: {e})",
             )
         return _Outcome(TrialState.COMPLETE, values, None)
 
@@ -609,7 +647,13 @@ class Study:
         )
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    """At most ``limit`` characters of ``text``, for messages."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _is_number(x: Any) -> bool:
+    # A 0-d NumPy array or PyTorch tensor is one number, though it has a `__len__` (that raises).
     return isinstance(x, (int, float)) or (
-        hasattr(x, "__float__") and not hasattr(x, "__len__")
+        hasattr(x, "__float__") and (not hasattr(x, "__len__") or getattr(x, "ndim", None) == 0)
     )

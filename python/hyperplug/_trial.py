@@ -91,10 +91,14 @@ class Trial:
         """Records an intermediate value (e.g. the validation loss after epoch ``step``); in a
         study with several objectives, one value per objective (a list), which a pruner that
         judges several objectives (``ParetoPruner``) compares. Optuna refuses this."""
+        step = int(step)
+        if step < 0:
+            # As Optuna does; the native call would only say it cannot convert to unsigned.
+            raise ValueError(f"trial {self.number}: step {step} of report() must not be negative")
         if isinstance(value, (list, tuple)):
-            self._native.report_values(int(step), [float(v) for v in value])
+            self._native.report_values(step, [float(v) for v in value])
         else:
-            self._native.report(int(step), float(value))
+            self._native.report(step, float(value))
 
     def should_prune(self) -> bool:
         """Whether the study's strategy would stop this trial now, from its intermediate values."""

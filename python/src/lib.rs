@@ -20,7 +20,7 @@ use hyperplug_engine::{
     StudyConfig, TrialError, Value,
 };
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyOverflowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 
@@ -329,11 +329,28 @@ fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
     })
 }
 
+/// `v` as the engine's int; one beyond 64 bits is refused saying whose value it is (PyO3's own
+/// OverflowError names neither the parameter nor the argument).
+fn int_of(v: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
+    v.extract::<i64>().map_err(|e| {
+        if e.is_instance_of::<PyOverflowError>(v.py()) {
+            PyOverflowError::new_err(format!(
+                "{what}: {} does not fit in a 64-bit integer, the ints hyperplug keeps ({} to {})",
+                v.repr().map_or_else(|_| "?".into(), |r| r.to_string()),
+                i64::MIN,
+                i64::MAX
+            ))
+        } else {
+            e
+        }
+    })
+}
+
 fn from_py(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
     if v.is_instance_of::<PyBool>() {
         Ok(Value::Bool(v.extract()?))
     } else if v.is_instance_of::<PyInt>() {
-        Ok(Value::Int(v.extract()?))
+        Ok(Value::Int(int_of(v, what)?))
     } else if v.is_instance_of::<PyFloat>() {
         Ok(Value::Float(v.extract()?))
     } else if v.is_instance_of::<PyString>() {
@@ -541,26 +558,23 @@ impl NativeTrial {
         )
     }
 
-    #[pyo3(signature = (name, low, high, step=1, log=false))]
+    #[pyo3(signature = (name, low, high, step=None, log=false))]
     fn suggest_int(
         &self,
         py: Python<'_>,
         name: &str,
-        low: i64,
-        high: i64,
-        step: i64,
+        low: &Bound<'_, PyAny>,
+        high: &Bound<'_, PyAny>,
+        step: Option<&Bound<'_, PyAny>>,
         log: bool,
     ) -> PyResult<Py<PyAny>> {
-        self.suggest(
-            py,
-            name,
-            Domain::Int {
-                low,
-                high,
-                log,
-                step,
-            },
-        )
+        let domain = Domain::Int {
+            low: int_of(low, &format!("parameter `{name}`, low"))?,
+            high: int_of(high, &format!("parameter `{name}`, high"))?,
+            log,
+            step: step.map_or(Ok(1), |s| int_of(s, &format!("parameter `{name}`, step")))?,
+        };
+        self.suggest(py, name, domain)
     }
 
     fn suggest_categorical(

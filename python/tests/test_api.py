@@ -1,7 +1,11 @@
 """The Optuna-shaped API in memory: define-by-run, ask/tell, results, errors, threads."""
 
 import math
+import os
 import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -291,3 +295,116 @@ def test_timeout_and_callbacks_and_the_dataframe():
     square = df[df["params_kind"] == "square"]
     assert square["params_offset"].isna().all()
     assert math.isclose(df["value"].min(), study.best_value)
+
+
+@pytest.mark.parametrize("seed", [None, 1])
+def test_ctrl_c_on_several_threads_stops_new_trials_and_tells_the_running_ones(seed):
+    # Ctrl-C reaches the main thread alone, which waits for the workers: it must stop them
+    # asking (in order with a seed, as they come without), not be held until the budget is spent.
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)
+        return x
+
+    study = hyperplug.create_study(seed=seed)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=2000, n_jobs=4)
+    trials = study.trials
+    assert len(trials) < 100, f"{len(trials)} trials ran after Ctrl-C"
+    assert TrialState.RUNNING not in {t.state for t in trials}, "every asked trial is told"
+
+
+@pytest.mark.parametrize("n_jobs", [1, 3])
+def test_a_result_no_float_holds_fails_its_trial_and_the_run_goes_on(n_jobs):
+    # float(10**400) raises OverflowError, not ValueError: the trial must still be told (a
+    # trial left running blocked every in-order thread for good) and the run go on. In a
+    # process of its own, so that a hang fails the test instead of blocking it.
+    script = f"""
+import hyperplug
+
+def objective(trial):
+    x = trial.suggest_float("x", 0, 1)
+    return 10**400 if trial.number == 1 else x
+
+study = hyperplug.create_study(seed=1)
+study.optimize(objective, n_trials=8, n_jobs={n_jobs})
+for t in study.trials:
+    print(t.number, t.state.name, t.message)
+"""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("optimize hangs")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 8
+    assert lines[1].startswith("1 FAIL the objective returned 1000"), lines[1]
+    assert "which is not a number" in lines[1]
+    assert all(" COMPLETE " in line for line in lines[:1] + lines[2:])
+
+
+def test_a_zero_dimensional_array_is_one_value():
+    # `return loss` where loss is a 0-d NumPy array (or PyTorch tensor) is one number, as in
+    # Optuna: it has a __len__ that raises, and cannot be iterated.
+    np = pytest.importorskip("numpy")
+    study = hyperplug.create_study(seed=1)
+    study.optimize(lambda t: np.array(t.suggest_float("x", 0, 1) ** 2), n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert all(t.value == pytest.approx(t.params["x"] ** 2) for t in study.trials)
+    assert study.tell(study.ask(), np.array(0.5)).value == 0.5
+
+    two = hyperplug.create_study(directions=["minimize", "maximize"], seed=1)
+    two.optimize(lambda t: np.array([t.suggest_float("x", 0, 1), 1.0]), n_trials=2)
+    assert [t.values[1] for t in two.trials] == [1.0, 1.0]
+
+
+def test_a_tell_refused_for_its_arguments_leaves_the_trial_open_by_number():
+    study = hyperplug.create_study(seed=1)
+    t = study.ask()
+    with pytest.raises(ValueError, match="needs its value"):
+        study.tell(t.number, state=TrialState.COMPLETE)
+    with pytest.raises(ValueError, match="COMPLETE, PRUNED or FAIL"):
+        study.tell(t.number, 1.0, state=TrialState.RUNNING)
+    with pytest.raises(ValueError, match="could not convert"):
+        study.tell(t.number, ["not a number"])
+    assert study.tell(t.number, 1.0).state == TrialState.COMPLETE
+
+
+def test_an_int_beyond_64_bits_or_a_negative_step_is_refused_by_name():
+    study = hyperplug.create_study(seed=1)
+    t = study.ask()
+    with pytest.raises(OverflowError, match=r"parameter `n`, high: \d{20,} .*64-bit"):
+        t.suggest_int("n", 0, 2**70)
+    with pytest.raises(OverflowError, match=r"a choice of `c`: -?\d+ .*64-bit"):
+        t.suggest_categorical("c", [1, -(2**64)])
+    with pytest.raises(OverflowError, match=r"user attribute `big`: \d+ .*64-bit"):
+        t.set_user_attr("big", 2**63)
+    with pytest.raises(OverflowError, match=r"enqueued parameter `e`: \d+ .*64-bit"):
+        study.enqueue_trial({"e": 2**80})
+    with pytest.raises(ValueError, match=r"step -1 of report\(\) must not be negative"):
+        t.report(0.5, -1)
+    assert study.tell(t, 1.0).state == TrialState.COMPLETE
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_a_callback_s_error_on_several_threads_ends_the_run_and_loses_no_result(in_order):
+    # As on one thread: the error is raised soon, not after the whole budget, and every trial
+    # that ran keeps its result, though the callback fails again while the last ones are told.
+    def objective(trial):
+        time.sleep(0.005)
+        return trial.suggest_float("x", 0, 1)
+
+    def callback(study, trial):
+        if trial.number in (2, 3):
+            raise RuntimeError(f"callback fails on trial {trial.number}")
+
+    study = hyperplug.create_study(seed=1)
+    with pytest.raises(RuntimeError, match=r"callback fails on trial \d"):
+        study.optimize(objective, n_trials=300, n_jobs=3, callbacks=[callback], in_order=in_order)
+    states = [t.state for t in study.trials]
+    assert len(states) < 50, f"{len(states)} trials ran after the callback's error"
+    assert set(states) == {TrialState.COMPLETE}
