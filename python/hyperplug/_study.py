@@ -382,13 +382,18 @@ class Study:
                     f"tell takes a Trial that this Study's ask() returned, or its number; got {trial!r}"
                 )
             trial = found
+        elif trial._study is not self:
+            raise ValueError(
+                f"trial {trial.number} belongs to study `{trial._study.study_name}`, not to "
+                f"`{self.study_name}`; tell it to the study whose ask() returned it"
+            )
         if state is None:
             state = TrialState.COMPLETE if values is not None else TrialState.FAIL
         vals = None
         if state == TrialState.COMPLETE:
             if values is None:
                 raise ValueError("a complete trial needs its value(s)")
-            vals = [float(values)] if _is_number(values) else [float(v) for v in values]  # type: ignore[union-attr]
+            vals = _values(values)
         elif state not in (TrialState.PRUNED, TrialState.FAIL):
             raise ValueError(f"a trial can be told as COMPLETE, PRUNED or FAIL, not {state}")
         # Only now: a tell refused for its arguments leaves the trial to tell again, by number too.
@@ -539,7 +544,7 @@ class Study:
             budget.stop()
             return _Outcome(TrialState.FAIL, None, message, e)
         try:
-            values = [float(result)] if _is_number(result) else [float(v) for v in result]  # type: ignore[union-attr]
+            values = _values(result)
         except Exception as e:  # not numbers, or a number no float holds (10**400): told failed
             return _Outcome(
                 TrialState.FAIL,
@@ -650,6 +655,14 @@ class Study:
 def _clip(text: str, limit: int = 200) -> str:
     """At most ``limit`` characters of ``text``, for messages."""
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _values(result: Any) -> List[float]:
+    """The value(s) of an objective's result or a tell: one number, or a sequence of numbers."""
+    if isinstance(result, (str, bytes)):
+        # A string is a sequence too, but "12" is not the values 1 and 2.
+        raise TypeError(f"{type(result).__name__} is not a number")
+    return [float(result)] if _is_number(result) else [float(v) for v in result]
 
 
 def _is_number(x: Any) -> bool:

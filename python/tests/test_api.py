@@ -362,6 +362,22 @@ def test_a_zero_dimensional_array_is_one_value():
     assert [t.values[1] for t in two.trials] == [1.0, 1.0]
 
 
+def test_a_string_is_not_values_and_a_trial_is_told_to_its_own_study():
+    # "12" is a sequence of two characters, each a number to float(): it must not become the
+    # values 1 and 2 of a two-objective study.
+    two = hyperplug.create_study(directions=["minimize", "minimize"], seed=1)
+    two.optimize(lambda t: str(t.suggest_int("x", 10, 99)), n_trials=2)
+    assert [t.state for t in two.trials] == [TrialState.FAIL] * 2
+    assert "str is not a number" in two.trials[0].message
+    t = two.ask()
+    with pytest.raises(TypeError, match="str is not a number"):
+        two.tell(t, "12")
+    other = hyperplug.create_study(study_name="other", seed=1)
+    with pytest.raises(ValueError, match="belongs to study"):
+        other.tell(t, [1.0, 2.0])
+    assert two.tell(t, [1.0, 2.0]).values == [1.0, 2.0]
+
+
 def test_a_tell_refused_for_its_arguments_leaves_the_trial_open_by_number():
     study = hyperplug.create_study(seed=1)
     t = study.ask()
