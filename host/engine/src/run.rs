@@ -472,15 +472,20 @@ pub fn run(
         if observer.stop_requested() {
             return Ok(observer.stop());
         }
+        let seen = study.finished().len();
         let reaped = study
             .storage()
             .reap(study.id())
             .context("the study stopped")?;
         study.sync().context("the study stopped")?;
-        if reaped.is_empty() && study.unfinished() == 0 {
+        // A trial that finished since the last ask may have been failed by a reap (another
+        // process's, or this study's own in `sync`) that queued its retry: ask once more
+        // before leaving, or nobody may be left to run it.
+        let news = study.finished().len() > seen;
+        if reaped.is_empty() && !news && study.unfinished() == 0 {
             return Ok(None);
         }
-        if reaped.is_empty() {
+        if reaped.is_empty() && study.unfinished() > 0 {
             if !waiting {
                 log::info!(
                     "study `{}`: the budget is spent; waiting for {} trial(s) running in other workers",
@@ -496,6 +501,8 @@ pub fn run(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
 
     #[derive(Default)]
@@ -525,5 +532,163 @@ mod tests {
         assert_eq!(started, 1);
         assert_eq!(seen.store_errors.len(), 1);
         assert!(seen.store_errors[0].contains("table gone"));
+    }
+
+    /// A worker's store that leaves reaping to the other workers (as its own reaps may be
+    /// throttled at any moment), and where another process reaps a lost trial just after this
+    /// worker found the budget spent: that process queues the retry and goes its way.
+    struct OthersReap {
+        mine: hyperplug_storage::SqliteStorage,
+        other: hyperplug_storage::SqliteStorage,
+        lost_at: Instant,
+        grace: Duration,
+        reaped: std::sync::atomic::AtomicBool,
+    }
+
+    impl Storage for OthersReap {
+        fn open(&self, r: &StudyRecord) -> Result<i64, hyperplug_core::Error> {
+            self.mine.open(r)
+        }
+        fn claim_queued(
+            &self,
+            id: i64,
+            limit: Option<u64>,
+        ) -> Result<Option<Trial>, hyperplug_core::Error> {
+            self.mine.claim_queued(id, limit)
+        }
+        fn reserve(
+            &self,
+            id: i64,
+            limit: Option<u64>,
+        ) -> Result<Option<Trial>, hyperplug_core::Error> {
+            let reserved = self.mine.reserve(id, limit)?;
+            let lost = self.lost_at.elapsed() > self.grace * 2;
+            if reserved.is_none() && lost && !self.reaped.swap(true, Ordering::SeqCst) {
+                assert_eq!(self.other.reap(id)?.len(), 1, "the lost trial is reaped");
+            }
+            Ok(reserved)
+        }
+        fn set_params(
+            &self,
+            id: i64,
+            n: u64,
+            p: &hyperplug_core::Params,
+        ) -> Result<(), hyperplug_core::Error> {
+            self.mine.set_params(id, n, p)
+        }
+        fn release(&self, id: i64, n: u64) -> Result<(), hyperplug_core::Error> {
+            self.mine.release(id, n)
+        }
+        fn counted(&self, id: i64) -> Result<u64, hyperplug_core::Error> {
+            self.mine.counted(id)
+        }
+        fn report(&self, id: i64, n: u64, s: u64, v: f64) -> Result<(), hyperplug_core::Error> {
+            self.mine.report(id, n, s, v)
+        }
+        fn finish(&self, id: i64, t: &Trial) -> Result<(), hyperplug_core::Error> {
+            self.mine.finish(id, t)
+        }
+        fn finished_since(
+            &self,
+            id: i64,
+            cursor: u64,
+        ) -> Result<(Vec<Trial>, u64), hyperplug_core::Error> {
+            self.mine.finished_since(id, cursor)
+        }
+        fn running(&self, id: i64) -> Result<Vec<Trial>, hyperplug_core::Error> {
+            self.mine.running(id)
+        }
+        fn enqueue(
+            &self,
+            id: i64,
+            p: &hyperplug_core::Params,
+        ) -> Result<(), hyperplug_core::Error> {
+            self.mine.enqueue(id, p)
+        }
+        fn heartbeat(&self, id: i64, numbers: &[u64]) -> Result<(), hyperplug_core::Error> {
+            self.mine.heartbeat(id, numbers)
+        }
+        fn heartbeat_interval(&self) -> Option<Duration> {
+            self.mine.heartbeat_interval()
+        }
+    }
+
+    #[test]
+    fn a_worker_waiting_at_the_end_runs_a_retry_another_process_queued() {
+        use hyperplug_core::{Domain, FnObjective, Param, Space, Value};
+        use hyperplug_storage::SqliteStorage;
+        use std::sync::atomic::AtomicBool;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let grace = Duration::from_millis(200);
+        let config = StudyConfig {
+            retries: 1,
+            grace,
+            ..StudyConfig::new("end", space, vec![Direction::Minimize]).seed(1)
+        };
+        let mut record = StudyRecord::new("end", config.space.clone(), config.directions.clone());
+        record.retries = 1;
+        record.grace_s = grace.as_secs_f64();
+        let mine = SqliteStorage::open(&path, Mode::Create).unwrap();
+        let id = mine.open(&record).unwrap();
+        // A worker that took trial 0 and was lost: it never beats.
+        let lost = SqliteStorage::open(&path, Mode::Existing).unwrap();
+        lost.open(&record).unwrap();
+        let t = lost.reserve(id, Some(2)).unwrap().unwrap();
+        let params = [("x".to_owned(), Value::Float(0.25))].into_iter().collect();
+        lost.set_params(id, t.number, &params).unwrap();
+        let storage = Arc::new(OthersReap {
+            mine,
+            other: SqliteStorage::open(&path, Mode::Existing).unwrap(),
+            lost_at: Instant::now(),
+            grace,
+            reaped: AtomicBool::new(false),
+        });
+        let registry = crate::Registry::bundled();
+        let strategy = registry.find_strategy("random", None).unwrap();
+        let study = Study::open(
+            config,
+            &*strategy.factory,
+            &Default::default(),
+            storage.clone(),
+        )
+        .unwrap();
+        let mut prepared = Prepared {
+            study,
+            objective: Box::new(FnObjective(
+                |p: &hyperplug_core::Params, _: &mut dyn hyperplug_core::TrialContext| {
+                    Ok::<f64, hyperplug_core::TrialError>(p["x"].as_f64().unwrap_or(1.0))
+                },
+            )),
+            budget: Budget::trials(2),
+            objective_name: "echo".into(),
+            options: RunOptions::default(),
+            location: "test".into(),
+            store: None,
+            existing: 1,
+            max_consecutive_failures: 0,
+            started: 0,
+        };
+        assert_eq!(run(&mut prepared, &mut ()).unwrap(), None);
+        assert!(
+            storage.reaped.load(Ordering::SeqCst),
+            "the other process reaped"
+        );
+        let mut all = Vec::new();
+        Store::each_trial(&storage.mine, id, &mut |t| {
+            all.push((t.trial.number, t.trial.state, t.retry_of));
+            true
+        })
+        .unwrap();
+        assert!(
+            all.contains(&(2, TrialState::Complete, Some(0))),
+            "the retry of the lost trial ran before the worker left: {all:?}"
+        );
+        assert_eq!(
+            Store::find(&storage.mine, "end").unwrap().unwrap().queued,
+            0
+        );
     }
 }

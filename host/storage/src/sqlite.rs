@@ -219,8 +219,17 @@ fn connect(path: &Path, mode: Mode, location: &str) -> Result<Connection, Storag
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
         }
     };
-    conn.execute_batch(setup)
-        .map_err(|e| open_error(e.to_string()))?;
+    // Switching a new file to WAL takes its exclusive lock without asking the busy handler, so
+    // a process opening it at the same moment gets "database is locked": wait as the handler
+    // would. Every statement here may run again.
+    let mut attempt = 0;
+    loop {
+        match conn.execute_batch(setup) {
+            Ok(()) => break,
+            Err(e) if is_busy(&e) && wait_when_busy(attempt) => attempt += 1,
+            Err(e) => return Err(open_error(e.to_string())),
+        }
+    }
     Ok(conn)
 }
 
@@ -257,6 +266,13 @@ fn immutable_uri(path: &Path) -> String {
     }
     uri.push_str("?immutable=1");
     uri
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 /// SQLite's busy handler: sleep briefly and try again, for up to [`BUSY_FOR`]. Short sleeps with
@@ -491,6 +507,26 @@ mod tests {
         );
         let retry = other.claim_queued(id, Some(1)).unwrap().unwrap();
         assert_eq!((retry.number, retry.params), (1, params));
+    }
+
+    /// `hyperplug run` and workers started together on a file that does not exist yet: each
+    /// waits for the others' switch to WAL instead of failing with "database is locked".
+    #[test]
+    fn processes_opening_a_new_file_at_once_all_open_it() {
+        for round in 0..50 {
+            let (_dir, path) = fresh();
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        start.wait();
+                        if let Err(e) = SqliteStorage::open(&path, Mode::Create) {
+                            panic!("round {round}: {e}");
+                        }
+                    });
+                }
+            });
+        }
     }
 
     #[test]
