@@ -380,6 +380,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ..hyperplug_report::Options::default()
             };
             let html = hyperplug_report::render(&data, &options)?;
+            refuse_to_overwrite(&out, &storage)?;
             std::fs::write(&out, html)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!(
@@ -634,10 +635,13 @@ fn studies_command(
             format,
             out: Some(path),
         } => {
-            let file = std::fs::File::create(&path)
+            refuse_to_overwrite(&path, storage)?;
+            // The whole export first: a study that is not there, or a store that fails midway,
+            // leaves the file as it was rather than emptied.
+            let mut text = Vec::new();
+            studies::export(&*store, &name, format, &mut text)?;
+            std::fs::write(&path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            let mut file = std::io::BufWriter::new(file);
-            studies::export(&*store, &name, format, &mut file)?;
             eprintln!("wrote {}", path.display());
         }
         StudiesCommand::Delete { name, yes } => {
@@ -647,6 +651,51 @@ fn studies_command(
         StudiesCommand::Create { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses to write `out` when it is the SQLite file of the store at `storage` (by any path: a
+/// link, `./`), or one of SQLite's files beside it: creating it empties the study store that is
+/// being read.
+fn refuse_to_overwrite(out: &std::path::Path, storage: &str) -> Result<()> {
+    let Ok(Location::Sqlite(db)) = Location::parse(storage) else {
+        return Ok(());
+    };
+    let Ok(target) = std::fs::canonicalize(out) else {
+        // Nothing there yet (or nothing to follow): not the store, which exists.
+        return Ok(());
+    };
+    let same = |a: &std::path::Path| {
+        std::fs::canonicalize(a).is_ok_and(|a| a == target) || same_inode(a, &target)
+    };
+    let mut names = vec![db.clone()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        names.push(name.into());
+    }
+    if names.iter().any(|n| same(n)) {
+        bail!(
+            "{} is the store {} itself; writing it would destroy every study in it: give --out another file",
+            out.display(),
+            redact(storage)
+        );
+    }
+    Ok(())
+}
+
+/// Two names of one file (a hard link) have different paths but one inode.
+#[cfg(unix)]
+fn same_inode(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::path::Path, _: &std::path::Path) -> bool {
+    false
 }
 
 /// Counts Ctrl-C presses: the study stops after the first, interrupts its running trials after
