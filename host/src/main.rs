@@ -237,19 +237,32 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         // `hyperplug studies export x | head`: the reader has what it wanted.
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `text` to stdout. Unlike `print!`, which panics, a reader that has gone (`| head`)
+/// comes back as an error, which `main` takes for the success it is.
+fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Whether `e` is a write into a pipe whose reader has gone, however it was wrapped.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let kind = c
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| c.downcast_ref::<serde_json::Error>()?.io_error_kind());
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Sets `RAYON_NUM_THREADS=1` unless the user set it. candle (the `mlp` objectives) splits
@@ -397,7 +410,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Plugins {
             command: PluginsCommand::List,
         } => {
-            list(&registry(&cli.plugin_dirs));
+            print_out(&list(&registry(&cli.plugin_dirs)))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins {
@@ -413,13 +426,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     return Err(e.into());
                 }
             };
-            println!(
-                "{}: a valid hyperplug plugin: {} (this hyperplug speaks plugin ABI {})",
+            print_out(&format!(
+                "{}: a valid hyperplug plugin: {} (this hyperplug speaks plugin ABI {})\n{}",
                 file.display(),
                 lib.description,
-                hyperplug_abi::ABI_VERSION
-            );
-            list(&registry);
+                hyperplug_abi::ABI_VERSION,
+                list(&registry)
+            ))?;
             if conformance {
                 return check_conformance(&file);
             }
@@ -444,28 +457,32 @@ fn check_conformance(file: &std::path::Path) -> Result<ExitCode> {
     let results = hyperplug_testkit::run_library_checks(file, &|_| hyperplug::Settings::default());
     std::panic::set_hook(previous);
     let results = results?;
-    println!();
+    let mut text = String::from("\n");
     let mut failed = 0;
     for r in &results {
         match &r.outcome {
-            Ok(()) => println!("conformance: {} `{}`: passed", r.kind, r.name),
+            Ok(()) => text.push_str(&format!("conformance: {} `{}`: passed\n", r.kind, r.name)),
             Err(e) => {
                 failed += 1;
-                println!("conformance: {} `{}`: FAILED: {e}", r.kind, r.name);
+                text.push_str(&format!(
+                    "conformance: {} `{}`: FAILED: {e}\n",
+                    r.kind, r.name
+                ));
             }
         }
     }
+    print_out(&text)?;
     if failed > 0 {
         anyhow::bail!(
             "{failed} of {} failed the conformance suite (run with default settings)",
             results.len()
         );
     }
-    println!(
-        "conformance: all {} passed through {}",
+    print_out(&format!(
+        "conformance: all {} passed through {}\n",
         results.len(),
         file.display()
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -523,7 +540,7 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
     summarize(&data);
     if json {
         let text = serde_json::to_string_pretty(&data).context("cannot write JSON")?;
-        println!("{text}");
+        print_out(&format!("{text}\n"))?;
     }
     // Interrupted trials were cut short: say so in the exit status, as shells expect.
     if interrupts.load(Ordering::SeqCst) >= 2 {
@@ -609,7 +626,7 @@ fn studies_command(
         Ok(store) => store,
         // Nothing stored yet is an answer for a listing, not a failure.
         Err(e @ StorageError::Empty { .. }) if matches!(command, StudiesCommand::List) => {
-            println!("{e}");
+            print_out(&format!("{e}\n"))?;
             return Ok(ExitCode::SUCCESS);
         }
         Err(e) => return Err(e.into()),
@@ -748,23 +765,29 @@ fn summarize(data: &StudyData) {
     }
 }
 
-fn list(registry: &Registry) {
-    println!(
+/// The registry's contents as `plugins list` prints them.
+fn list(registry: &Registry) -> String {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
         "{:<9} {:<16} {:<8} {:<58} source",
         "kind", "name", "version", "capabilities"
     );
-    let row = |kind: &str,
-               info: &hyperplug::PluginInfo,
-               caps: String,
-               source: &hyperplug::Source,
-               replaced: &[hyperplug::Source]| {
-        println!(
+    let mut row = |kind: &str,
+                   info: &hyperplug::PluginInfo,
+                   caps: String,
+                   source: &hyperplug::Source,
+                   replaced: &[hyperplug::Source]| {
+        let _ = writeln!(
+            s,
             "{kind:<9} {:<16} {:<8} {caps:<58} {source}",
             info.name, info.version
         );
-        println!("{:<9} {}", "", info.description);
+        let _ = writeln!(s, "{:<9} {}", "", info.description);
         for old in replaced {
-            println!("{:<9} (replaces `{}` from {old})", "", info.name);
+            let _ = writeln!(s, "{:<9} (replaces `{}` from {old})", "", info.name);
         }
     };
     for e in registry.strategies() {
@@ -788,15 +811,16 @@ fn list(registry: &Registry) {
         row("pruner", &e.info, caps.into(), &e.source, &e.replaced);
     }
     if !registry.libraries().is_empty() {
-        println!("\nlibraries:");
+        let _ = writeln!(s, "\nlibraries:");
         for l in registry.libraries() {
-            println!("  {}: {}", l.path.display(), l.description);
+            let _ = writeln!(s, "  {}: {}", l.path.display(), l.description);
         }
     }
     for f in registry.failures() {
-        println!("\nfailed to load: {}", f.error);
+        let _ = writeln!(s, "\nfailed to load: {}", f.error);
     }
     if std::env::var_os(PLUGIN_PATH_VAR).is_none() {
         log::debug!("{PLUGIN_PATH_VAR} is not set");
     }
+    s
 }
