@@ -299,6 +299,16 @@ fn init_logging(cli: &Cli) {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
+    // A directory named on the command line is meant to be read: a typo must not leave its
+    // plugins out without a word (the implicit ones may well not exist).
+    for dir in &cli.plugin_dirs {
+        if !dir.is_dir() {
+            bail!(
+                "--plugin-dir {}: not a directory; give a directory that holds plugin libraries",
+                dir.display()
+            );
+        }
+    }
     match cli.command {
         Command::Run {
             study,
