@@ -237,19 +237,32 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         // `hyperplug studies export x | head`: the reader has what it wanted.
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `text` to stdout. Unlike `print!`, which panics, a reader that has gone (`| head`)
+/// comes back as an error, which `main` takes for the success it is.
+fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Whether `e` is a write into a pipe whose reader has gone, however it was wrapped.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let kind = c
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| c.downcast_ref::<serde_json::Error>()?.io_error_kind());
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Sets `RAYON_NUM_THREADS=1` unless the user set it. candle (the `mlp` objectives) splits
@@ -286,6 +299,16 @@ fn init_logging(cli: &Cli) {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
+    // A directory named on the command line is meant to be read: a typo must not leave its
+    // plugins out without a word (the implicit ones may well not exist).
+    for dir in &cli.plugin_dirs {
+        if !dir.is_dir() {
+            bail!(
+                "--plugin-dir {}: not a directory; give a directory that holds plugin libraries",
+                dir.display()
+            );
+        }
+    }
     match cli.command {
         Command::Run {
             study,
@@ -380,6 +403,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ..hyperplug_report::Options::default()
             };
             let html = hyperplug_report::render(&data, &options)?;
+            refuse_to_overwrite(&out, &storage)?;
             std::fs::write(&out, html)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!(
@@ -396,7 +420,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Plugins {
             command: PluginsCommand::List,
         } => {
-            list(&registry(&cli.plugin_dirs));
+            print_out(&list(&registry(&cli.plugin_dirs)))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins {
@@ -412,13 +436,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     return Err(e.into());
                 }
             };
-            println!(
-                "{}: a valid hyperplug plugin: {} (this hyperplug speaks plugin ABI {})",
+            print_out(&format!(
+                "{}: a valid hyperplug plugin: {} (this hyperplug speaks plugin ABI {})\n{}",
                 file.display(),
                 lib.description,
-                hyperplug_abi::ABI_VERSION
-            );
-            list(&registry);
+                hyperplug_abi::ABI_VERSION,
+                list(&registry)
+            ))?;
             if conformance {
                 return check_conformance(&file);
             }
@@ -443,28 +467,32 @@ fn check_conformance(file: &std::path::Path) -> Result<ExitCode> {
     let results = hyperplug_testkit::run_library_checks(file, &|_| hyperplug::Settings::default());
     std::panic::set_hook(previous);
     let results = results?;
-    println!();
+    let mut text = String::from("\n");
     let mut failed = 0;
     for r in &results {
         match &r.outcome {
-            Ok(()) => println!("conformance: {} `{}`: passed", r.kind, r.name),
+            Ok(()) => text.push_str(&format!("conformance: {} `{}`: passed\n", r.kind, r.name)),
             Err(e) => {
                 failed += 1;
-                println!("conformance: {} `{}`: FAILED: {e}", r.kind, r.name);
+                text.push_str(&format!(
+                    "conformance: {} `{}`: FAILED: {e}\n",
+                    r.kind, r.name
+                ));
             }
         }
     }
+    print_out(&text)?;
     if failed > 0 {
         anyhow::bail!(
             "{failed} of {} failed the conformance suite (run with default settings)",
             results.len()
         );
     }
-    println!(
-        "conformance: all {} passed through {}",
+    print_out(&format!(
+        "conformance: all {} passed through {}\n",
         results.len(),
         file.display()
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -522,7 +550,7 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
     summarize(&data);
     if json {
         let text = serde_json::to_string_pretty(&data).context("cannot write JSON")?;
-        println!("{text}");
+        print_out(&format!("{text}\n"))?;
     }
     // Interrupted trials were cut short: say so in the exit status, as shells expect.
     if interrupts.load(Ordering::SeqCst) >= 2 {
@@ -608,7 +636,7 @@ fn studies_command(
         Ok(store) => store,
         // Nothing stored yet is an answer for a listing, not a failure.
         Err(e @ StorageError::Empty { .. }) if matches!(command, StudiesCommand::List) => {
-            println!("{e}");
+            print_out(&format!("{e}\n"))?;
             return Ok(ExitCode::SUCCESS);
         }
         Err(e) => return Err(e.into()),
@@ -634,10 +662,13 @@ fn studies_command(
             format,
             out: Some(path),
         } => {
-            let file = std::fs::File::create(&path)
+            refuse_to_overwrite(&path, storage)?;
+            // The whole export first: a study that is not there, or a store that fails midway,
+            // leaves the file as it was rather than emptied.
+            let mut text = Vec::new();
+            studies::export(&*store, &name, format, &mut text)?;
+            std::fs::write(&path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            let mut file = std::io::BufWriter::new(file);
-            studies::export(&*store, &name, format, &mut file)?;
             eprintln!("wrote {}", path.display());
         }
         StudiesCommand::Delete { name, yes } => {
@@ -647,6 +678,51 @@ fn studies_command(
         StudiesCommand::Create { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses to write `out` when it is the SQLite file of the store at `storage` (by any path: a
+/// link, `./`), or one of SQLite's files beside it: creating it empties the study store that is
+/// being read.
+fn refuse_to_overwrite(out: &std::path::Path, storage: &str) -> Result<()> {
+    let Ok(Location::Sqlite(db)) = Location::parse(storage) else {
+        return Ok(());
+    };
+    let Ok(target) = std::fs::canonicalize(out) else {
+        // Nothing there yet (or nothing to follow): not the store, which exists.
+        return Ok(());
+    };
+    let same = |a: &std::path::Path| {
+        std::fs::canonicalize(a).is_ok_and(|a| a == target) || same_inode(a, &target)
+    };
+    let mut names = vec![db.clone()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        names.push(name.into());
+    }
+    if names.iter().any(|n| same(n)) {
+        bail!(
+            "{} is the store {} itself; writing it would destroy every study in it: give --out another file",
+            out.display(),
+            redact(storage)
+        );
+    }
+    Ok(())
+}
+
+/// Two names of one file (a hard link) have different paths but one inode.
+#[cfg(unix)]
+fn same_inode(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::path::Path, _: &std::path::Path) -> bool {
+    false
 }
 
 /// Counts Ctrl-C presses: the study stops after the first, interrupts its running trials after
@@ -699,23 +775,29 @@ fn summarize(data: &StudyData) {
     }
 }
 
-fn list(registry: &Registry) {
-    println!(
+/// The registry's contents as `plugins list` prints them.
+fn list(registry: &Registry) -> String {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
         "{:<9} {:<16} {:<8} {:<58} source",
         "kind", "name", "version", "capabilities"
     );
-    let row = |kind: &str,
-               info: &hyperplug::PluginInfo,
-               caps: String,
-               source: &hyperplug::Source,
-               replaced: &[hyperplug::Source]| {
-        println!(
+    let mut row = |kind: &str,
+                   info: &hyperplug::PluginInfo,
+                   caps: String,
+                   source: &hyperplug::Source,
+                   replaced: &[hyperplug::Source]| {
+        let _ = writeln!(
+            s,
             "{kind:<9} {:<16} {:<8} {caps:<58} {source}",
             info.name, info.version
         );
-        println!("{:<9} {}", "", info.description);
+        let _ = writeln!(s, "{:<9} {}", "", info.description);
         for old in replaced {
-            println!("{:<9} (replaces `{}` from {old})", "", info.name);
+            let _ = writeln!(s, "{:<9} (replaces `{}` from {old})", "", info.name);
         }
     };
     for e in registry.strategies() {
@@ -739,15 +821,16 @@ fn list(registry: &Registry) {
         row("pruner", &e.info, caps.into(), &e.source, &e.replaced);
     }
     if !registry.libraries().is_empty() {
-        println!("\nlibraries:");
+        let _ = writeln!(s, "\nlibraries:");
         for l in registry.libraries() {
-            println!("  {}: {}", l.path.display(), l.description);
+            let _ = writeln!(s, "  {}: {}", l.path.display(), l.description);
         }
     }
     for f in registry.failures() {
-        println!("\nfailed to load: {}", f.error);
+        let _ = writeln!(s, "\nfailed to load: {}", f.error);
     }
     if std::env::var_os(PLUGIN_PATH_VAR).is_none() {
         log::debug!("{PLUGIN_PATH_VAR} is not set");
     }
+    s
 }

@@ -321,6 +321,38 @@ fn the_overhead_benchmark_times_each_strategy_per_trial() {
 }
 
 #[test]
+fn a_budget_beyond_memory_runs_until_its_timeout_instead_of_aborting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hyperplug(
+        &[
+            "bench",
+            "overhead",
+            "--strategies",
+            "random",
+            "--dim",
+            "2",
+            "--trials",
+            "1000000000000",
+            "--timeout",
+            "1s",
+            "--out",
+            "o.jsonl",
+            "--md",
+            "o.md",
+        ],
+        dir.path(),
+        &[],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let lines = std::fs::read_to_string(dir.path().join("o.jsonl")).unwrap();
+    let r: Value = serde_json::from_str(lines.trim()).unwrap();
+    let trials = r["trials"].as_u64().unwrap();
+    assert!(trials > 0, "{r}");
+    assert_eq!(floats(&r["sampler_s"]).len() as u64, trials);
+}
+
+#[test]
 fn a_problem_can_come_from_a_study_file() {
     let dir = tempfile::tempdir().unwrap();
     write(

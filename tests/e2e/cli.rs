@@ -302,3 +302,146 @@ fn a_missing_study_file_and_bad_arguments_fail_cleanly() {
     let out = hyperplug(&["fly"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_export_or_report_never_writes_over_the_store_it_reads_nor_a_file_it_cannot_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let study = write(d, "s.toml", &BRANIN.replace("trials = 60", "trials = 3"));
+    let out = hyperplug(&["run", &study, "--storage", "sqlite://s.db"], d, &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    std::os::unix::fs::symlink(d.join("s.db"), d.join("link.db")).unwrap();
+    let stored = |what: &str| {
+        let out = hyperplug(&["studies", "list", "--storage", "sqlite://s.db"], d, &[]);
+        let (stdout, stderr) = text(&out);
+        assert!(
+            out.status.success() && stdout.contains("branin-random"),
+            "{what} lost the store:\n{stdout}{stderr}"
+        );
+    };
+    for target in ["s.db", "./s.db", "link.db"] {
+        let out = hyperplug(
+            &[
+                "studies",
+                "export",
+                "branin-random",
+                "--storage",
+                "sqlite://s.db",
+                "--out",
+                target,
+            ],
+            d,
+            &[],
+        );
+        assert_clean_failure(&out, &[target, "the store"]);
+        stored(&format!("export --out {target}"));
+        let out = hyperplug(
+            &[
+                "report",
+                "branin-random",
+                "--storage",
+                "sqlite://s.db",
+                "--out",
+                target,
+            ],
+            d,
+            &[],
+        );
+        assert_clean_failure(&out, &[target, "the store"]);
+        stored(&format!("report --out {target}"));
+    }
+    // A study that is not there leaves the file it would have been written to as it was.
+    write(d, "keep.csv", "precious\n");
+    let out = hyperplug(
+        &[
+            "studies",
+            "export",
+            "typo",
+            "--storage",
+            "sqlite://s.db",
+            "--out",
+            "keep.csv",
+        ],
+        d,
+        &[],
+    );
+    assert_clean_failure(&out, &["typo"]);
+    assert_eq!(
+        std::fs::read_to_string(d.join("keep.csv")).unwrap(),
+        "precious\n"
+    );
+}
+
+/// Runs the binary with its stdout a pipe nobody reads any more, as `hyperplug ... | head -1`
+/// leaves it once `head` has its line.
+fn into_a_closed_pipe(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    std::process::Command::new(crate::bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("HYPERPLUG_PLUGIN_PATH")
+        .env("RUST_BACKTRACE", "1")
+        .stdout(writer)
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_like_any_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let study = write(d, "s.toml", &BRANIN.replace("trials = 60", "trials = 3"));
+    let out = hyperplug(&["run", &study, "--storage", "sqlite://s.db"], d, &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = hyperplug(
+        &[
+            "bench",
+            "--strategies",
+            "random",
+            "--problems",
+            "branin",
+            "--seeds",
+            "1",
+            "--budgets",
+            "3",
+            "--out",
+            "r.jsonl",
+            "--md",
+            "r.md",
+        ],
+        d,
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    for args in [
+        &["run", &study, "--storage", "memory", "--json"][..],
+        &["plugins", "list"],
+        &["bench", "report", "r.jsonl"],
+        &[
+            "studies",
+            "best",
+            "branin-random",
+            "--json",
+            "--storage",
+            "sqlite://s.db",
+        ],
+        &[
+            "studies",
+            "export",
+            "branin-random",
+            "--format",
+            "json",
+            "--storage",
+            "sqlite://s.db",
+        ],
+    ] {
+        let out = into_a_closed_pipe(args, d);
+        let (_, stderr) = text(&out);
+        assert!(
+            out.status.success() && !stderr.contains("panicked") && !stderr.contains("error"),
+            "{args:?} into a closed pipe: {:?}\n{stderr}",
+            out.status
+        );
+    }
+}

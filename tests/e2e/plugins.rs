@@ -899,3 +899,15 @@ fn the_plugin_templates_build_from_a_copy_test_themselves_and_load_into_the_host
         assert!(r["best_trials"][0]["values"][0].is_f64(), "{template}: {r}");
     }
 }
+
+#[test]
+fn a_plugin_dir_that_is_not_a_directory_is_refused_rather_than_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "file.so", "not a directory");
+    for given in ["no-such-dir", "file.so"] {
+        let out = hyperplug(&["--plugin-dir", given, "plugins", "list"], dir.path(), &[]);
+        assert_clean_failure(&out, &["--plugin-dir", given, "not a directory"]);
+    }
+    let out = hyperplug(&["--plugin-dir", ".", "plugins", "list"], dir.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+}

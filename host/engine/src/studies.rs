@@ -65,7 +65,7 @@ pub fn delete(store: &dyn Store, name: &str, yes: bool) -> Result<u64> {
 pub fn parse_params(space: &Space, json: &[String], pairs: &[String]) -> Result<Vec<Params>> {
     let mut trials = Vec::new();
     for text in json {
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        let Entries(object) = serde_json::from_str(text)
             .map_err(|e| anyhow!("`{text}` is not a JSON object of parameters: {e}"))?;
         let given = object
             .into_iter()
@@ -141,8 +141,40 @@ fn from_text(domain: &Domain, v: &str) -> Option<Value> {
     }
 }
 
-/// The parameters in the space's order, checked: every active one given, none inactive.
+/// A JSON object's entries as written, repeated keys included: a map keeps only one value of a
+/// repeated key, and the other would be dropped without a word.
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of parameters")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// The parameters in the space's order, checked: every active one given, none inactive, none
+/// twice.
 fn in_space_order(space: &Space, given: Vec<(String, Value)>) -> Result<Params> {
+    let mut seen = std::collections::HashSet::with_capacity(given.len());
+    if let Some((name, _)) = given.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        bail!("`{name}` is given twice; give each parameter once");
+    }
     let mut params = Params::new();
     for p in space.params() {
         if let Some((_, v)) = given.iter().find(|(k, _)| *k == p.name) {
@@ -221,5 +253,23 @@ mod tests {
             .to_string();
         assert!(e.contains("not a JSON object"), "{e}");
         assert!(parse_params(&s, &[], &[]).is_err());
+    }
+
+    #[test]
+    fn a_parameter_given_twice_is_refused_rather_than_one_value_dropped() {
+        let s = space();
+        let rest = ["layers=1", "act=relu", "batch=32"].map(String::from);
+        for lr in [["lr=0.01", "lr=0.05"], ["lr=0.01", " lr = 0.01"]] {
+            let pairs: Vec<String> = lr
+                .iter()
+                .map(|p| (*p).to_owned())
+                .chain(rest.clone())
+                .collect();
+            let e = format!("{:#}", parse_params(&s, &[], &pairs).unwrap_err());
+            assert!(e.contains("`lr` is given twice"), "{pairs:?}: {e}");
+        }
+        let json = r#"{"lr": 0.01, "layers": 1, "act": "relu", "batch": 32, "lr": 0.05}"#;
+        let e = format!("{:#}", parse_params(&s, &[json.into()], &[]).unwrap_err());
+        assert!(e.contains("`lr` is given twice"), "{e}");
     }
 }

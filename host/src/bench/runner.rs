@@ -227,7 +227,9 @@ impl Plan {
             .create(&p.spec.settings_for(job.seed))
             .with_context(|| format!("cannot create objective `{}`", p.spec.objective))?;
         let space = space_of(&p.spec, &*objective)?;
-        let sampler = Arc::new(Mutex::new(vec![0.0; job.budget as usize]));
+        // Grown per trial as trials run: a budget is a limit, and one far beyond what a run
+        // reaches (stopped by its timeout) must not be allocated up front.
+        let sampler = Arc::new(Mutex::new(Vec::new()));
         let timed = TimedFactory {
             inner: Arc::clone(&s.factory),
             seconds: Arc::clone(&sampler),
@@ -273,7 +275,7 @@ impl Plan {
         record.best_so_far = o.best_so_far;
         let mut sampler =
             std::mem::take(&mut *sampler.lock().unwrap_or_else(PoisonError::into_inner));
-        sampler.truncate(trials.len());
+        sampler.resize(trials.len(), 0.0);
         record.sampler_s = sampler;
         record.trial_s = clock.trial_s;
         if record.complete == 0

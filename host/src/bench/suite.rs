@@ -3,6 +3,7 @@
 //! ```toml
 //! seeds = 10                  # seeds 0..9; or a list [0, 3, 7]; or "5..15"
 //! budgets = [100]             # trials per run; several budgets run separately
+//!                             # (each seed and budget once; at most 100,000 seeds)
 //!
 //! [[strategy]]
 //! name = "qmc"                # as the registry knows it; other keys are its settings
@@ -142,7 +143,9 @@ impl Suite {
         let file = path.display();
         let seeds = match raw.seeds {
             None => Vec::new(),
-            Some(SeedsToml::Count(n)) => (0..n).collect(),
+            Some(SeedsToml::Count(n)) => {
+                seed_range(0, n).with_context(|| format!("{file}: `seeds`"))?
+            }
             Some(SeedsToml::List(l)) => l,
             Some(SeedsToml::Range(r)) => {
                 parse_seeds(&r).with_context(|| format!("{file}: `seeds`"))?
@@ -189,6 +192,13 @@ impl Suite {
         if let Some(b) = self.budgets.iter().find(|&&b| b == 0) {
             bail!("budget {b} runs no trial; give at least 1");
         }
+        // The same seed twice is the same run twice: it would count double in every statistic.
+        for (what, list) in [("seed", &self.seeds), ("budget", &self.budgets)] {
+            let mut seen = std::collections::HashSet::with_capacity(list.len());
+            if let Some(n) = list.iter().find(|&&n| !seen.insert(n)) {
+                bail!("{what} {n} is given twice; give each once");
+            }
+        }
         for (i, s) in self.strategies.iter().enumerate() {
             if self.strategies[..i].iter().any(|o| o.label == s.label) {
                 bail!(
@@ -209,6 +219,18 @@ impl Suite {
     }
 }
 
+/// The most seeds a suite may list: far more than any benchmark runs, few enough that a typo
+/// (`seeds = 18446744073709551615`) is refused rather than listed until memory runs out.
+pub const MAX_SEEDS: u64 = 100_000;
+
+/// Seeds `a` to `b - 1`, at most [`MAX_SEEDS`] of them.
+fn seed_range(a: u64, b: u64) -> Result<Vec<u64>> {
+    if b.saturating_sub(a) > MAX_SEEDS {
+        bail!("{a}..{b} is more than {MAX_SEEDS} seeds; a benchmark runs every one, so give fewer");
+    }
+    Ok((a..b).collect())
+}
+
 /// `"10"` (seeds 0 to 9), `"3..7"` (3 to 6), or `"1,4,9"`.
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
     let text = text.trim();
@@ -222,12 +244,12 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
         if a >= b {
             bail!("the seed range {a}..{b} is empty; write A..B with A < B (B excluded)");
         }
-        return Ok((a..b).collect());
+        return seed_range(a, b);
     }
     if text.contains(',') {
         return text.split(',').map(number).collect();
     }
-    Ok((0..number(text)?).collect())
+    seed_range(0, number(text)?)
 }
 
 /// `"100,500"`.
@@ -466,6 +488,44 @@ direction = "maximize"
         s.strategies.pop();
         s.budgets = vec![0];
         assert!(s.check().unwrap_err().to_string().contains("runs no trial"));
+    }
+
+    #[test]
+    fn seed_counts_beyond_any_benchmark_are_refused_before_any_is_listed() {
+        for text in [
+            "18446744073709551615",
+            "0..18446744073709551615",
+            "5..100000006",
+        ] {
+            let e = parse_seeds(text).unwrap_err().to_string();
+            assert!(e.contains("more than 100000 seeds"), "{text}: {e}");
+        }
+        assert_eq!(parse_seeds("100000").unwrap().len(), 100_000);
+        let e = Suite::parse(
+            Path::new("s.toml"),
+            "seeds = 18446744073709551615
+",
+        )
+        .unwrap_err();
+        let m = format!("{e:#}");
+        assert!(
+            m.contains("s.toml: `seeds`: ") && m.contains("more than"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_seed_or_budget_given_twice_is_refused_rather_than_counted_twice() {
+        let base =
+            "budgets = [5]\n[[strategy]]\nname = \"random\"\n[[problem]]\nobjective = \"branin\"\n";
+        let suite = |extra: &str| Suite::parse(Path::new("s.toml"), &format!("{extra}\n{base}"));
+        suite("seeds = [1, 2]").unwrap().check().unwrap();
+        let e = suite("seeds = [1, 2, 1]").unwrap().check().unwrap_err();
+        assert!(e.to_string().contains("seed 1 is given twice"), "{e}");
+        let mut s = suite("seeds = 2").unwrap();
+        s.budgets = parse_budgets("5,10,5").unwrap();
+        let e = s.check().unwrap_err();
+        assert!(e.to_string().contains("budget 5 is given twice"), "{e}");
     }
 
     #[test]
