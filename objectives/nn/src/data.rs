@@ -213,6 +213,18 @@ impl Dataset {
                 columns: header.join(", "),
             });
         };
+        // A second column of the target's name would train as a feature: the answer leaking
+        // into the inputs, and every score perfect.
+        if let Some(again) = header.iter().skip(t + 1).position(|h| h == target) {
+            return Err(DataError::Invalid {
+                data: source.to_owned(),
+                message: format!(
+                    "the header names the target `{target}` twice (columns {} and {}); rename or remove one, or the copy would be a feature that gives the answer away",
+                    t + 1,
+                    t + again + 2
+                ),
+            });
+        }
         let features: Vec<String> = header
             .iter()
             .enumerate()
@@ -639,6 +651,17 @@ mod tests {
         assert!(
             e.to_string().starts_with("cannot read /no/such/file.csv: "),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_target_column_named_twice_is_refused() {
+        // The second copy would otherwise train as a feature: the answer leaks into the inputs.
+        let e =
+            Dataset::from_csv_str("a,y,y\n1,0,0\n2,1,1\n3,0,0\n", "f.csv", "y", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.csv: the header names the target `y` twice (columns 2 and 3); rename or remove one, or the copy would be a feature that gives the answer away"
         );
     }
 }
