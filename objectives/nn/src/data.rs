@@ -231,6 +231,21 @@ impl Dataset {
             .filter(|&(j, _)| j != t)
             .map(|(_, h)| h.clone())
             .collect();
+        // Said here, before the target's inference reads nothing as "a single class".
+        if features.is_empty() {
+            return Err(DataError::Invalid {
+                data: source.to_owned(),
+                message: format!(
+                    "the target `{target}` is the only column; the other columns are the features to predict it from"
+                ),
+            });
+        }
+        if rows.len() < 2 {
+            return Err(DataError::Invalid {
+                data: source.to_owned(),
+                message: "the file has a header but no data rows".into(),
+            });
+        }
         let mut x = Vec::with_capacity((rows.len() - 1) * features.len());
         let mut raw_targets = Vec::with_capacity(rows.len() - 1);
         for (line, cells) in &rows[1..] {
@@ -662,6 +677,22 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "f.csv: the header names the target `y` twice (columns 2 and 3); rename or remove one, or the copy would be a feature that gives the answer away"
+        );
+    }
+
+    #[test]
+    fn files_without_data_rows_or_features_say_so() {
+        for task in [None, Some(Task::Classification), Some(Task::Regression)] {
+            let e = Dataset::from_csv_str("a,y\n\n", "f.csv", "y", task).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "f.csv: the file has a header but no data rows"
+            );
+        }
+        let e = Dataset::from_csv_str("y\n1\n2\n", "f.csv", "y", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.csv: the target `y` is the only column; the other columns are the features to predict it from"
         );
     }
 }
