@@ -277,7 +277,14 @@ pub const MAX_INFERRED_CLASSES: usize = 20;
 fn parse_number(cell: &str, source: &str, line: usize, column: &str) -> Result<f64, DataError> {
     let s = cell.trim();
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_finite() && (v as f32).is_finite() => Ok(v),
+        // The network computes in f32, where such a value is infinite: every trial would diverge.
+        Ok(v) if v.is_finite() => Err(DataError::Invalid {
+            data: source.to_owned(),
+            message: format!(
+                "line {line}, column `{column}`: `{s}` is beyond the ±3.4e38 of the 32-bit floats the network computes in; rescale the column"
+            ),
+        }),
         _ => Err(DataError::NonNumeric {
             data: source.to_owned(),
             line,
@@ -678,6 +685,26 @@ mod tests {
             e.to_string(),
             "f.csv: the header names the target `y` twice (columns 2 and 3); rename or remove one, or the copy would be a feature that gives the answer away"
         );
+    }
+
+    #[test]
+    fn values_beyond_32_bit_floats_are_refused() {
+        // The network computes in f32: 1e39 would become infinity and every trial diverge.
+        let e = Dataset::from_csv_str("a,y\n1e39,0\n2,1\n3,0\n", "f.csv", "y", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.csv: line 2, column `a`: `1e39` is beyond the ±3.4e38 of the 32-bit floats the network computes in; rescale the column"
+        );
+        let e =
+            Dataset::from_csv_str("a,y\n1,0.5\n2,-4e38\n3,0\n", "f.csv", "y", None).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("line 3, column `y`: `-4e38` is beyond"),
+            "{e}"
+        );
+        // The largest f32 is fine.
+        let d = Dataset::from_csv_str("a,y\n3e38,0.5\n2,1e38\n", "f.csv", "y", None).unwrap();
+        assert_eq!(d.x()[0], 3e38);
     }
 
     #[test]
