@@ -341,7 +341,23 @@ fn targets_from_column(
         .collect();
     let task = match (task, &numbers) {
         (Some(task), _) => task,
-        (None, None) => Task::Classification,
+        (None, None) => {
+            // Numbers with a stray `NaN`, `NA` or `inf` are numbers with a missing value, not
+            // each a class (which would silently turn a regression into a many-class problem).
+            let is_number = |s: &String| s.parse::<f64>().is_ok_and(f64::is_finite);
+            if raw.iter().any(is_number)
+                && let Some(i) = raw.iter().position(|s| !s.is_empty() && !is_number(s))
+            {
+                return Err(DataError::Invalid {
+                    data: source.to_owned(),
+                    message: format!(
+                        "line {}, column `{column}`: `{}` is not a finite number, while the column's other cells are numbers; fix or remove the row, or set `task` = \"classification\" if the column holds class labels",
+                        rows[i].0, raw[i]
+                    ),
+                });
+            }
+            Task::Classification
+        }
         (None, Some(v)) if v.iter().any(|x| x.fract() != 0.0) => Task::Regression,
         (None, Some(v)) => {
             let mut distinct = v.clone();
@@ -685,6 +701,33 @@ mod tests {
             e.to_string(),
             "f.csv: the header names the target `y` twice (columns 2 and 3); rename or remove one, or the copy would be a feature that gives the answer away"
         );
+    }
+
+    #[test]
+    fn a_numeric_target_with_a_missing_or_non_finite_cell_is_refused() {
+        // Inferred: these are numbers with one missing value, not three or more classes.
+        for (cell, shown) in [("NaN", "NaN"), ("NA", "NA"), ("inf", "inf"), ("?", "?")] {
+            for others in ["1.5\n2.5", "0\n1"] {
+                let text = format!("a,y\n1,{}\n3,{cell}\n", others.replace('\n', "\n2,"));
+                let e = Dataset::from_csv_str(&text, "f.csv", "y", None).unwrap_err();
+                assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "f.csv: line 4, column `y`: `{shown}` is not a finite number, while the column's other cells are numbers; fix or remove the row, or set `task` = \"classification\" if the column holds class labels"
+                    ),
+                    "{text}"
+                );
+            }
+        }
+        // Asked for, such a label is a class like any other.
+        let d = Dataset::from_csv_str(
+            "a,y\n1,0\n2,1\n3,NA\n",
+            "f.csv",
+            "y",
+            Some(Task::Classification),
+        )
+        .unwrap();
+        assert_eq!(d.n_classes(), 3);
     }
 
     #[test]
