@@ -402,4 +402,16 @@ mod tests {
             "{m}"
         );
     }
+
+    #[test]
+    fn the_optimum_skips_configurations_whose_mean_is_not_finite() {
+        // A diverged run logged as -inf would otherwise be the optimum no trial can reach (its
+        // trials fail for a value that is not finite), and every regret infinite.
+        let t = load_text("k,seed,loss\n1,0,-inf\n1,1,0.2\n2,0,0.5\n", SPACE).unwrap();
+        assert_eq!(t.optimum(0), Some((1, 0.5)));
+        let o = TableObjective::new(Arc::new(t), Options::default()).unwrap();
+        assert_eq!(o.optimum(), Some(vec![0.5]));
+        let t = load_text("k,seed,loss\n1,0,NaN\n2,0,inf\n", SPACE).unwrap();
+        assert_eq!(t.optimum(0), None);
+    }
 }

@@ -175,7 +175,7 @@ impl TableObjective {
                     .optimum(metric)
                     .ok_or_else(|| {
                         Error::Other(format!(
-                            "{}: no configuration has a numeric mean of `{}`",
+                            "{}: no configuration has a finite mean of `{}`",
                             table.csv_path().display(),
                             table.metrics()[metric].name
                         ))

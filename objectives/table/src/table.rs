@@ -276,13 +276,13 @@ impl Table {
     }
 
     /// The configuration with the best mean of `metric` in the metric's direction (the first in
-    /// the file among ties) and that mean. Configurations whose mean is not a number are skipped;
-    /// `None` if none is left.
+    /// the file among ties) and that mean. Configurations whose mean is not a finite number (a
+    /// seed logged as NaN or ±inf, whose trials fail) are skipped; `None` if none is left.
     pub fn optimum(&self, metric: usize) -> Option<(usize, f64)> {
         let direction = self.metrics[metric].direction;
         (0..self.configs())
             .map(|c| (c, self.mean(c, metric)))
-            .filter(|(_, m)| !m.is_nan())
+            .filter(|(_, m)| m.is_finite())
             .fold(None, |best, (c, m)| match best {
                 Some((_, b)) if !direction.better(m, b) => best,
                 _ => Some((c, m)),
