@@ -181,10 +181,11 @@ impl Dataset {
     }
 
     /// Parses CSV text (comma-separated, a header row of column names, double quotes around
-    /// fields that need them). Every column but `target` is a numeric feature. Without `task`,
-    /// a target of words is a classification, one of numbers with a fraction a regression, one
-    /// of whole numbers a classification when it has at most [`MAX_INFERRED_CLASSES`] distinct
-    /// values; anything else asks for `task`.
+    /// fields that need them). Every column but `target` is a numeric feature (finite, within
+    /// the ±3.4e38 of `f32`). Without `task`, a target of words is a classification, one of
+    /// numbers with a fraction a regression, one of whole numbers a classification when it has
+    /// at most [`MAX_INFERRED_CLASSES`] distinct values; numbers mixed with other cells (`NaN`,
+    /// `NA`) and anything else ask for `task`.
     pub fn from_csv_str(
         text: &str,
         source: &str,
