@@ -60,10 +60,14 @@
 mod library;
 mod objective;
 mod pruner;
+mod robust;
 
 pub use library::{Checked, built_library, check_library, check_library_with, run_library_checks};
 pub use objective::check_objective;
 pub use pruner::{STEPS, Sweep, check_pruner};
+pub use robust::{
+    ROBUST_CASES, RobustCase, check_strategy_robust, check_strategy_robust_with, run_case,
+};
 
 use hyperplug_core::{
     AskContext, Direction, Domain, Error, Param, Params, Requirements, Settings, Space,
