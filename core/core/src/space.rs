@@ -157,8 +157,8 @@ impl Domain {
                 log,
                 step: None,
             } => {
-                let x = if log {
-                    (low.ln() + u * (high.ln() - low.ln())).exp()
+                let x = if let Some((a, b)) = log.then(|| log_span(low, high)).flatten() {
+                    (a + u * (b - a)).exp()
                 } else {
                     low + u * (high - low)
                 };
@@ -178,8 +178,8 @@ impl Domain {
                 high,
                 log: true,
                 ..
-            } => {
-                let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
+            } if int_log_span(low, high).is_some() => {
+                let (a, b) = int_log_span(low, high).unwrap_or((0.0, 1.0));
                 let x = (a + u * (b - a)).exp().round() as i64;
                 Value::Int(x.clamp(low, high))
             }
@@ -209,8 +209,10 @@ impl Domain {
                         let n = self.cardinality()? as f64;
                         (((x - low) / step).round() + 0.5) / n
                     }
-                    None if log => (x.ln() - low.ln()) / (high.ln() - low.ln()),
-                    None => (x - low) / (high - low),
+                    None => match log.then(|| log_span(low, high)).flatten() {
+                        Some((a, b)) => (x.ln() - a) / (b - a),
+                        None => (x - low) / (high - low),
+                    },
                 })
             }
             Domain::Int {
@@ -220,14 +222,15 @@ impl Domain {
                 step,
             } => {
                 let x = value.as_i64()?;
-                Some(if log {
-                    let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
-                    ((x as f64).ln() - a) / (b - a)
-                } else {
-                    let n = self.cardinality()? as f64;
-                    let k = (i128::from(x) - i128::from(low)) / i128::from(step);
-                    (k as f64 + 0.5) / n
-                })
+                Some(
+                    if let Some((a, b)) = log.then(|| int_log_span(low, high)).flatten() {
+                        ((x as f64).ln() - a) / (b - a)
+                    } else {
+                        let n = self.cardinality()? as f64;
+                        let k = (i128::from(x) - i128::from(low)) / i128::from(step);
+                        (k as f64 + 0.5) / n
+                    },
+                )
             }
             Domain::Categorical { ref choices } => {
                 let i = choices.iter().position(|c| c == value)?;
@@ -457,6 +460,21 @@ fn bad_step(name: String, message: impl Into<String>) -> SpaceError {
         name,
         message: message.into(),
     }
+}
+
+/// The logarithms of a float range's ends, when floating point tells them apart: a range as
+/// narrow as a few ulps near 1e300 has equal logarithms, and its log scale, dividing by their
+/// difference, would give NaN; such a range is treated as uniform, which it is to the last bit.
+fn log_span(low: f64, high: f64) -> Option<(f64, f64)> {
+    let (a, b) = (low.ln(), high.ln());
+    (b > a).then_some((a, b))
+}
+
+/// [`log_span`] for an int range on a log scale, whose cells reach half a unit past each end.
+/// Near `i64::MAX` both ends are one float, so the range falls back to the uniform cells.
+fn int_log_span(low: i64, high: i64) -> Option<(f64, f64)> {
+    let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
+    (b > a).then_some((a, b))
 }
 
 /// The index in `0..n` that `u` in `[0, 1]` falls into.
@@ -755,6 +773,24 @@ mod tests {
         let f = Domain::float(0.0, 1e30).step(1e-10);
         assert_eq!(f.cardinality(), Some(u64::MAX));
         assert!(matches!(f.from_unit(0.5), Value::Float(_)));
+    }
+
+    /// Ranges on a log scale too narrow for their logarithms to differ (found by the
+    /// testkit's robustness property through `gp`, which re-encodes candidates) map to and from
+    /// the unit interval with finite coordinates and stay in the domain.
+    #[test]
+    fn log_ranges_narrower_than_their_logarithms_have_finite_unit_coordinates() {
+        for d in [
+            Domain::int(i64::MAX - 10, i64::MAX).log(),
+            Domain::float(1e300, 1e300 * (1.0 + 2.0 * f64::EPSILON)).log(),
+        ] {
+            for k in 0..=10 {
+                let v = d.from_unit(k as f64 / 10.0);
+                assert!(d.contains(&v), "{v} from {}", d.describe());
+                let u = d.to_unit(&v).unwrap();
+                assert!(u.is_finite() && (0.0..=1.0).contains(&u), "{u} for {v}");
+            }
+        }
     }
 
     #[test]

@@ -38,6 +38,11 @@
 //! key is refused by name and that every capability the strategy does not declare is refused by
 //! [`Study::new`]. A strategy that runs out of points ([`Error::Exhausted`]) simply ends its run.
 //!
+//! [`check_strategy_robust`] adds a property test: spaces and histories generated from a fixed
+//! seed (extreme ranges, mixed choices, conditions, degenerate, failed and pruned histories,
+//! running trials), on each of which the strategy must suggest a point of the space or return an
+//! error, never panic or hang. The host runs it on every bundled strategy.
+//!
 //! For pruner authors, [`check_pruner`] is the suite for pruners, and [`Sweep`] a deterministic
 //! strategy for their own tests. For objective authors,
 //! [`check_objective`] is the suite for objectives, and
@@ -60,10 +65,14 @@
 mod library;
 mod objective;
 mod pruner;
+mod robust;
 
 pub use library::{Checked, built_library, check_library, check_library_with, run_library_checks};
 pub use objective::check_objective;
 pub use pruner::{STEPS, Sweep, check_pruner};
+pub use robust::{
+    ROBUST_CASES, RobustCase, check_strategy_robust, check_strategy_robust_with, run_case,
+};
 
 use hyperplug_core::{
     AskContext, Direction, Domain, Error, Param, Params, Requirements, Settings, Space,

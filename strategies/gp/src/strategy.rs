@@ -518,8 +518,12 @@ impl GpStrategy {
     /// Moves `x` onto the space: takeable values, inactive parameters imputed.
     fn canonical(&self, space: &Space, x: &mut Vec<f64>) {
         let params = self.enc.decode(space, x);
-        // Decoded values always belong to their domains.
-        let _ = self.enc.encode(&params, x);
+        // Decoded values belong to their domains, so this encodes; were one ever refused, `x`
+        // stays as it was rather than cut short (the rest of the ask indexes all `d` of it).
+        let mut out = Vec::with_capacity(x.len());
+        if self.enc.encode(&params, &mut out).is_some() {
+            *x = out;
+        }
     }
 }
 
