@@ -30,7 +30,7 @@ const HANG_AFTER: Duration = Duration::from_secs(60);
 const PROPTEST_SEED: [u8; 32] = *b"hyperplug-testkit-robust-seed-01";
 
 /// One generated case: a space, the directions, a seed, the finished history in finish order,
-/// and what happens to each of the [`ASKS`] suggestions.
+/// and what happens to each of the ten suggestions asked after it.
 #[derive(Clone, Debug)]
 pub struct RobustCase {
     /// The space searched.
