@@ -378,6 +378,12 @@ def test_a_string_is_not_values_and_a_trial_is_told_to_its_own_study():
     assert two.tell(t, [1.0, 2.0]).values == [1.0, 2.0]
 
 
+def test_a_study_name_with_a_control_character_is_refused():
+    # It would be printed raw in listings and log lines: an escape sequence drives the terminal.
+    with pytest.raises(hyperplug.HyperplugError, match="control character"):
+        hyperplug.create_study(study_name="a\x1b[2Jb")
+
+
 def test_a_tell_refused_for_its_arguments_leaves_the_trial_open_by_number():
     study = hyperplug.create_study(seed=1)
     t = study.ask()

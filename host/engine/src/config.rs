@@ -101,6 +101,25 @@ pub const DEFAULT_MAX_CONSECUTIVE_FAILURES: u32 = 20;
 /// file systems) and environment variables.
 pub const MAX_NAME_BYTES: usize = 200;
 
+/// Whether `name` can name a study: 1 to [`MAX_NAME_BYTES`] bytes and no control characters
+/// (a name is printed in listings and log lines, where an escape sequence would drive the
+/// terminal of whoever reads them). The error says what to change.
+pub fn check_study_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "the study's `name` is {} bytes long; give it 1 to {MAX_NAME_BYTES}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the study's `name` {:?} holds the control character {:?}; use printable characters only",
+            name, c
+        ));
+    }
+    Ok(())
+}
+
 /// A space given as data in the study file's `[space]` shape, one entry per parameter (or layer
 /// block or cell), as TOML or converted from JSON: for front ends that take a space without a
 /// study file (the HTTP server). Errors name the entry, `space.NAME: ...`.
@@ -408,15 +427,7 @@ impl StudyFile {
                 .map_or_else(|| "study".into(), |s| s.to_string_lossy().into_owned())
         });
         // Names travel into file names, environment variables and every log line.
-        if name.is_empty() || name.len() > MAX_NAME_BYTES {
-            return Err(fail(
-                None,
-                format!(
-                    "the study's `name` is {} bytes long; give it 1 to {MAX_NAME_BYTES}",
-                    name.len()
-                ),
-            ));
-        }
+        check_study_name(&name).map_err(|m| fail(None, m))?;
         Ok(StudyFile {
             name,
             directions,
@@ -648,6 +659,14 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
                 "{e}"
             );
         }
+        // An escape sequence in a name would reach every terminal that lists the study.
+        let e = study("a\\u001b[2Jb").unwrap_err();
+        assert!(
+            e.message
+                .contains("holds the control character '\\u{1b}'; use printable characters only"),
+            "{e}"
+        );
+        assert!(study("résumé-α β").is_ok());
     }
 
     #[test]

@@ -123,6 +123,7 @@ impl SharedStudy {
         trials: Option<u64>,
         registry: &Registry,
     ) -> Result<Self> {
+        crate::config::check_study_name(&config.name).map_err(|m| anyhow!(m))?;
         let entry = registry
             .find_strategy(strategy, library)
             .map_err(|e| anyhow!(e))?;

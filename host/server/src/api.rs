@@ -189,9 +189,11 @@ async fn create(
     State(state): State<AppState>,
     Body(req): Body<CreateStudy>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if req.name.trim().is_empty() || req.name.len() > 200 {
+    if req.name.trim().is_empty() {
         return Err(ApiError::bad("give the study a name of 1 to 200 bytes").field("name"));
     }
+    hyperplug_engine::config::check_study_name(&req.name)
+        .map_err(|m| ApiError::bad(m).field("name"))?;
     let directions = match (req.direction, req.directions) {
         (Some(_), Some(_)) => {
             return Err(

@@ -174,6 +174,13 @@ fn bad_requests_get_4xx_naming_the_field_and_the_server_keeps_serving() {
         ),
         (
             "/api/studies",
+            create(json!({"name": "a\u{1b}[2Jb"})),
+            400,
+            json!("name"),
+            "control character",
+        ),
+        (
+            "/api/studies",
             create(json!({"direction": "sideways"})),
             422,
             json!("direction"),
