@@ -157,7 +157,7 @@ impl Domain {
                 log,
                 step: None,
             } => {
-                let x = if let Some((a, b)) = log.then(|| log_span(low, high)).flatten() {
+                let x = if let Some((a, b)) = log_span(log, low, high) {
                     (a + u * (b - a)).exp()
                 } else {
                     low + u * (high - low)
@@ -176,16 +176,16 @@ impl Domain {
             Domain::Int {
                 low,
                 high,
-                log: true,
-                ..
-            } if int_log_span(low, high).is_some() => {
-                let (a, b) = int_log_span(low, high).unwrap_or((0.0, 1.0));
-                let x = (a + u * (b - a)).exp().round() as i64;
-                Value::Int(x.clamp(low, high))
-            }
-            Domain::Int { low, step, .. } => {
-                let k = pick(u, self.cardinality().unwrap_or(1));
-                Value::Int((i128::from(low) + i128::from(k) * i128::from(step)) as i64)
+                log,
+                step,
+            } => {
+                if let Some((a, b)) = int_log_span(log, low, high) {
+                    let x = (a + u * (b - a)).exp().round() as i64;
+                    Value::Int(x.clamp(low, high))
+                } else {
+                    let k = pick(u, self.cardinality().unwrap_or(1));
+                    Value::Int((i128::from(low) + i128::from(k) * i128::from(step)) as i64)
+                }
             }
             Domain::Categorical { ref choices } => {
                 Value::clone(&choices[pick(u, choices.len() as u64) as usize])
@@ -209,7 +209,7 @@ impl Domain {
                         let n = self.cardinality()? as f64;
                         (((x - low) / step).round() + 0.5) / n
                     }
-                    None => match log.then(|| log_span(low, high)).flatten() {
+                    None => match log_span(log, low, high) {
                         Some((a, b)) => (x.ln() - a) / (b - a),
                         None => (x - low) / (high - low),
                     },
@@ -222,15 +222,13 @@ impl Domain {
                 step,
             } => {
                 let x = value.as_i64()?;
-                Some(
-                    if let Some((a, b)) = log.then(|| int_log_span(low, high)).flatten() {
-                        ((x as f64).ln() - a) / (b - a)
-                    } else {
-                        let n = self.cardinality()? as f64;
-                        let k = (i128::from(x) - i128::from(low)) / i128::from(step);
-                        (k as f64 + 0.5) / n
-                    },
-                )
+                Some(if let Some((a, b)) = int_log_span(log, low, high) {
+                    ((x as f64).ln() - a) / (b - a)
+                } else {
+                    let n = self.cardinality()? as f64;
+                    let k = (i128::from(x) - i128::from(low)) / i128::from(step);
+                    (k as f64 + 0.5) / n
+                })
             }
             Domain::Categorical { ref choices } => {
                 let i = choices.iter().position(|c| c == value)?;
@@ -462,17 +460,24 @@ fn bad_step(name: String, message: impl Into<String>) -> SpaceError {
     }
 }
 
-/// The logarithms of a float range's ends, when floating point tells them apart: a range as
-/// narrow as a few ulps near 1e300 has equal logarithms, and its log scale, dividing by their
-/// difference, would give NaN; such a range is treated as uniform, which it is to the last bit.
-fn log_span(low: f64, high: f64) -> Option<(f64, f64)> {
+/// The logarithms of a float range's ends, on a log scale (`log`) when floating point tells them
+/// apart; `None` otherwise, and the uniform mapping applies. A range as narrow as a few ulps near
+/// 1e300 has equal logarithms, and its log scale, dividing by their difference, would give NaN;
+/// such a range is uniform to the last bit.
+fn log_span(log: bool, low: f64, high: f64) -> Option<(f64, f64)> {
+    if !log {
+        return None;
+    }
     let (a, b) = (low.ln(), high.ln());
     (b > a).then_some((a, b))
 }
 
 /// [`log_span`] for an int range on a log scale, whose cells reach half a unit past each end.
 /// Near `i64::MAX` both ends are one float, so the range falls back to the uniform cells.
-fn int_log_span(low: i64, high: i64) -> Option<(f64, f64)> {
+fn int_log_span(log: bool, low: i64, high: i64) -> Option<(f64, f64)> {
+    if !log {
+        return None;
+    }
     let (a, b) = ((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln());
     (b > a).then_some((a, b))
 }
