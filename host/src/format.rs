@@ -1,4 +1,4 @@
-//! Short human-readable renderings of values and parameters.
+//! Short human-readable renderings of values and parameters, and writing text to stdout.
 
 use hyperplug_core::Params;
 
@@ -42,6 +42,15 @@ pub fn number(x: f64) -> String {
     } else {
         format!("{x:.5e}")
     }
+}
+
+/// Writes `text` to stdout. Unlike `print!`, which panics, a reader that has gone (`| head`)
+/// comes back as an error, which the binary's `main` takes for the success it is.
+pub fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use hyperplug::config::StudyFile;
-use hyperplug::format::{params_text, values_text};
+use hyperplug::format::{params_text, print_out, values_text};
 use hyperplug::progress::{BarAwareLogger, Progress};
 use hyperplug::registry::{PLUGIN_PATH_VAR, Registry};
 use hyperplug::resources::Machine;
@@ -243,15 +243,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Writes `text` to stdout. Unlike `print!`, which panics, a reader that has gone (`| head`)
-/// comes back as an error, which `main` takes for the success it is.
-fn print_out(text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
 }
 
 /// Whether `e` is a write into a pipe whose reader has gone, however it was wrapped.

@@ -353,11 +353,7 @@ fn render_report(records: &[Record], sources: &[String], render: &RenderArgs) ->
                 .with_context(|| format!("cannot write the report {}", path.display()))?;
             eprintln!("wrote the report to {}", path.display());
         }
-        // Not `print!`, which panics when the reader has gone (`| head`).
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(md.as_bytes()).and_then(|()| out.flush())?;
-        }
+        None => crate::format::print_out(&md)?,
     }
     Ok(())
 }
