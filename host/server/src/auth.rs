@@ -102,16 +102,7 @@ pub(crate) async fn require_token(
         .find_map(|kv| kv.strip_prefix("token="))
         .is_some_and(|t| token.matches(t));
     if linked {
-        let rest: Vec<&str> = query
-            .split('&')
-            .filter(|kv| !kv.starts_with("token=") && !kv.is_empty())
-            .collect();
-        let to = if rest.is_empty() {
-            req.uri().path().to_owned()
-        } else {
-            format!("{}?{}", req.uri().path(), rest.join("&"))
-        };
-        let mut response = Redirect::to(&to).into_response();
+        let mut response = Redirect::to(&without_token(req.uri().path(), query)).into_response();
         let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", token.0);
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, v);
@@ -164,9 +155,35 @@ fn is_loopback_name(authority: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Where a `?token=` link leads once the cookie is set: the same page, without the token.
+/// One leading slash only, so the target stays on this server whatever routes are added: a
+/// browser reads `//host` (and `/\host`) as another site.
+fn without_token(path: &str, query: &str) -> String {
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.starts_with("token=") && !kv.is_empty())
+        .collect();
+    let path = format!("/{}", path.trim_start_matches(['/', '\\']));
+    if rest.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_link_leads_to_its_page_on_this_server() {
+        assert_eq!(without_token("/studies/a", "token=t&x=1"), "/studies/a?x=1");
+        assert_eq!(without_token("/", "token=t"), "/");
+        for path in ["//evil.example", "/\\evil.example", "///evil.example/x"] {
+            let to = without_token(path, "token=t");
+            assert!(to.starts_with("/evil.example"), "{path} -> {to}");
+        }
+    }
 
     #[test]
     fn tokens_match_only_themselves_and_never_show_whole() {
