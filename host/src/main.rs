@@ -543,8 +543,17 @@ fn drive(mut prepared: Prepared, json: bool) -> Result<ExitCode> {
         let text = serde_json::to_string_pretty(&data).context("cannot write JSON")?;
         print_out(&format!("{text}\n"))?;
     }
-    // Interrupted trials were cut short: say so in the exit status, as shells expect.
-    if interrupts.load(Ordering::SeqCst) >= 2 {
+    // A run stopped by Ctrl-C did not do what it was asked: say so in the exit status, as
+    // shells expect (a script would otherwise go on as if the budget had been spent).
+    if interrupts.load(Ordering::SeqCst) >= 1 {
+        if prepared.store.is_some() {
+            eprintln!(
+                "stopped by Ctrl-C; the trials above are stored in {}: run it again to continue the study",
+                prepared.location
+            );
+        } else {
+            eprintln!("stopped by Ctrl-C");
+        }
         return Ok(ExitCode::from(130));
     }
     // A study that produced nothing, or gave up, failed: scripts and CI must see it.

@@ -118,7 +118,7 @@ fn interrupt(child: &std::process::Child) {
 }
 
 #[test]
-fn ctrl_c_once_lets_running_trials_finish_and_starts_no_more() {
+fn ctrl_c_once_lets_running_trials_finish_starts_no_more_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let child = start_long_study(dir.path(), "0.4");
     std::thread::sleep(Duration::from_millis(1000));
@@ -129,7 +129,12 @@ fn ctrl_c_once_lets_running_trials_finish_and_starts_no_more() {
         started.elapsed() < Duration::from_secs(5),
         "it waited only for the running trials"
     );
-    let r = report(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "an interrupted run is not a success"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let n = r["trials"].as_array().unwrap().len();
     assert!((2..20).contains(&n), "{n} trials");
     assert_eq!(
@@ -139,6 +144,7 @@ fn ctrl_c_once_lets_running_trials_finish_and_starts_no_more() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("stopping: no new trials"), "{stderr}");
+    assert!(stderr.contains("run it again to continue"), "{stderr}");
 }
 
 #[test]
