@@ -280,6 +280,25 @@ def test_bad_input_is_refused_with_a_message_that_says_what_to_do():
         study.best_trial
 
 
+@pytest.mark.parametrize("strategy", ["random", "tpe", "gp", "cmaes"])
+def test_equal_bounds_fix_a_parameter_as_in_optuna(strategy):
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1.0, 1.0)
+        decay = trial.suggest_float("decay", 1e-3, 1e-3, log=True)
+        frac = trial.suggest_float("frac", 0.5, 0.5, step=0.1)
+        n = trial.suggest_int("n", 4, 4)
+        x = trial.suggest_float("x", -1.0, 1.0)
+        return (x - 0.2) ** 2 + lr + decay + frac + n
+
+    study = hyperplug.create_study(strategy=strategy, seed=5)
+    study.optimize(objective, n_trials=12)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    for t in study.trials:
+        assert (t.params["lr"], t.params["decay"], t.params["frac"], t.params["n"]) == (1.0, 1e-3, 0.5, 4)
+    with pytest.raises(hyperplug.HyperplugError, match="inverted"):
+        hyperplug.create_study().optimize(lambda t: t.suggest_float("y", 2.0, 1.0), n_trials=1)
+
+
 def test_timeout_and_callbacks_and_the_dataframe():
     seen = []
     study = hyperplug.create_study(seed=8)

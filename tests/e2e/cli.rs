@@ -273,7 +273,6 @@ fn bad_spaces_point_at_the_parameter_and_its_line() {
             "lr = { float = [0.1, 0.01] }\n",
             &["s.toml:7:", "`lr`", "inverted"],
         ),
-        ("lr = { float = [0.1, 0.1] }\n", &["`lr`", "empty"]),
         ("n = { int = [5, 1] }\n", &["`n`", "inverted"]),
         (
             "lr = { float = [0.0, 1.0], log = true }\n",
@@ -291,6 +290,48 @@ fn bad_spaces_point_at_the_parameter_and_its_line() {
         let study = write(dir.path(), "s.toml", &format!("{head}{space}"));
         let out = hyperplug(&["run", &study], dir.path(), &[]);
         assert_clean_failure(&out, needles);
+    }
+}
+
+/// Equal bounds fix a parameter (as in Optuna): every trial gets the value, and a grid needs no
+/// `points` for it.
+#[test]
+fn equal_bounds_fix_a_parameter() {
+    let dir = tempfile::tempdir().unwrap();
+    for strategy in ["name = \"grid\"\npoints = 3", "name = \"tpe\""] {
+        let study = write(
+            dir.path(),
+            "s.toml",
+            &format!(
+                r#"
+[study]
+direction = "minimize"
+trials = 6
+seed = 2
+[strategy]
+{strategy}
+[objective]
+name = "command"
+cmd = ["sh", "-c", 'echo $HYPERPLUG_PARAM_X']
+metric = "value"
+[space]
+x = {{ float = [0.0, 1.0] }}
+lr = {{ float = [0.1, 0.1] }}
+n = {{ int = [4, 4] }}
+"#
+            ),
+        );
+        let out = hyperplug(&["run", &study, "--json"], dir.path(), &[]);
+        let r = report(&out);
+        let trials = r["trials"].as_array().unwrap();
+        assert_eq!(trials.len(), if strategy.contains("grid") { 3 } else { 6 });
+        for t in trials {
+            assert_eq!(t["state"], "complete", "{t}");
+            assert_eq!(
+                (t["params"]["lr"].as_f64(), t["params"]["n"].as_i64()),
+                (Some(0.1), Some(4))
+            );
+        }
     }
 }
 

@@ -20,19 +20,17 @@ pub enum SpaceError {
         /// Its upper bound.
         high: f64,
     },
-    /// The range holds no value, or its bounds are the wrong way round.
+    /// The bounds are the wrong way round (equal bounds are a range of one value).
     #[error(
-        "parameter `{name}`: the range [{low}, {high}] is {what}; write it as [low, high] with low < high"
+        "parameter `{name}`: the range [{low}, {high}] is inverted; write it as [low, high] with low <= high"
     )]
-    EmptyRange {
+    InvertedRange {
         /// The parameter.
         name: String,
         /// Its lower bound, as written.
         low: String,
         /// Its upper bound, as written.
         high: String,
-        /// "empty" or "inverted".
-        what: &'static str,
     },
     /// Log scale over a range that includes zero or negative numbers.
     #[error(

@@ -211,7 +211,9 @@ impl Domain {
                     }
                     None => match log_span(log, low, high) {
                         Some((a, b)) => (x.ln() - a) / (b - a),
-                        None => (x - low) / (high - low),
+                        None if high > low => (x - low) / (high - low),
+                        // One value: the middle of the unit interval, as an int's single cell.
+                        None => 0.5,
                     },
                 })
             }
@@ -317,12 +319,12 @@ impl Domain {
                 if !low.is_finite() || !high.is_finite() {
                     return Err(SpaceError::NotFinite { name, low, high });
                 }
-                if low >= high {
-                    return Err(SpaceError::EmptyRange {
+                // low == high is a range of one value, as for ints (and Optuna's floats).
+                if low > high {
+                    return Err(SpaceError::InvertedRange {
                         name,
                         low: low.to_string(),
                         high: high.to_string(),
-                        what: if low == high { "empty" } else { "inverted" },
                     });
                 }
                 if log && low <= 0.0 {
@@ -385,11 +387,10 @@ impl Domain {
                 step,
             } => {
                 if low > high {
-                    return Err(SpaceError::EmptyRange {
+                    return Err(SpaceError::InvertedRange {
                         name,
                         low: low.to_string(),
                         high: high.to_string(),
-                        what: "inverted",
                     });
                 }
                 if log && low <= 0 {
@@ -795,6 +796,28 @@ mod tests {
                 let u = d.to_unit(&v).unwrap();
                 assert!(u.is_finite() && (0.0..=1.0).contains(&u), "{u} for {v}");
             }
+        }
+    }
+
+    /// Equal bounds fix a parameter, for floats as for ints: every unit coordinate maps to the
+    /// value and the value to the middle of the unit interval.
+    #[test]
+    fn equal_bounds_are_a_domain_of_one_value() {
+        for d in [
+            Domain::float(0.1, 0.1),
+            Domain::float(3e-3, 3e-3).log(),
+            Domain::float(2.5, 2.5).step(0.5),
+            Domain::int(4, 4),
+        ] {
+            let space = Space::new(vec![Param::new("x", d.clone())]).unwrap();
+            let only = d.from_unit(0.0);
+            for k in 0..=4 {
+                assert_eq!(d.from_unit(k as f64 / 4.0), only, "{}", d.describe());
+            }
+            assert_eq!(d.to_unit(&only), Some(0.5), "{}", d.describe());
+            let mut params = Params::new();
+            params.insert("x".into(), only);
+            assert!(space.validate(&params).is_ok());
         }
     }
 

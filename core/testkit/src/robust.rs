@@ -193,10 +193,12 @@ fn unit() -> impl Strategy<Value = f64> {
     ]
 }
 
-/// A float domain: ordinary, tiny, huge, subnormal, log and stepped.
+/// A float domain: ordinary, single-valued, tiny, huge, subnormal, log and stepped.
 fn float_domain() -> impl Strategy<Value = Domain> {
     let plain = prop_oneof![
         Just((0.0, 1.0)),
+        Just((0.1, 0.1)),
+        Just((-1e300, -1e300)),
         Just((-5.0, 5.0)),
         Just((1.0, 1.0 + 4.0 * f64::EPSILON)),
         Just((0.0, 5e-324)),
@@ -212,6 +214,7 @@ fn float_domain() -> impl Strategy<Value = Domain> {
         Just((5e-324, 1.0)),
         Just((1.0, 1.0 + 4.0 * f64::EPSILON)),
         Just((1e300, f64::MAX)),
+        Just((3e-3, 3e-3)),
     ]
     .prop_map(|(l, h)| Domain::float(l, h).log());
     let step = prop_oneof![
@@ -220,6 +223,7 @@ fn float_domain() -> impl Strategy<Value = Domain> {
         Just((-1e6, 1e6, 1.0)),
         Just((0.0, 1e15, 1.0)),
         Just((0.0, 1.0, 1.0)),
+        Just((2.5, 2.5, 0.5)),
         Just((0.0, 1e-300, 1e-301)),
         Just((-8e307, 8e307, 1.6e307)),
     ]

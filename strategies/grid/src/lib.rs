@@ -566,6 +566,13 @@ fn domain_axis(name: &str, domain: &Domain, points: Option<u64>) -> Result<Axis,
                 len,
             }
         }
+        // A fixed float has one value, whatever `points` says.
+        Domain::Float {
+            low,
+            high,
+            step: None,
+            ..
+        } if low == high => Axis::List(vec![Value::Float(low)]),
         Domain::Float {
             low,
             high,
@@ -1041,6 +1048,17 @@ mod tests {
         assert_eq!(t.point(1)["dropout"], Value::Float(0.1));
         // Whole numbers given for a float become floats.
         assert_eq!(t.point(0)["dropout"], Value::Float(0.0));
+
+        // A fixed float needs neither: it is one value, with or without `points`.
+        let s = space(vec![
+            Param::new("n", Domain::int(1, 3)),
+            Param::new("lr", Domain::float(0.1, 0.1)),
+        ]);
+        for settings in [Settings::default(), Settings::default().with("points", 5)] {
+            let t = tree(&s, &settings);
+            assert_eq!(t.size(), 3);
+            assert_eq!(t.point(2)["lr"], Value::Float(0.1));
+        }
     }
 
     #[test]
