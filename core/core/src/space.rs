@@ -94,10 +94,16 @@ impl Domain {
         self
     }
 
-    /// The number of distinct values, for domains that have finitely many.
+    /// The number of distinct values, for domains that have finitely many (a float without a
+    /// step has one value when its bounds are equal, else uncountably many).
     pub fn cardinality(&self) -> Option<u64> {
         match *self {
-            Domain::Float { step: None, .. } => None,
+            Domain::Float {
+                low,
+                high,
+                step: None,
+                ..
+            } => (low == high).then_some(1),
             Domain::Float {
                 low,
                 high,
@@ -119,6 +125,12 @@ impl Domain {
     /// Every value of a finite domain, in order; `None` for a continuous float.
     pub fn values(&self) -> Option<Vec<Value>> {
         match *self {
+            Domain::Float {
+                low,
+                high,
+                step: None,
+                ..
+            } if low == high => Some(vec![Value::Float(low)]),
             Domain::Float {
                 low,
                 high,
@@ -815,6 +827,8 @@ mod tests {
                 assert_eq!(d.from_unit(k as f64 / 4.0), only, "{}", d.describe());
             }
             assert_eq!(d.to_unit(&only), Some(0.5), "{}", d.describe());
+            assert_eq!(d.cardinality(), Some(1), "{}", d.describe());
+            assert_eq!(d.values(), Some(vec![only.clone()]), "{}", d.describe());
             let mut params = Params::new();
             params.insert("x".into(), only);
             assert!(space.validate(&params).is_ok());

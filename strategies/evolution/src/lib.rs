@@ -67,6 +67,8 @@ use hyperplug_core::{
 };
 use rand::Rng;
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// The name study files use for this strategy.
 const NAME: &str = "evolution";
@@ -162,6 +164,7 @@ impl StrategyFactory for Evolution {
             sample_size: s.sample_size,
             reevaluate: s.reevaluate,
             direction,
+            fingerprints: HashMap::new(),
         }))
     }
 }
@@ -173,6 +176,9 @@ pub struct RegularizedEvolution {
     sample_size: usize,
     reevaluate: usize,
     direction: Direction,
+    /// [`fingerprint`] of each finished trial's parameters by trial number, so that an ask
+    /// hashes only the trials finished since the last one (a finished trial never changes).
+    fingerprints: HashMap<u64, u64>,
 }
 
 impl RegularizedEvolution {
@@ -218,20 +224,57 @@ impl RegularizedEvolution {
     }
 }
 
-/// How often `params` was evaluated (complete, finite values) and the mean of those values.
-fn evaluations(trials: &[Trial], params: &Params) -> (usize, f64) {
-    let (mut n, mut sum) = (0, 0.0);
+/// How often each member's parameters were evaluated (complete, finite values) and the mean of
+/// those values, in one pass over the history with `fingerprints` remembered between asks:
+/// comparing every member with every trial made a long study's asks quadratic.
+fn evaluations(
+    trials: &[Trial],
+    members: &[&Trial],
+    fingerprints: &mut HashMap<u64, u64>,
+) -> Vec<(usize, f64)> {
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, m) in members.iter().enumerate() {
+        index.entry(fingerprint(&m.params)).or_default().push(i);
+    }
+    let mut stats = vec![(0, 0.0); members.len()];
     for t in trials {
         if t.state == TrialState::Complete
             && let Some(&v) = t.values.first()
             && v.is_finite()
-            && &t.params == params
+            && let Some(same) = index.get(
+                fingerprints
+                    .entry(t.number)
+                    .or_insert_with(|| fingerprint(&t.params)),
+            )
         {
-            n += 1;
-            sum += v;
+            for &i in same {
+                if t.params == members[i].params {
+                    stats[i].0 += 1;
+                    stats[i].1 += v;
+                }
+            }
         }
     }
-    (n, sum / n.max(1) as f64)
+    stats
+        .into_iter()
+        .map(|(n, sum)| (n, sum / n.max(1) as f64))
+        .collect()
+}
+
+/// A hash of parameters that equal `Params` share: independent of their order (maps compare
+/// without it), and `0.0` and `-0.0` alike (they compare equal).
+fn fingerprint(params: &Params) -> u64 {
+    params.iter().fold(0, |sum: u64, (name, value)| {
+        let mut h = DefaultHasher::new();
+        name.hash(&mut h);
+        match *value {
+            Value::Bool(b) => (0u8, b).hash(&mut h),
+            Value::Int(i) => (1u8, i).hash(&mut h),
+            Value::Float(x) => (2u8, if x == 0.0 { 0 } else { x.to_bits() }).hash(&mut h),
+            Value::Str(ref s) => (3u8, s).hash(&mut h),
+        }
+        sum.wrapping_add(h.finish())
+    })
 }
 
 impl Strategy for RegularizedEvolution {
@@ -245,10 +288,7 @@ impl Strategy for RegularizedEvolution {
             self.tournament(&members, &|t: &Trial| t.values[0], &mut rng)
         } else {
             // Each member is judged by the mean of its parameters' evaluations so far.
-            let stats: Vec<(usize, f64)> = members
-                .iter()
-                .map(|m| evaluations(ctx.trials, &m.params))
-                .collect();
+            let stats = evaluations(ctx.trials, &members, &mut self.fingerprints);
             let fitness = |t: &Trial| {
                 members
                     .iter()
@@ -567,6 +607,7 @@ mod tests {
             sample_size: 3,
             reevaluate: 0,
             direction: Direction::Minimize,
+            fingerprints: HashMap::new(),
         };
         let x = |v: i64| -> Params { [("x".to_owned(), Value::Int(v))].into_iter().collect() };
         let mut failed = Trial::running(2, x(2), 0);
@@ -682,6 +723,35 @@ mod tests {
         )
         .expect("valid");
         assert_ne!(ask(&mut plain, &trials[..3], &[]), x(20));
+    }
+
+    #[test]
+    fn repeats_are_counted_whatever_the_order_of_their_parameters() {
+        let params = |pairs: [(&str, Value); 2]| -> Params {
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        };
+        let a = params([("x", Value::Float(0.0)), ("k", Value::from("u"))]);
+        let b = params([("k", Value::from("u")), ("x", Value::Float(-0.0))]);
+        let other = params([("x", Value::Float(0.5)), ("k", Value::from("u"))]);
+        assert_eq!(a, b);
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&other));
+        let mut failed = complete(3, a.clone(), 100.0);
+        failed.state = TrialState::Failed;
+        let trials = vec![
+            complete(0, a, 1.0),
+            complete(1, other, 7.0),
+            complete(2, b, 3.0),
+            failed,
+        ];
+        let members: Vec<&Trial> = trials[..3].iter().collect();
+        let mut memo = HashMap::new();
+        for _ in 0..2 {
+            assert_eq!(
+                evaluations(&trials, &members, &mut memo),
+                [(2, 2.0), (1, 7.0), (2, 2.0)]
+            );
+        }
     }
 
     #[test]
