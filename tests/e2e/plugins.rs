@@ -406,6 +406,28 @@ fn a_strategy_that_panics_when_created_refuses_the_study_cleanly() {
 }
 
 #[test]
+fn a_strategy_objective_and_pruner_that_panic_when_dropped_end_nothing_but_a_warning() {
+    // The host drops them through the ABI after the study; a panic escaping there used to abort
+    // the host ("Attempted to panic across the ffi boundary") after its results were stored.
+    let out = run_with_panicking_fixture(
+        "[study]\ntrials = 3\nseed = 0\nstorage = \"memory\"\n[strategy]\nname = \"panicking\"\npanic_in = \"drop\"\n[objective]\nname = \"panicking\"\npanic_in = \"drop\"\n[pruner]\nname = \"panicking\"\npanic_in = \"drop\"\n",
+        &["--json"],
+    );
+    let r = report(&out);
+    assert_eq!(r["counts"]["complete"], 3);
+    let (_, stderr) = text(&out);
+    for kind in ["strategy", "objective", "pruner"] {
+        assert!(
+            stderr.contains(&format!(
+                "{kind} `panicking` panicked while being dropped: deliberate panic in drop at trial 0 (at "
+            )),
+            "{kind}:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("ffi boundary"), "{stderr}");
+}
+
+#[test]
 fn a_plugins_log_records_reach_the_hosts_log_filtered_by_the_hosts_level() {
     let dir = plugin_dir(&["hyperplug-example-sampler"]);
     let plugins = dir.path().to_str().unwrap();
