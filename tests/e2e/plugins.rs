@@ -87,6 +87,49 @@ fn a_shared_library_without_a_root_module_is_not_a_plugin() {
 }
 
 #[test]
+fn a_library_exporting_names_no_study_file_can_use_is_refused_naming_each() {
+    // `plugins check` called it "a valid hyperplug plugin" (exit 0) and then listed neither the
+    // strategy it skipped nor the objective hidden by its twin.
+    let lib = library("hyperplug-fixture-misnamed");
+    assert!(matches!(load(&lib), Err(LoadError::Names { problems, .. }) if problems.len() == 2));
+    let out = hyperplug(
+        &["plugins", "check", lib.to_str().unwrap()],
+        Path::new("."),
+        &[],
+    );
+    assert_clean_failure(
+        &out,
+        &[
+            "exports names a study file cannot use",
+            "strategy `my sampler` is not a usable name",
+            "more than one objective is named `twice`",
+            "rebuild",
+        ],
+    );
+    let dir = plugin_dir(&["hyperplug-fixture-misnamed"]);
+    let out = hyperplug(
+        &[
+            "plugins",
+            "list",
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("skipping plugin library") && stderr.contains("`my sampler`"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("failed to load") && !stdout.contains("misnamed (test fixture)"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_file_that_is_no_library_at_all_is_refused_before_it_is_opened() {
     let dir = tempfile::tempdir().unwrap();
     let fake = write(dir.path(), "libfake.so", "not an ELF file\n");

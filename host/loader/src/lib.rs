@@ -12,7 +12,8 @@
 //! Libraries are loaded one by one from their path (never through abi_stable's per-type cache,
 //! which would hand back the first library for every later one) and never unloaded: objects from
 //! them may live until the process ends. Each is lent the host's logger as soon as it is loaded,
-//! so that its `log` records reach the host's log.
+//! so that its `log` records reach the host's log. Last, the names it exports: each must be
+//! usable in a study file ([`check_name`]), and none given twice for one kind.
 //!
 //! Architecture invariant: this is the only crate that loads libraries.
 #![warn(missing_docs)]
@@ -118,6 +119,18 @@ pub enum LoadError {
         /// Its message.
         message: String,
     },
+    /// The library exports a name no study file can use, or one name twice for one kind.
+    #[error(
+        "{path}: the plugin exports names a study file cannot use: {}; fix the names its factories' `info()` return and rebuild it",
+        .problems.join("; "),
+        path = .path.display()
+    )]
+    Names {
+        /// The file.
+        path: PathBuf,
+        /// One line per bad name.
+        problems: Vec<String>,
+    },
 }
 
 fn major_of(version: &str) -> &str {
@@ -157,9 +170,21 @@ impl LoadError {
     }
 }
 
+/// The most characters a name may have: a study file's line, not a page (a name built by a bug
+/// would otherwise fill every listing and message that shows it).
+pub const MAX_NAME_CHARS: usize = 100;
+
 /// Whether `name` can be used in a study file: one word of letters, digits, `-`, `_` and `.`,
-/// optionally qualified by one vendor prefix (`acme/de`). The error says what is allowed.
+/// optionally qualified by one vendor prefix (`acme/de`), at most [`MAX_NAME_CHARS`] characters.
+/// The error says what is allowed.
 pub fn check_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        let start: String = name.chars().take(40).collect();
+        return Err(format!(
+            "`{start}…` is not a usable name: it has {chars} characters, and a name has at most {MAX_NAME_CHARS}"
+        ));
+    }
     let word_ok = |w: &str| {
         !w.is_empty()
             && w.chars()
@@ -312,7 +337,45 @@ pub fn load(path: &Path) -> Result<Library, LoadError> {
         lib.pruners
             .push(Arc::new(PluginPrunerFactory { info, ffi }));
     }
+    let problems = name_problems(&[
+        (
+            "strategy",
+            lib.strategies.iter().map(|f| f.info().name).collect(),
+        ),
+        (
+            "objective",
+            lib.objectives.iter().map(|f| f.info().name).collect(),
+        ),
+        (
+            "pruner",
+            lib.pruners.iter().map(|f| f.info().name).collect(),
+        ),
+    ]);
+    if !problems.is_empty() {
+        return Err(LoadError::Names {
+            path: owned,
+            problems,
+        });
+    }
     Ok(lib)
+}
+
+/// What is wrong with the names a library exports, given as each kind's names: each that
+/// [`check_name`] refuses, and each given to two factories of one kind (one would hide the
+/// other, and no pin tells them apart).
+fn name_problems(kinds: &[(&str, Vec<String>)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (kind, names) in kinds {
+        for (i, name) in names.iter().enumerate() {
+            if let Err(why) = check_name(name) {
+                problems.push(format!("{kind} {why}"));
+            } else if names[..i].iter().filter(|n| *n == name).count() == 1 {
+                // Said once, at the name's second use.
+                problems.push(format!("more than one {kind} is named `{name}`"));
+            }
+        }
+    }
+    problems
 }
 
 /// The library's root module, by the ABI's versioning rule: the same major version as the host's
@@ -832,6 +895,28 @@ mod tests {
         for bad in ["", " ", "a b", "a/b/c", "/a", "a/", "a\tb", "a;b"] {
             assert!(check_name(bad).unwrap_err().contains("acme/de"), "{bad:?}");
         }
+        assert_eq!(check_name(&"x".repeat(MAX_NAME_CHARS)), Ok(()));
+        let e = check_name(&"x".repeat(1_000_000)).unwrap_err();
+        assert!(
+            e.len() < 200 && e.contains("1000000 characters") && e.contains("at most 100"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unusable_and_repeated_names_are_each_said_once() {
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            name_problems(&[
+                ("strategy", names(&["my sampler", "ok", "acme/ok"])),
+                ("objective", names(&["twice", "twice", "twice", "once"])),
+                ("pruner", names(&["once"])),
+            ]),
+            [
+                "strategy `my sampler` is not a usable name: use letters, digits, `-`, `_` and `.`, optionally after one vendor prefix (`acme/de`)",
+                "more than one objective is named `twice`",
+            ]
+        );
     }
 
     /// A plugin objective stand-in that reports, asks whether to stop, and then succeeds.
