@@ -165,6 +165,39 @@ fn a_broken_library_on_the_plugin_path_is_skipped_and_the_rest_load() {
 }
 
 #[test]
+fn a_plugin_path_entry_that_is_no_readable_directory_is_warned_about() {
+    // A library's own path given as a plugin directory: it was left out with a debug line only,
+    // and the study then met "unknown strategy" without a word on why.
+    let dir = plugin_dir(&["hyperplug-example-sampler"]);
+    let lib = dir
+        .path()
+        .join(library("hyperplug-example-sampler").file_name().unwrap());
+    let out = hyperplug(
+        &["plugins", "list"],
+        Path::new("."),
+        &[("HYPERPLUG_PLUGIN_PATH", lib.to_str().unwrap())],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains("local-search"), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "plugin directory {}: cannot be read",
+            lib.display()
+        )) && stderr.contains("directories, not files"),
+        "{stderr}"
+    );
+    // A directory that does not exist is what `PATH` tolerates: no warning.
+    let out = hyperplug(
+        &["plugins", "list"],
+        Path::new("."),
+        &[("HYPERPLUG_PLUGIN_PATH", "/nonexistent/hyperplug-plugins")],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success() && !stderr.contains("WARN"), "{stderr}");
+}
+
+#[test]
 fn plugins_list_shows_bundled_and_loaded_with_version_source_and_capabilities() {
     let dir = plugin_dir(&["hyperplug-example-library"]);
     let out = hyperplug(

@@ -387,12 +387,23 @@ impl Registry {
     /// Loads every shared library in `dir` (sorted by name, so the order is stable). A library
     /// that fails is logged and remembered in [`Registry::failures`]; the others still load.
     pub fn load_dir(&mut self, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            log::debug!(
-                "plugin directory {} does not exist or cannot be read",
-                dir.display()
-            );
-            return;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            // The plugin path may name directories that do not exist (`plugins/` next to the
+            // executable usually does not), as `PATH` may.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                log::debug!("plugin directory {} does not exist", dir.display());
+                return;
+            }
+            // One that exists but cannot be read (a library's own path given as a directory, a
+            // directory without permission) leaves out every plugin meant to be in it.
+            Err(e) => {
+                log::warn!(
+                    "plugin directory {}: cannot be read as a directory of plugin libraries ({e}); its plugins are left out. Give {PLUGIN_PATH_VAR} and --plugin-dir directories, not files",
+                    dir.display()
+                );
+                return;
+            }
         };
         let mut libs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
