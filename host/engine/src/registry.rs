@@ -385,7 +385,8 @@ impl Registry {
     }
 
     /// Loads every shared library in `dir` (sorted by name, so the order is stable). A library
-    /// that fails is logged and remembered in [`Registry::failures`]; the others still load.
+    /// that fails is logged and remembered in [`Registry::failures`]; the others still load. A
+    /// `dir` that does not exist holds nothing; one that cannot be read is a warning.
     pub fn load_dir(&mut self, dir: &Path) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
