@@ -198,6 +198,29 @@ fn a_plugin_path_entry_that_is_no_readable_directory_is_warned_about() {
 }
 
 #[test]
+fn a_directory_named_twice_on_the_plugin_path_loads_its_libraries_once() {
+    // It registered every name a second time, warning that the library exports it "by both"
+    // itself and itself, and `plugins list` said it replaced itself.
+    let dir = plugin_dir(&["hyperplug-example-sampler"]);
+    let path = dir.path().to_str().unwrap();
+    let out = hyperplug(
+        &["plugins", "list", "--plugin-dir", path],
+        Path::new("."),
+        &[("HYPERPLUG_PLUGIN_PATH", path)],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("local-search"), "{stdout}");
+    assert!(!stderr.contains("exported by both"), "{stderr}");
+    assert!(!stdout.contains("replaces"), "{stdout}");
+    assert_eq!(
+        stdout.matches("libhyperplug_example_sampler").count(),
+        2,
+        "{stdout}"
+    );
+}
+
+#[test]
 fn plugins_list_shows_bundled_and_loaded_with_version_source_and_capabilities() {
     let dir = plugin_dir(&["hyperplug-example-library"]);
     let out = hyperplug(

@@ -273,9 +273,15 @@ impl Registry {
         }
     }
 
-    /// Loads one plugin library and registers everything in it; returns it as listed.
+    /// Loads one plugin library and registers everything in it; returns it as listed. A file
+    /// already loaded (its directory named twice on the plugin path) is not registered again:
+    /// it would replace its own names, with a warning that it exports them twice.
     pub fn load_library(&mut self, path: &Path) -> Result<LoadedLibrary, LoadError> {
-        let lib = plugin::load(path)?;
+        let file = plugin::resolve(path)?;
+        if let Some(loaded) = self.libraries.iter().find(|l| l.path == file) {
+            return Ok(loaded.clone());
+        }
+        let lib = plugin::load(&file)?;
         for f in lib.strategies.iter() {
             self.add_strategy(f.clone(), Source::Plugin(lib.path.clone()));
         }
