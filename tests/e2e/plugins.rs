@@ -87,6 +87,49 @@ fn a_shared_library_without_a_root_module_is_not_a_plugin() {
 }
 
 #[test]
+fn a_library_exporting_names_no_study_file_can_use_is_refused_naming_each() {
+    // `plugins check` called it "a valid hyperplug plugin" (exit 0) and then listed neither the
+    // strategy it skipped nor the objective hidden by its twin.
+    let lib = library("hyperplug-fixture-misnamed");
+    assert!(matches!(load(&lib), Err(LoadError::Names { problems, .. }) if problems.len() == 2));
+    let out = hyperplug(
+        &["plugins", "check", lib.to_str().unwrap()],
+        Path::new("."),
+        &[],
+    );
+    assert_clean_failure(
+        &out,
+        &[
+            "exports names a study file cannot use",
+            "strategy `my sampler` is not a usable name",
+            "more than one objective is named `twice`",
+            "rebuild",
+        ],
+    );
+    let dir = plugin_dir(&["hyperplug-fixture-misnamed"]);
+    let out = hyperplug(
+        &[
+            "plugins",
+            "list",
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("skipping plugin library") && stderr.contains("`my sampler`"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("failed to load") && !stdout.contains("misnamed (test fixture)"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_file_that_is_no_library_at_all_is_refused_before_it_is_opened() {
     let dir = tempfile::tempdir().unwrap();
     let fake = write(dir.path(), "libfake.so", "not an ELF file\n");
@@ -117,6 +160,62 @@ fn a_broken_library_on_the_plugin_path_is_skipped_and_the_rest_load() {
     assert!(stdout.contains("local-search"), "{stdout}");
     assert!(
         stdout.contains("failed to load") && stdout.contains("0.0.1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_plugin_path_entry_that_is_no_readable_directory_is_warned_about() {
+    // A library's own path given as a plugin directory: it was left out with a debug line only,
+    // and the study then met "unknown strategy" without a word on why.
+    let dir = plugin_dir(&["hyperplug-example-sampler"]);
+    let lib = dir
+        .path()
+        .join(library("hyperplug-example-sampler").file_name().unwrap());
+    let out = hyperplug(
+        &["plugins", "list"],
+        Path::new("."),
+        &[("HYPERPLUG_PLUGIN_PATH", lib.to_str().unwrap())],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains("local-search"), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "plugin directory {}: cannot be read",
+            lib.display()
+        )) && stderr.contains("directories, not files"),
+        "{stderr}"
+    );
+    // A directory that does not exist is what `PATH` tolerates: no warning.
+    let out = hyperplug(
+        &["plugins", "list"],
+        Path::new("."),
+        &[("HYPERPLUG_PLUGIN_PATH", "/nonexistent/hyperplug-plugins")],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success() && !stderr.contains("WARN"), "{stderr}");
+}
+
+#[test]
+fn a_directory_named_twice_on_the_plugin_path_loads_its_libraries_once() {
+    // It registered every name a second time, warning that the library exports it "by both"
+    // itself and itself, and `plugins list` said it replaced itself.
+    let dir = plugin_dir(&["hyperplug-example-sampler"]);
+    let path = dir.path().to_str().unwrap();
+    let out = hyperplug(
+        &["plugins", "list", "--plugin-dir", path],
+        Path::new("."),
+        &[("HYPERPLUG_PLUGIN_PATH", path)],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("local-search"), "{stdout}");
+    assert!(!stderr.contains("exported by both"), "{stderr}");
+    assert!(!stdout.contains("replaces"), "{stdout}");
+    assert_eq!(
+        stdout.matches("libhyperplug_example_sampler").count(),
+        2,
         "{stdout}"
     );
 }
@@ -403,6 +502,28 @@ fn a_strategy_that_panics_when_created_refuses_the_study_cleanly() {
         &out,
         &["`panicking` panicked", "deliberate panic in create"],
     );
+}
+
+#[test]
+fn a_strategy_objective_and_pruner_that_panic_when_dropped_end_nothing_but_a_warning() {
+    // The host drops them through the ABI after the study; a panic escaping there used to abort
+    // the host ("Attempted to panic across the ffi boundary") after its results were stored.
+    let out = run_with_panicking_fixture(
+        "[study]\ntrials = 3\nseed = 0\nstorage = \"memory\"\n[strategy]\nname = \"panicking\"\npanic_in = \"drop\"\n[objective]\nname = \"panicking\"\npanic_in = \"drop\"\n[pruner]\nname = \"panicking\"\npanic_in = \"drop\"\n",
+        &["--json"],
+    );
+    let r = report(&out);
+    assert_eq!(r["counts"]["complete"], 3);
+    let (_, stderr) = text(&out);
+    for kind in ["strategy", "objective", "pruner"] {
+        assert!(
+            stderr.contains(&format!(
+                "{kind} `panicking` panicked while being dropped: deliberate panic in drop at trial 0 (at "
+            )),
+            "{kind}:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("ffi boundary"), "{stderr}");
 }
 
 #[test]

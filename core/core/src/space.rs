@@ -679,11 +679,13 @@ impl Space {
     }
 
     /// Checks that `params` fit this space: every active parameter present with a value of its
-    /// domain, no inactive or unknown parameter.
+    /// domain, no inactive or unknown parameter. The error quotes at most the first 100
+    /// characters of a name or value.
     pub fn validate(&self, params: &Params) -> Result<(), SpaceError> {
         if let Some(name) = params.keys().find(|k| self.get(k).is_none()) {
             return Err(SpaceError::Mismatch(format!(
-                "`{name}` is not a parameter of the space"
+                "`{}` is not a parameter of the space",
+                quoted(name)
             )));
         }
         for p in &self.params {
@@ -706,8 +708,9 @@ impl Space {
                 }
                 (true, Some(v)) if !p.domain.contains(v) => {
                     return Err(SpaceError::Mismatch(format!(
-                        "`{}` = {v} ({}) is outside its domain, {}",
+                        "`{}` = {} ({}) is outside its domain, {}",
                         p.name,
+                        quoted(&v.to_string()),
                         v.type_name(),
                         p.domain.describe()
                     )));
@@ -717,6 +720,21 @@ impl Space {
         }
         Ok(())
     }
+}
+
+/// The most characters of a name or value that [`Space::validate`] quotes in its error.
+const QUOTED_CHARS: usize = 100;
+
+/// `text` as an error quotes it: whole up to [`QUOTED_CHARS`] characters, else its start and its
+/// length. Names and values come from strategies and front ends, and one of megabytes (a bug's)
+/// would be stored with every trial it fails.
+fn quoted(text: &str) -> String {
+    let chars = text.chars().count();
+    if chars <= QUOTED_CHARS {
+        return text.to_owned();
+    }
+    let start: String = text.chars().take(QUOTED_CHARS).collect();
+    format!("{start}… ({chars} characters)")
 }
 
 /// Orders parameters so that parents precede children (stable otherwise); fails on a cycle.
@@ -881,6 +899,40 @@ mod tests {
         let d = Domain::float(0.0, 1e15).step(1.0);
         assert!(Space::new(vec![Param::new("x", d.clone())]).is_ok());
         assert_eq!(d.from_unit(0.5), Value::Float(5e14));
+    }
+
+    #[test]
+    fn a_huge_name_or_value_is_quoted_short() {
+        // A strategy's bug (a plugin's, say) suggesting a value of megabytes: the error, stored
+        // with the failed trial, held all of it.
+        let space = Space::new(vec![Param::new("act", Domain::choice(["relu", "tanh"]))]).unwrap();
+        let huge = "é".repeat(1_000_000);
+        let value: Params = [("act".to_owned(), Value::Str(huge.clone()))]
+            .into_iter()
+            .collect();
+        let e = space.validate(&value).unwrap_err().to_string();
+        assert!(
+            e.len() < 500
+                && e.contains("`act` = éé")
+                && e.contains("… (1000000 characters) (string)"),
+            "{e}"
+        );
+        let name: Params = [(huge, Value::Int(1))].into_iter().collect();
+        let e = space.validate(&name).unwrap_err().to_string();
+        assert!(
+            e.len() < 500 && e.contains("… (1000000 characters)` is not a parameter"),
+            "{e}"
+        );
+        let short: Params = [("act".to_owned(), Value::Str("gelu".into()))]
+            .into_iter()
+            .collect();
+        assert!(
+            space
+                .validate(&short)
+                .unwrap_err()
+                .to_string()
+                .contains("`act` = gelu (string) is outside its domain")
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Adapters from the core traits to the FFI traits, run inside the plugin.
 
+use std::any::Any;
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
@@ -41,13 +44,61 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, FfiError>) -> RResult<T, FfiError>
     });
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result.into(),
-        Err(payload) => {
-            let at = PANIC_LOCATION.with(|p| p.borrow_mut().take());
-            let mut message = panic_message(payload.as_ref());
-            if let Some(at) = at {
-                message.push_str(&format!(" (at {at})"));
-            }
-            RErr(FfiError::new(FfiErrorKind::PANICKED, message))
+        Err(payload) => RErr(FfiError::new(FfiErrorKind::PANICKED, caught(payload))),
+    }
+}
+
+/// A caught panic's message, with where it happened when the hook [`guard`] installs saw it.
+fn caught(payload: Box<dyn Any + Send>) -> String {
+    let at = PANIC_LOCATION.with(|p| p.borrow_mut().take());
+    let mut message = panic_message(payload.as_ref());
+    if let Some(at) = at {
+        message.push_str(&format!(" (at {at})"));
+    }
+    message
+}
+
+/// A plugin's object that the host drops through the ABI. Its `Drop` runs in an `extern "C"`
+/// function of abi_stable's, which aborts the host on a panic (a strategy dropped after its
+/// study, with every result stored), so a panic there is caught and logged instead.
+struct Contained<T> {
+    inner: ManuallyDrop<T>,
+    /// What it is, for the log: ``strategy `tpe` ``.
+    what: String,
+}
+
+impl<T> Contained<T> {
+    fn new(inner: T, what: String) -> Self {
+        Contained {
+            inner: ManuallyDrop::new(inner),
+            what,
+        }
+    }
+}
+
+impl<T> Deref for Contained<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T> DerefMut for Contained<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T> Drop for Contained<T> {
+    fn drop(&mut self) {
+        // SAFETY: `inner` is taken here, once, and never touched again: `self` is being dropped.
+        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(inner))) {
+            log::warn!(
+                "{} panicked while being dropped: {}",
+                self.what,
+                caught(payload)
+            );
         }
     }
 }
@@ -64,7 +115,13 @@ pub fn export_strategies(
     guard(|| {
         Ok(make()
             .into_iter()
-            .map(|f| FfiStrategyFactory_TO::from_value(StrategyFactoryAdapter(f), TD_Opaque))
+            .map(|f| {
+                let what = format!("strategy factory `{}`", f.info().name);
+                FfiStrategyFactory_TO::from_value(
+                    StrategyFactoryAdapter(Contained::new(f, what)),
+                    TD_Opaque,
+                )
+            })
             .collect())
     })
 }
@@ -76,7 +133,13 @@ pub fn export_objectives(
     guard(|| {
         Ok(make()
             .into_iter()
-            .map(|f| FfiObjectiveFactory_TO::from_value(ObjectiveFactoryAdapter(f), TD_Opaque))
+            .map(|f| {
+                let what = format!("objective factory `{}`", f.info().name);
+                FfiObjectiveFactory_TO::from_value(
+                    ObjectiveFactoryAdapter(Contained::new(f, what)),
+                    TD_Opaque,
+                )
+            })
             .collect())
     })
 }
@@ -88,12 +151,18 @@ pub fn export_pruners(
     guard(|| {
         Ok(make()
             .into_iter()
-            .map(|f| FfiPrunerFactory_TO::from_value(PrunerFactoryAdapter(f), TD_Opaque))
+            .map(|f| {
+                let what = format!("pruner factory `{}`", f.info().name);
+                FfiPrunerFactory_TO::from_value(
+                    PrunerFactoryAdapter(Contained::new(f, what)),
+                    TD_Opaque,
+                )
+            })
             .collect())
     })
 }
 
-struct PrunerFactoryAdapter(Box<dyn PrunerFactory>);
+struct PrunerFactoryAdapter(Contained<Box<dyn PrunerFactory>>);
 
 impl FfiPrunerFactory for PrunerFactoryAdapter {
     fn info(&self) -> RResult<FfiInfo, FfiError> {
@@ -118,7 +187,7 @@ impl FfiPrunerFactory for PrunerFactoryAdapter {
                 .map_err(|e| err(&e))?;
             Ok(FfiPruner_TO::from_value(
                 PrunerAdapter {
-                    inner: pruner,
+                    inner: Contained::new(pruner, format!("pruner `{}`", self.0.info().name)),
                     directions: setup.directions,
                     seed: setup.seed,
                     history: Vec::new(),
@@ -131,7 +200,7 @@ impl FfiPrunerFactory for PrunerFactoryAdapter {
 
 /// A pruner plus the plugin's copy of its study's finished trials, grown by the host's deltas.
 struct PrunerAdapter {
-    inner: Box<dyn Pruner>,
+    inner: Contained<Box<dyn Pruner>>,
     directions: Vec<Direction>,
     seed: u64,
     history: Vec<Trial>,
@@ -211,7 +280,7 @@ fn with_vectors(trials: &[FfiTrial], vectors: &[FfiVectors]) -> Vec<Trial> {
         .collect()
 }
 
-struct StrategyFactoryAdapter(Box<dyn StrategyFactory>);
+struct StrategyFactoryAdapter(Contained<Box<dyn StrategyFactory>>);
 
 impl FfiStrategyFactory for StrategyFactoryAdapter {
     fn info(&self) -> RResult<FfiInfo, FfiError> {
@@ -237,7 +306,7 @@ impl FfiStrategyFactory for StrategyFactoryAdapter {
                 .map_err(|e| err(&e))?;
             Ok(FfiStrategy_TO::from_value(
                 StrategyAdapter {
-                    inner: strategy,
+                    inner: Contained::new(strategy, format!("strategy `{}`", self.0.info().name)),
                     study: Mirror {
                         space: setup.space,
                         directions: setup.directions,
@@ -253,7 +322,7 @@ impl FfiStrategyFactory for StrategyFactoryAdapter {
 
 /// A strategy plus the plugin's mirror of its study.
 struct StrategyAdapter {
-    inner: Box<dyn Strategy>,
+    inner: Contained<Box<dyn Strategy>>,
     study: Mirror,
 }
 
@@ -325,7 +394,7 @@ impl FfiStrategy for StrategyAdapter {
     }
 }
 
-struct ObjectiveFactoryAdapter(Box<dyn ObjectiveFactory>);
+struct ObjectiveFactoryAdapter(Contained<Box<dyn ObjectiveFactory>>);
 
 impl FfiObjectiveFactory for ObjectiveFactoryAdapter {
     fn info(&self) -> RResult<FfiInfo, FfiError> {
@@ -337,14 +406,17 @@ impl FfiObjectiveFactory for ObjectiveFactoryAdapter {
             let settings = Settings::from_json(settings.as_str()).map_err(|e| err(&e))?;
             let objective = self.0.create(&settings).map_err(|e| err(&e))?;
             Ok(FfiObjective_TO::from_value(
-                ObjectiveAdapter(objective),
+                ObjectiveAdapter(Contained::new(
+                    objective,
+                    format!("objective `{}`", self.0.info().name),
+                )),
                 TD_Opaque,
             ))
         })
     }
 }
 
-struct ObjectiveAdapter(Box<dyn Objective>);
+struct ObjectiveAdapter(Contained<Box<dyn Objective>>);
 
 impl FfiObjective for ObjectiveAdapter {
     fn space(&self) -> RResult<ROption<RString>, FfiError> {

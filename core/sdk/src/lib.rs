@@ -16,7 +16,8 @@
 //! trial needs ([`Objective::resources`], e.g. one GPU) — reaches the host as it would
 //! in-process. The macro writes the library's root module. Every call from the host goes through
 //! an adapter that catches panics (a panic must never unwind across the FFI boundary: it would end
-//! the host) and turns them, and every error, into an error value the host reports with the trial.
+//! the host) and turns them, and every error, into an error value the host reports with the trial;
+//! a panic while the host drops a strategy, objective, pruner or factory is logged as a warning.
 //!
 //! Log with the `log` crate (a dependency of your own, or [`log`] re-exported here): records go to
 //! the host's log, filtered by the host's level and `RUST_LOG` targets (a record's target is its

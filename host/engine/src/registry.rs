@@ -273,9 +273,15 @@ impl Registry {
         }
     }
 
-    /// Loads one plugin library and registers everything in it; returns it as listed.
+    /// Loads one plugin library and registers everything in it; returns it as listed. A file
+    /// already loaded (its directory named twice on the plugin path) is not registered again:
+    /// it would replace its own names, with a warning that it exports them twice.
     pub fn load_library(&mut self, path: &Path) -> Result<LoadedLibrary, LoadError> {
-        let lib = plugin::load(path)?;
+        let file = plugin::resolve(path)?;
+        if let Some(loaded) = self.libraries.iter().find(|l| l.path == file) {
+            return Ok(loaded.clone());
+        }
+        let lib = plugin::load(&file)?;
         for f in lib.strategies.iter() {
             self.add_strategy(f.clone(), Source::Plugin(lib.path.clone()));
         }
@@ -385,14 +391,26 @@ impl Registry {
     }
 
     /// Loads every shared library in `dir` (sorted by name, so the order is stable). A library
-    /// that fails is logged and remembered in [`Registry::failures`]; the others still load.
+    /// that fails is logged and remembered in [`Registry::failures`]; the others still load. A
+    /// `dir` that does not exist holds nothing; one that cannot be read is a warning.
     pub fn load_dir(&mut self, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            log::debug!(
-                "plugin directory {} does not exist or cannot be read",
-                dir.display()
-            );
-            return;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            // The plugin path may name directories that do not exist (`plugins/` next to the
+            // executable usually does not), as `PATH` may.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                log::debug!("plugin directory {} does not exist", dir.display());
+                return;
+            }
+            // One that exists but cannot be read (a library's own path given as a directory, a
+            // directory without permission) leaves out every plugin meant to be in it.
+            Err(e) => {
+                log::warn!(
+                    "plugin directory {}: cannot be read as a directory of plugin libraries ({e}); its plugins are left out. Give {PLUGIN_PATH_VAR} and --plugin-dir directories, not files",
+                    dir.display()
+                );
+                return;
+            }
         };
         let mut libs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))

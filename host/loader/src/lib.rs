@@ -12,7 +12,8 @@
 //! Libraries are loaded one by one from their path (never through abi_stable's per-type cache,
 //! which would hand back the first library for every later one) and never unloaded: objects from
 //! them may live until the process ends. Each is lent the host's logger as soon as it is loaded,
-//! so that its `log` records reach the host's log.
+//! so that its `log` records reach the host's log. Last, the names it exports: each must be
+//! usable in a study file ([`check_name`]), and none given twice for one kind.
 //!
 //! Architecture invariant: this is the only crate that loads libraries.
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ mod image;
 
 pub use image::check_image;
 
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,7 +40,7 @@ use hyperplug_abi::{
 use hyperplug_core::{
     AskContext, Error, Metric, Objective, ObjectiveFactory, Params, PluginInfo, PruneContext,
     Pruner, PrunerFactory, PrunerSetup, Space, Strategy, StrategyFactory, StudySetup, Trial,
-    TrialContext, TrialOutcome, TrialResources,
+    TrialContext, TrialError, TrialOutcome, TrialResources, panic_message,
 };
 
 /// Why a library could not be used as a plugin. The `Display` text is short and says what to
@@ -117,6 +119,18 @@ pub enum LoadError {
         /// Its message.
         message: String,
     },
+    /// The library exports a name no study file can use, or one name twice for one kind.
+    #[error(
+        "{path}: the plugin exports names a study file cannot use: {}; fix the names its factories' `info()` return and rebuild it",
+        .problems.join("; "),
+        path = .path.display()
+    )]
+    Names {
+        /// The file.
+        path: PathBuf,
+        /// One line per bad name.
+        problems: Vec<String>,
+    },
 }
 
 fn major_of(version: &str) -> &str {
@@ -156,9 +170,21 @@ impl LoadError {
     }
 }
 
+/// The most characters a name may have: a study file's line, not a page (a name built by a bug
+/// would otherwise fill every listing and message that shows it).
+pub const MAX_NAME_CHARS: usize = 100;
+
 /// Whether `name` can be used in a study file: one word of letters, digits, `-`, `_` and `.`,
-/// optionally qualified by one vendor prefix (`acme/de`). The error says what is allowed.
+/// optionally qualified by one vendor prefix (`acme/de`), at most [`MAX_NAME_CHARS`] characters.
+/// The error says what is allowed.
 pub fn check_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        let start: String = name.chars().take(40).collect();
+        return Err(format!(
+            "`{start}…` is not a usable name: it has {chars} characters, and a name has at most {MAX_NAME_CHARS}"
+        ));
+    }
     let word_ok = |w: &str| {
         !w.is_empty()
             && w.chars()
@@ -311,7 +337,45 @@ pub fn load(path: &Path) -> Result<Library, LoadError> {
         lib.pruners
             .push(Arc::new(PluginPrunerFactory { info, ffi }));
     }
+    let problems = name_problems(&[
+        (
+            "strategy",
+            lib.strategies.iter().map(|f| f.info().name).collect(),
+        ),
+        (
+            "objective",
+            lib.objectives.iter().map(|f| f.info().name).collect(),
+        ),
+        (
+            "pruner",
+            lib.pruners.iter().map(|f| f.info().name).collect(),
+        ),
+    ]);
+    if !problems.is_empty() {
+        return Err(LoadError::Names {
+            path: owned,
+            problems,
+        });
+    }
     Ok(lib)
+}
+
+/// What is wrong with the names a library exports, given as each kind's names: each that
+/// [`check_name`] refuses, and each given to two factories of one kind (one would hide the
+/// other, and no pin tells them apart).
+fn name_problems(kinds: &[(&str, Vec<String>)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (kind, names) in kinds {
+        for (i, name) in names.iter().enumerate() {
+            if let Err(why) = check_name(name) {
+                problems.push(format!("{kind} {why}"));
+            } else if names[..i].iter().filter(|n| *n == name).count() == 1 {
+                // Said once, at the name's second use.
+                problems.push(format!("more than one {kind} is named `{name}`"));
+            }
+        }
+    }
+    problems
 }
 
 /// The library's root module, by the ABI's versioning rule: the same major version as the host's
@@ -703,56 +767,104 @@ impl Objective for PluginObjective {
 
     fn evaluate(&self, params: &Params, ctx: &mut dyn TrialContext) -> TrialOutcome {
         let params = to_ffi_params(params);
-        let mut host = HostContext(ctx);
-        let ctx = FfiTrialContext_TO::from_ptr(&mut host, TD_Opaque);
-        match self
+        let mut host = HostContext {
+            ctx,
+            panicked: RefCell::new(None),
+        };
+        let result = self
             .ffi
-            .evaluate(RSlice::from(&params[..]), ctx)
-            .into_result()
-        {
+            .evaluate(
+                RSlice::from(&params[..]),
+                FfiTrialContext_TO::from_ptr(&mut host, TD_Opaque),
+            )
+            .into_result();
+        // What the objective made of a failed callback does not count: the trial fails with it.
+        if let Some(message) = host.panicked.into_inner() {
+            return Err(TrialError::Failed(message));
+        }
+        match result {
             Ok(eval) => Ok((&eval).into()),
             Err(e) => Err(e.into_trial_error()),
         }
     }
 }
 
-/// The study's trial context lent to a plugin. Its methods must never panic: a panic here would
-/// unwind through the plugin and end the process.
-struct HostContext<'a>(&'a mut dyn TrialContext);
+/// The study's trial context lent to a plugin. Its methods run host code (the store, the
+/// pruner, observers) from inside the plugin's frames, where a panic would end the process
+/// (abi_stable aborts rather than unwind through them), so each runs inside `catch_unwind`. The
+/// first panic is kept to fail the trial, and from then on the trial is asked to stop.
+struct HostContext<'a> {
+    ctx: &'a mut dyn TrialContext,
+    panicked: RefCell<Option<String>>,
+}
+
+/// `f`, or `fallback` when it panics, the first panic kept in `panicked` for the trial.
+fn contain<T>(
+    panicked: &RefCell<Option<String>>,
+    call: &str,
+    fallback: T,
+    f: impl FnOnce() -> T,
+) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        panicked.borrow_mut().get_or_insert_with(|| {
+            format!(
+                "the host panicked in `{call}`, called by the objective: {}",
+                panic_message(payload.as_ref())
+            )
+        });
+        fallback
+    })
+}
 
 impl FfiTrialContext for HostContext<'_> {
     fn number(&self) -> u64 {
-        self.0.number()
+        contain(&self.panicked, "number", 0, || self.ctx.number())
     }
 
     fn report(&mut self, step: u64, value: f64) {
-        self.0.report(step, value);
+        contain(&self.panicked, "report", (), || {
+            self.ctx.report(step, value)
+        });
     }
 
     fn should_prune(&mut self) -> bool {
-        self.0.should_prune()
+        if self.panicked.borrow().is_some() {
+            return true;
+        }
+        contain(&self.panicked, "should_prune", true, || {
+            self.ctx.should_prune()
+        })
     }
 
     fn devices(&self) -> RVec<u32> {
-        RVec::from(self.0.devices())
+        contain(&self.panicked, "devices", RVec::new(), || {
+            RVec::from(self.ctx.devices())
+        })
     }
 
     fn study_name(&self) -> RString {
-        RString::from(self.0.study_name())
+        contain(&self.panicked, "study_name", RString::new(), || {
+            RString::from(self.ctx.study_name())
+        })
     }
 
     fn resource(&self) -> ROption<u64> {
-        self.0.resource().into()
+        contain(&self.panicked, "resource", ROption::RNone, || {
+            self.ctx.resource().into()
+        })
     }
 
     fn report_values(&mut self, step: u64, values: RSlice<'_, f64>) {
-        self.0.report_values(step, values.as_slice());
+        contain(&self.panicked, "report_values", (), || {
+            self.ctx.report_values(step, values.as_slice())
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use abi_stable::std_types::RResult;
 
     #[test]
     fn version_errors_name_both_versions_and_what_to_do_either_way() {
@@ -783,6 +895,92 @@ mod tests {
         for bad in ["", " ", "a b", "a/b/c", "/a", "a/", "a\tb", "a;b"] {
             assert!(check_name(bad).unwrap_err().contains("acme/de"), "{bad:?}");
         }
+        assert_eq!(check_name(&"x".repeat(MAX_NAME_CHARS)), Ok(()));
+        let e = check_name(&"x".repeat(1_000_000)).unwrap_err();
+        assert!(
+            e.len() < 200 && e.contains("1000000 characters") && e.contains("at most 100"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unusable_and_repeated_names_are_each_said_once() {
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            name_problems(&[
+                ("strategy", names(&["my sampler", "ok", "acme/ok"])),
+                ("objective", names(&["twice", "twice", "twice", "once"])),
+                ("pruner", names(&["once"])),
+            ]),
+            [
+                "strategy `my sampler` is not a usable name: use letters, digits, `-`, `_` and `.`, optionally after one vendor prefix (`acme/de`)",
+                "more than one objective is named `twice`",
+            ]
+        );
+    }
+
+    /// A plugin objective stand-in that reports, asks whether to stop, and then succeeds.
+    struct Reporting;
+
+    impl hyperplug_abi::FfiObjective for Reporting {
+        fn space(&self) -> RResult<ROption<RString>, hyperplug_abi::FfiError> {
+            RResult::ROk(ROption::RNone)
+        }
+        fn metrics(&self) -> RResult<RString, hyperplug_abi::FfiError> {
+            RResult::ROk(r#"[{"name": "value", "direction": "minimize"}]"#.into())
+        }
+        fn optimum(&self) -> RResult<ROption<RVec<f64>>, hyperplug_abi::FfiError> {
+            RResult::ROk(ROption::RNone)
+        }
+        fn evaluate(
+            &self,
+            _params: RSlice<'_, hyperplug_abi::FfiParam>,
+            mut ctx: hyperplug_abi::FfiTrialContextRef<'_>,
+        ) -> RResult<hyperplug_abi::FfiEvaluation, hyperplug_abi::FfiError> {
+            ctx.report(1, 0.5);
+            let stop = ctx.should_prune();
+            RResult::ROk(hyperplug_abi::FfiEvaluation {
+                values: RVec::from(vec![if stop { 1.0 } else { 0.0 }]),
+                attrs: RVec::new(),
+            })
+        }
+        fn resources(&self) -> RResult<RString, hyperplug_abi::FfiError> {
+            RResult::ROk("{}".into())
+        }
+    }
+
+    /// A study's side that panics when the objective reports (an observer or a pruner that
+    /// panics, say).
+    struct Panicking;
+
+    impl TrialContext for Panicking {
+        fn number(&self) -> u64 {
+            7
+        }
+        fn report(&mut self, _step: u64, _value: f64) {
+            panic!("the store fell over");
+        }
+        fn should_prune(&mut self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_hosts_callback_fails_the_trial_instead_of_ending_the_process() {
+        // Without `contain`, the panic unwinds into the objective's frames through abi_stable's
+        // shim, which aborts the whole process (this test binary).
+        let objective = PluginObjective {
+            ffi: hyperplug_abi::FfiObjective_TO::from_value(Reporting, TD_Opaque),
+            space: None,
+            metrics: Vec::new(),
+            optimum: None,
+            resources: TrialResources::default(),
+        };
+        let outcome = objective.evaluate(&Params::new(), &mut Panicking);
+        assert!(
+            matches!(&outcome, Err(TrialError::Failed(m)) if m == "the host panicked in `report`, called by the objective: the store fell over"),
+            "{outcome:?}"
+        );
     }
 
     #[test]
