@@ -617,10 +617,18 @@ impl Db {
         Ok(lock(&self.rules)[&id])
     }
 
-    pub fn open_study(&self, record: &StudyRecord) -> Result<StudyId, StorageError> {
-        let text = serde_json::to_string(record)
+    /// Opens or creates the study in one transaction: the record kept is decided (see
+    /// [`StudyRecord::updated_by`]) with the study row locked, so racing openers of a new study
+    /// all get back the first creator's record, seed included.
+    pub fn open_study(&self, record: &StudyRecord) -> Result<(StudyId, StudyRecord), StorageError> {
+        // What a new study stores: the record as asked, its seed (proposed or not) included.
+        let new = StudyRecord {
+            seed_proposed: false,
+            ..record.clone()
+        };
+        let text = serde_json::to_string(&new)
             .map_err(|e| StorageError::Database(format!("cannot encode the study record: {e}")))?;
-        let id = self.with(|c, q| {
+        let (id, kept) = self.with(|c, q| {
             write(c, |c| {
                 loop {
                     let found = first(c, &q.find_study, &[Arg::text(&record.name)], |r| {
@@ -642,7 +650,7 @@ impl Db {
                             })?;
                             c.execute(&q.update_record, &[Arg::int(id), Arg::text(&text)])?;
                         }
-                        return Ok(id);
+                        return Ok((id, updated));
                     }
                     let made = first(
                         c,
@@ -651,14 +659,14 @@ impl Db {
                         |r| need_int(r, 0),
                     )?;
                     if let Some(id) = made {
-                        return Ok(id);
+                        return Ok((id, new.clone()));
                     }
                     // Another worker created it since we looked; its row is committed now.
                 }
             })
         })?;
-        self.remember(id, record);
-        Ok(id)
+        self.remember(id, &kept);
+        Ok((id, kept))
     }
 
     /// How often trials should beat: a quarter of the shortest grace period of the studies
@@ -1298,7 +1306,8 @@ macro_rules! storage_via_db {
             fn open(
                 &self,
                 record: &hyperplug_core::StudyRecord,
-            ) -> Result<hyperplug_core::StudyId, hyperplug_core::Error> {
+            ) -> Result<(hyperplug_core::StudyId, hyperplug_core::StudyRecord), hyperplug_core::Error>
+            {
                 Ok(self.db.open_study(record)?)
             }
             fn claim_queued(
