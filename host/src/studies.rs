@@ -10,7 +10,7 @@ use hyperplug_core::{Direction, Space, TrialState, Value};
 use hyperplug_storage::{Store, StudySummary};
 
 use crate::format::{number, params_text, values_text};
-use crate::run::{Definition, find};
+use crate::run::{Definition, find, stored_seed};
 use hyperplug_engine::studies::study_data;
 pub use hyperplug_engine::studies::{delete, parse_params};
 use hyperplug_schema::write_csv;
@@ -206,7 +206,9 @@ pub fn show(store: &dyn Store, name: &str, out: &mut dyn Write) -> Result<()> {
     if let Some(d) = &def {
         rows.push(("strategy", d.strategy.clone()));
         rows.push(("objective", d.objective.clone()));
-        rows.push(("seed", d.seed.to_string()));
+        if let Some(seed) = stored_seed(r) {
+            rows.push(("seed", seed.to_string()));
+        }
         rows.push((
             "budget",
             d.trials

@@ -278,7 +278,12 @@ fn open_study(
                     Space::empty(),
                     directions.unwrap_or_else(|| vec![Direction::Minimize]),
                 )
-                .seed(seed.unwrap_or_else(fresh_seed))
+            };
+            // A seed from the clock is only proposed: if another process creates the study
+            // first, this one runs with the seed stored by that one.
+            let config = match seed {
+                Some(seed) => config.seed(seed),
+                None => config.proposed_seed(fresh_seed()),
             };
             SharedStudy::create(
                 &url,

@@ -984,3 +984,48 @@ fn a_store_that_fails_mid_run_ends_the_run_with_its_error() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `hyperplug run study.toml` started several times at once on a new study whose file has no
+/// `seed` (the documented way to add workers): every process runs with the seed the study
+/// stores, the first creator's, so the run can be repeated from that seed.
+fn runs_started_at_once_without_a_seed_share_the_stored_one(url: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for round in 0..3 {
+        let name = format!("seedless{round}");
+        let study = write(
+            dir.path(),
+            &format!("{name}.toml"),
+            &format!(
+                "[study]\nname = \"{name}\"\nstorage = \"{url}\"\ntrials = 6\n[strategy]\nname = \"random\"\n[objective]\nname = \"branin\"\n"
+            ),
+        );
+        let children: Vec<Child> = (0..6)
+            .map(|_| spawn(&["run", &study, "--json"], dir.path()))
+            .collect();
+        let seeds: Vec<Json> = wait_all(children)
+            .iter()
+            .map(|out| report(out)["study"]["seed"].clone())
+            .collect();
+        let stored = export(dir.path(), url, &name)["study"]["seed"].clone();
+        assert!(stored.is_u64(), "the study stores its seed: {stored}");
+        assert!(
+            seeds.iter().all(|s| *s == stored),
+            "round {round}: the processes ran with seeds {seeds:?}, the study stores {stored}"
+        );
+    }
+}
+
+#[test]
+fn runs_started_at_once_without_a_seed_share_the_stored_one_in_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    runs_started_at_once_without_a_seed_share_the_stored_one(&url);
+}
+
+#[test]
+fn runs_started_at_once_without_a_seed_share_the_stored_one_in_postgres() {
+    let Some(schema) = PgTestSchema::new("seedless") else {
+        return;
+    };
+    runs_started_at_once_without_a_seed_share_the_stored_one(&schema.url);
+}

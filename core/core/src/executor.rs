@@ -548,7 +548,10 @@ mod tests {
     }
 
     impl Storage for Failing {
-        fn open(&self, record: &crate::StudyRecord) -> Result<crate::StudyId, Error> {
+        fn open(
+            &self,
+            record: &crate::StudyRecord,
+        ) -> Result<(crate::StudyId, crate::StudyRecord), Error> {
             self.inner.open(record)
         }
         fn claim_queued(&self, s: crate::StudyId, l: Option<u64>) -> Result<Option<Trial>, Error> {

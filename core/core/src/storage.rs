@@ -40,6 +40,15 @@ pub struct StudyRecord {
     /// new parameters appear, so a run may know more or fewer parameters than the store.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub define_by_run: bool,
+    /// The seed every worker of the study runs with. `None` in records stored before the store
+    /// kept it (the host kept it in its `definition` then), and in an opener's record that
+    /// leaves the stored seed as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// In an opener's record: whether `seed` is only proposed (nobody chose it), so that a
+    /// stored seed wins over it (see [`Storage::open`]). Never stored.
+    #[serde(skip)]
+    pub seed_proposed: bool,
 }
 
 impl StudyRecord {
@@ -53,6 +62,8 @@ impl StudyRecord {
             grace_s: 60.0,
             definition: serde_json::Value::Null,
             define_by_run: false,
+            seed: None,
+            seed_proposed: false,
         }
     }
 
@@ -107,9 +118,16 @@ impl StudyRecord {
 impl StudyRecord {
     /// The record a store keeps when a compatible run opens this stored one with `other`:
     /// `other`, except that a define-by-run space keeps the stored parameters `other` has not
-    /// seen yet (another worker's code suggested them), so the stored space only grows.
+    /// seen yet (another worker's code suggested them), so the stored space only grows, and
+    /// that the stored seed stays unless `other` chose one (a seed `other` only proposes is
+    /// kept only where none is stored).
     pub fn updated_by(&self, other: &StudyRecord) -> StudyRecord {
         let mut record = other.clone();
+        record.seed_proposed = false;
+        record.seed = match other.seed {
+            Some(chosen) if !other.seed_proposed => Some(chosen),
+            proposed => self.seed.or(proposed),
+        };
         if self.define_by_run && other.define_by_run {
             let mut params = other.space.params().to_vec();
             params.extend(
@@ -179,10 +197,16 @@ fn widens(old: &Domain, new: &Domain) -> bool {
 /// leave the store consistent whatever happens between two calls, and never give a trial number
 /// twice.
 pub trait Storage: Send + Sync {
-    /// Opens the study called `record.name`, creating it if needed. An existing study whose
-    /// space or directions differ is refused with a message that says what changed; the
-    /// retries, grace and definition of `record` replace the stored ones.
-    fn open(&self, record: &StudyRecord) -> Result<StudyId, Error>;
+    /// Opens the study called `record.name`, creating it if needed, in one atomic step, and
+    /// returns its key and its record as stored now. An existing study whose space or
+    /// directions differ is refused with a message that says what changed; the retries, grace
+    /// and definition of `record` replace the stored ones ([`StudyRecord::updated_by`]).
+    ///
+    /// The seed: a new study stores `record.seed`. An existing one keeps its stored seed unless
+    /// `record` chose one (`seed` given and not [`StudyRecord::seed_proposed`]), which replaces
+    /// it; a proposed seed is stored only where none is. So openers that propose seeds of their
+    /// own and race to create one study all get back, and run with, the first creator's seed.
+    fn open(&self, record: &StudyRecord) -> Result<(StudyId, StudyRecord), Error>;
 
     /// Starts the oldest queued trial (enqueued by a user, or a retry), unless the study already
     /// counts `limit` trials. The budget counts every trial except retries: a retry of a trial
@@ -321,15 +345,19 @@ impl MemoryStudy {
 }
 
 impl Storage for MemoryStorage {
-    fn open(&self, record: &StudyRecord) -> Result<StudyId, Error> {
+    fn open(&self, record: &StudyRecord) -> Result<(StudyId, StudyRecord), Error> {
         let mut studies = self.studies.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(i) = studies.iter().position(|s| s.record.name == record.name) {
             if let Some(why) = studies[i].record.incompatibility(record) {
                 return Err(Error::Other(why));
             }
             studies[i].record = studies[i].record.updated_by(record);
-            return Ok(i as StudyId);
+            return Ok((i as StudyId, studies[i].record.clone()));
         }
+        let record = StudyRecord {
+            seed_proposed: false,
+            ..record.clone()
+        };
         studies.push(MemoryStudy {
             record: record.clone(),
             trials: Vec::new(),
@@ -338,7 +366,7 @@ impl Storage for MemoryStorage {
             running: Vec::new(),
             queue: VecDeque::new(),
         });
-        Ok(studies.len() as StudyId - 1)
+        Ok((studies.len() as StudyId - 1, record))
     }
 
     fn claim_queued(&self, study: StudyId, limit: Option<u64>) -> Result<Option<Trial>, Error> {
@@ -522,12 +550,57 @@ mod tests {
     }
 
     #[test]
+    fn a_proposed_seed_loses_to_the_stored_one_and_a_chosen_one_replaces_it() {
+        let store = MemoryStorage::new();
+        let seeded = |seed: Option<u64>, proposed| StudyRecord {
+            seed,
+            seed_proposed: proposed,
+            ..record(Domain::float(0.0, 1.0))
+        };
+        let opened = |r: &StudyRecord| store.open(r).unwrap().1.seed;
+        assert_eq!(opened(&seeded(Some(1), true)), Some(1), "a new study");
+        assert_eq!(
+            opened(&seeded(Some(2), true)),
+            Some(1),
+            "first creator wins"
+        );
+        assert_eq!(opened(&seeded(Some(3), false)), Some(3), "a chosen seed");
+        assert_eq!(opened(&seeded(None, false)), Some(3), "no seed: kept");
+        assert!(!store.open(&seeded(Some(4), true)).unwrap().1.seed_proposed);
+        // A record stored before records kept a seed has none: the first proposal is kept.
+        let old: StudyRecord = serde_json::from_str(
+            r#"{"name":"old","space":[],"directions":["minimize"],"retries":0,"grace_s":60.0}"#,
+        )
+        .unwrap();
+        assert_eq!(old.seed, None);
+        let old_store = MemoryStorage::new();
+        old_store.open(&old).unwrap();
+        let proposal = StudyRecord {
+            seed: Some(5),
+            seed_proposed: true,
+            ..old.clone()
+        };
+        assert_eq!(old_store.open(&proposal).unwrap().1.seed, Some(5));
+        assert_eq!(
+            old_store
+                .open(&StudyRecord {
+                    seed: Some(6),
+                    ..proposal
+                })
+                .unwrap()
+                .1
+                .seed,
+            Some(5)
+        );
+    }
+
+    #[test]
     fn a_changed_definition_is_refused_saying_what_changed() {
         let store = MemoryStorage::new();
-        let id = store.open(&record(Domain::float(0.0, 1.0))).unwrap();
-        assert_eq!(store.open(&record(Domain::float(0.0, 1.0))).unwrap(), id);
+        let id = store.open(&record(Domain::float(0.0, 1.0))).unwrap().0;
+        assert_eq!(store.open(&record(Domain::float(0.0, 1.0))).unwrap().0, id);
         assert_eq!(
-            store.open(&record(Domain::float(-1.0, 1.0))).unwrap(),
+            store.open(&record(Domain::float(-1.0, 1.0))).unwrap().0,
             id,
             "wider is fine"
         );

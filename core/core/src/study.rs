@@ -80,8 +80,14 @@ pub struct StudyConfig {
     pub space: Space,
     /// One direction per objective.
     pub directions: Vec<Direction>,
-    /// The seed every random choice derives from.
+    /// The seed every random choice derives from. Once the study is open, the seed it runs
+    /// with: the stored one where `seed_proposed` let the store's win.
     pub seed: u64,
+    /// Whether `seed` is only proposed, because nobody chose it: a study already stored then
+    /// keeps the seed it stores, and `seed` is stored only for a study that has none (the first
+    /// opener's wins), so workers that start a new study together share one seed. `false`:
+    /// `seed` replaces the stored one (see [`Storage::open`](crate::Storage::open)).
+    pub seed_proposed: bool,
     /// How many trials may run at once.
     pub parallelism: usize,
     /// How often a trial whose worker died is queued again.
@@ -103,6 +109,7 @@ impl StudyConfig {
             space,
             directions,
             seed: 0,
+            seed_proposed: false,
             parallelism: 1,
             retries: 0,
             grace: Duration::from_secs(60),
@@ -111,9 +118,18 @@ impl StudyConfig {
         }
     }
 
-    /// The same config with another seed.
+    /// The same config with another seed, which replaces a stored study's.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self.seed_proposed = false;
+        self
+    }
+
+    /// The same config with `seed` only proposed: a stored study keeps its own (see
+    /// [`StudyConfig::seed_proposed`]). For a seed nobody chose, such as one from the clock.
+    pub fn proposed_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self.seed_proposed = true;
         self
     }
 }
@@ -280,7 +296,8 @@ impl Study {
 
     /// Opens the study `config.name` in `storage`, creating it or continuing it: the strategy
     /// sees every trial already stored. A stored study with another space or directions is
-    /// refused, saying what changed.
+    /// refused, saying what changed. The study runs with the seed the store keeps for it (see
+    /// [`StudyConfig::seed_proposed`]), which its [`Study::config`] then holds.
     pub fn open(
         config: StudyConfig,
         factory: &dyn StrategyFactory,
@@ -301,12 +318,14 @@ impl Study {
                 missing,
             });
         }
-        let strategy = factory.create(&StudySetup {
+        let setup = |seed| StudySetup {
             space: &config.space,
             directions: &config.directions,
-            seed: config.seed,
+            seed,
             settings,
-        })?;
+        };
+        // Made before the store is touched, so that bad settings leave no study behind.
+        let mut strategy = factory.create(&setup(config.seed))?;
         let mut record = StudyRecord::new(
             config.name.clone(),
             config.space.clone(),
@@ -316,7 +335,16 @@ impl Study {
         record.grace_s = config.grace.as_secs_f64();
         record.definition = config.definition.clone();
         record.define_by_run = config.define_by_run;
-        let id = storage.open(&record)?;
+        record.seed = Some(config.seed);
+        record.seed_proposed = config.seed_proposed;
+        let (id, stored) = storage.open(&record)?;
+        // A proposed seed loses to the stored one: made again with the seed every worker uses.
+        if let Some(seed) = stored.seed.filter(|&s| s != config.seed) {
+            strategy = factory.create(&setup(seed))?;
+        }
+        let mut config = config;
+        config.seed = stored.seed.unwrap_or(config.seed);
+        config.seed_proposed = false;
         let mut study = Study {
             config,
             strategy_name: info.name,
@@ -891,6 +919,43 @@ mod tests {
             factory,
             &Settings::default(),
         )
+    }
+
+    /// Makes scripted strategies, noting the seed of each.
+    #[derive(Default)]
+    struct SeedsSeen(Mutex<Vec<u64>>);
+
+    impl StrategyFactory for SeedsSeen {
+        fn info(&self) -> PluginInfo {
+            scripted().info()
+        }
+        fn create(&self, setup: &StudySetup<'_>) -> Result<Box<dyn Strategy>, Error> {
+            locked(&self.0).push(setup.seed);
+            Ok(Box::new(scripted()))
+        }
+    }
+
+    #[test]
+    fn a_proposed_seed_gives_way_to_the_stored_one_which_the_strategy_gets() {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let config = StudyConfig::new("t", space, vec![Direction::Minimize]);
+        let seen = SeedsSeen::default();
+        let open = |c: StudyConfig| {
+            Study::open(c, &seen, &Settings::default(), store.clone())
+                .unwrap()
+                .config()
+                .seed
+        };
+        assert_eq!(open(config.clone().proposed_seed(1)), 1, "a new study");
+        assert_eq!(open(config.clone().proposed_seed(2)), 1, "the stored seed");
+        assert_eq!(
+            *locked(&seen.0),
+            [1, 2, 1],
+            "made with its own seed to check it, then with the stored one"
+        );
+        assert_eq!(open(config.clone().seed(3)), 3, "a chosen seed replaces it");
+        assert_eq!(open(config.proposed_seed(4)), 3);
     }
 
     #[test]

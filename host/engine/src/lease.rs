@@ -47,13 +47,22 @@ pub struct AskTellDefinition {
     pub library: Option<String>,
     /// The strategy's settings.
     pub settings: Settings,
-    /// The seed every process uses.
-    pub seed: u64,
+    /// The seed, in studies stored before the record kept it ([`StudyRecord::seed`], see
+    /// [`stored_seed`](crate::run::stored_seed)); left out since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Trials the study may start, every process's counted, retries not; `None`: no limit.
     pub trials: Option<u64>,
     /// The pruner every process asks, if any (studies stored before pruners had none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pruner: Option<Component>,
+}
+
+impl AskTellDefinition {
+    /// The definition a stored study carries, if ask/tell stored one.
+    pub fn of(record: &StudyRecord) -> Option<AskTellDefinition> {
+        serde_json::from_value(record.definition.clone()).ok()
+    }
 }
 
 /// The factory of `pruner`, once it is known to judge a study with `directions` and its
@@ -111,7 +120,8 @@ impl SharedStudy {
     /// counted); `pruner`, when given, judges every lease's reports (and is stored, so that
     /// every process that loads the study asks it). `config.definition` is replaced by what
     /// [`SharedStudy::load`] needs. A study of that name created by `hyperplug run` is refused:
-    /// load it instead.
+    /// load it instead. The study runs with `config.seed`, or, when that is only proposed
+    /// ([`StudyConfig::seed_proposed`]), with the seed already stored for it.
     #[allow(clippy::too_many_arguments)]
     pub fn create(
         url: &str,
@@ -141,7 +151,7 @@ impl SharedStudy {
             strategy: strategy.to_owned(),
             library: library.map(str::to_owned),
             settings: settings.clone(),
-            seed: config.seed,
+            seed: None,
             trials,
             pruner: pruner.cloned(),
         };
@@ -204,8 +214,7 @@ impl SharedStudy {
                 file.strategy.settings.clone(),
             ));
         }
-        let Ok(definition) = serde_json::from_value::<AskTellDefinition>(record.definition.clone())
-        else {
+        let Some(definition) = AskTellDefinition::of(&record) else {
             bail!(
                 "study `{name}` in {} stores neither a study file nor a strategy, so it cannot be loaded; it was written by another program",
                 store.location()
@@ -214,13 +223,15 @@ impl SharedStudy {
         let entry = registry
             .find_strategy(&definition.strategy, definition.library.as_deref())
             .map_err(|e| anyhow!(e))?;
+        // Proposed: the study runs with the seed stored when it is opened (0 only in a study
+        // stored without any, which then keeps 0).
+        let seed = crate::run::stored_seed(&record).unwrap_or(0);
         let config = StudyConfig {
-            seed: definition.seed,
             retries: record.retries,
             grace: Duration::from_secs_f64(record.grace_s.max(0.0)),
             definition: record.definition.clone(),
             define_by_run: record.define_by_run,
-            ..StudyConfig::new(name, record.space, record.directions)
+            ..StudyConfig::new(name, record.space, record.directions).proposed_seed(seed)
         };
         let pruner = match &definition.pruner {
             Some(p) => Some(checked_pruner(

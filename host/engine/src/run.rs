@@ -16,7 +16,7 @@ use hyperplug_storage::{DEFAULT_URL, Location, Mode, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::config::StudyFile;
-use crate::lease::checked_pruner;
+use crate::lease::{AskTellDefinition, checked_pruner};
 use crate::registry::Registry;
 use crate::resources::Machine;
 
@@ -52,9 +52,11 @@ pub struct Definition {
     pub file: String,
     /// The study file's text.
     pub study_file: String,
-    /// The seed every worker uses (strategies derive each trial's randomness from it and the
-    /// trial's number, so workers never repeat each other).
-    pub seed: u64,
+    /// The seed, in studies stored before the record kept it ([`StudyRecord::seed`], see
+    /// [`stored_seed`]). New studies leave it out: a definition is written before the store
+    /// settles the seed, so it could name another seed than the one stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// The study's trial budget, after `--trials`.
     pub trials: Option<u64>,
     /// The strategy's name, for listings.
@@ -84,11 +86,11 @@ impl Definition {
         serde_json::to_value(&definition).unwrap_or_else(|_| record.definition.clone())
     }
 
-    /// The study file it holds, with the seed and budget it settled, stored in `storage`.
+    /// The study file it holds, with the budget it settled, stored in `storage`. Its seed is
+    /// the file's own, if it has one: without, [`prepare`] runs with the stored seed.
     pub fn study_file(&self, storage: &str) -> Result<StudyFile> {
         let mut file = StudyFile::parse(Path::new(&self.file), &self.study_file)
             .context("the study file stored with the study cannot be read by this hyperplug")?;
-        file.seed = Some(self.seed);
         file.budget.trials = self.trials;
         file.storage = Some(storage.to_owned());
         Ok(file)
@@ -160,20 +162,20 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
         Some(s) => s.find(&file.name)?,
         None => None,
     };
-    // A resumed study without a seed in its file keeps the one it started with, so that
-    // strategies keyed by seed (a shuffled grid) go on where they were.
-    let seed = file
-        .seed
-        .or_else(|| {
-            let stored = stored.as_ref().and_then(|s| Definition::of(&s.record))?;
-            log::info!("seed {} from the stored study", stored.seed);
-            Some(stored.seed)
-        })
-        .unwrap_or_else(fresh_seed);
+    // Without a seed in the file, the study runs with the stored one (a resumed study goes on
+    // as it started: strategies keyed by seed, a shuffled grid, continue where they were). The
+    // seed proposed here is stored only if the study has none yet, inside the store's open, so
+    // that workers starting a new study at once all run with the first creator's seed.
+    let seed = file.seed.unwrap_or_else(|| {
+        stored
+            .as_ref()
+            .and_then(|s| stored_seed(&s.record))
+            .unwrap_or_else(fresh_seed)
+    });
     let definition = Definition {
         file: file.path.display().to_string(),
         study_file: file.stored_text(),
-        seed,
+        seed: None,
         trials: file.budget.trials,
         strategy: file.strategy.name.clone(),
         objective: file.objective.name.clone(),
@@ -181,6 +183,7 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
     };
     let config = StudyConfig {
         seed,
+        seed_proposed: file.seed.is_none(),
         parallelism,
         retries: file.retries,
         grace: file.heartbeat_grace,
@@ -189,6 +192,9 @@ pub fn prepare(file: &StudyFile, registry: &Registry, machine: &Machine) -> Resu
     };
     let mut study = Study::open(config, &*strategy.factory, &file.strategy.settings, storage)
         .with_context(|| format!("cannot start study `{}` in {location}", file.name))?;
+    if file.seed.is_none() && (stored.is_some() || study.config().seed != seed) {
+        log::info!("seed {} from the stored study", study.config().seed);
+    }
     if let Some((pruner, c)) = pruner.zip(file.pruner.as_ref()) {
         study
             .set_pruner(&*pruner, &c.settings)
@@ -238,6 +244,16 @@ pub fn join(
     // The stored file may name the study differently only if it was renamed by hand.
     file.name = name.to_owned();
     prepare(&file, registry, machine)
+}
+
+/// The seed the workers of a stored study run with: its record's, or, in a study stored before
+/// the record kept it, its definition's (`hyperplug run`'s or ask/tell's).
+pub fn stored_seed(record: &StudyRecord) -> Option<u64> {
+    record.seed.or_else(|| {
+        Definition::of(record)
+            .and_then(|d| d.seed)
+            .or_else(|| AskTellDefinition::of(record).and_then(|d| d.seed))
+    })
 }
 
 /// The stored study `name`, or an error listing the studies there.
@@ -546,7 +562,7 @@ mod tests {
     }
 
     impl Storage for OthersReap {
-        fn open(&self, r: &StudyRecord) -> Result<i64, hyperplug_core::Error> {
+        fn open(&self, r: &StudyRecord) -> Result<(i64, StudyRecord), hyperplug_core::Error> {
             self.mine.open(r)
         }
         fn claim_queued(
@@ -613,6 +629,58 @@ mod tests {
         }
     }
 
+    /// Processes starting one new study at the same moment, none with a seed in its file (the
+    /// documented way to add workers): every one runs with the one seed stored, the first
+    /// creator's, on SQLite and PostgreSQL.
+    #[test]
+    fn workers_starting_a_new_study_at_once_run_with_the_one_stored_seed() {
+        const WORKERS: usize = 8;
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = format!("sqlite://{}", dir.path().join("s.db").display());
+        let pg = hyperplug_storage::testing::PgTestSchema::new("seed_race");
+        let machine = Machine {
+            cpus: 1,
+            gpus: Vec::new(),
+        };
+        for url in [Some(sqlite), pg.as_ref().map(|s| s.url.clone())]
+            .into_iter()
+            .flatten()
+        {
+            for round in 0..30 {
+                let name = format!("race{round}");
+                let text = format!(
+                    "[study]\nname = \"{name}\"\nstorage = \"{url}\"\ntrials = 1\n[strategy]\nname = \"random\"\n[objective]\nname = \"branin\"\n"
+                );
+                let file = StudyFile::parse(Path::new("race.toml"), &text).unwrap();
+                let at_once = std::sync::Barrier::new(WORKERS);
+                let seeds: Vec<u64> = std::thread::scope(|scope| {
+                    let workers: Vec<_> = (0..WORKERS)
+                        .map(|_| {
+                            let (file, machine, at_once) = (&file, &machine, &at_once);
+                            scope.spawn(move || {
+                                let registry = crate::Registry::bundled();
+                                at_once.wait();
+                                prepare(file, &registry, machine)
+                                    .unwrap()
+                                    .study
+                                    .config()
+                                    .seed
+                            })
+                        })
+                        .collect();
+                    workers.into_iter().map(|w| w.join().unwrap()).collect()
+                });
+                let store = hyperplug_storage::open_store(&url, Mode::Existing).unwrap();
+                let stored = crate::studies::study_info(&*store, &find(&*store, &name).unwrap());
+                assert!(
+                    seeds.iter().all(|&s| Some(s) == stored.seed),
+                    "{url}, round {round}: the workers ran with seeds {seeds:?}, the study stores {:?}",
+                    stored.seed
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_worker_waiting_at_the_end_runs_a_retry_another_process_queued() {
         use hyperplug_core::{Domain, FnObjective, Param, Space, Value};
@@ -632,7 +700,7 @@ mod tests {
         record.retries = 1;
         record.grace_s = grace.as_secs_f64();
         let mine = SqliteStorage::open(&path, Mode::Create).unwrap();
-        let id = mine.open(&record).unwrap();
+        let id = mine.open(&record).unwrap().0;
         // A worker that took trial 0 and was lost: it never beats.
         let lost = SqliteStorage::open(&path, Mode::Existing).unwrap();
         lost.open(&record).unwrap();

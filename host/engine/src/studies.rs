@@ -7,7 +7,7 @@ use hyperplug_core::{Domain, Params, Space, Value};
 use hyperplug_schema::{StudyData, StudyInfo, TrialData};
 use hyperplug_storage::{Store, StudySummary};
 
-use crate::run::{Definition, find};
+use crate::run::{Definition, find, stored_seed};
 
 /// What a stored study's record and definition say, in the study schema: name, directions,
 /// space, strategy, objective, seed, budget, where it is stored, when it was made and last
@@ -18,9 +18,9 @@ pub fn study_info(store: &dyn Store, summary: &StudySummary) -> StudyInfo {
     if let Some(d) = Definition::of(record) {
         info.strategy = Some(d.strategy);
         info.objective = Some(d.objective);
-        info.seed = Some(d.seed);
         info.trial_budget = d.trials;
     }
+    info.seed = stored_seed(record);
     info.definition = Definition::shown(record);
     info.storage = Some(store.location());
     info.created_ms = Some(summary.created_ms);

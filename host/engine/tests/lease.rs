@@ -448,3 +448,56 @@ fn leases_of_a_two_objective_study_report_vectors_that_the_pareto_pruner_judges(
         .expect_err("three values for two objectives");
     assert!(err.to_string().contains("3 intermediate values"), "{err}");
 }
+
+/// Processes creating one new study at once with seeds nobody chose (the Python package's
+/// `create_study` without `seed`, HTTP without `seed`) each propose their own; all run with the
+/// first creator's, which a later `load` gets too, and a chosen seed replaces it.
+#[test]
+fn creators_racing_with_proposed_seeds_all_run_with_the_first_one() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = sqlite(&dir);
+    let at_once = std::sync::Barrier::new(8);
+    let seeds: Vec<u64> = std::thread::scope(|scope| {
+        let creators: Vec<_> = (0..8u64)
+            .map(|proposal| {
+                let (url, at_once) = (&url, &at_once);
+                scope.spawn(move || {
+                    let config = config("seeds", Duration::from_secs(60)).proposed_seed(proposal);
+                    let registry = Registry::bundled();
+                    at_once.wait();
+                    SharedStudy::create(
+                        url,
+                        config,
+                        "random",
+                        None,
+                        &Settings::default(),
+                        None,
+                        None,
+                        &registry,
+                    )
+                    .expect("the study opens")
+                    .with(|s| s.config().seed)
+                })
+            })
+            .collect();
+        creators
+            .into_iter()
+            .map(|c| c.join().expect("no panic"))
+            .collect()
+    });
+    assert!(seeds.iter().all(|&s| s == seeds[0]), "{seeds:?}");
+    let loaded = SharedStudy::load(&url, "seeds", &Registry::bundled()).expect("it loads");
+    assert_eq!(loaded.with(|s| s.config().seed), seeds[0]);
+    let chosen = SharedStudy::create(
+        &url,
+        config("seeds", Duration::from_secs(60)).seed(99),
+        "random",
+        None,
+        &Settings::default(),
+        None,
+        None,
+        &Registry::bundled(),
+    )
+    .expect("the study opens");
+    assert_eq!(chosen.with(|s| s.config().seed), 99);
+}

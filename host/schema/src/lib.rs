@@ -167,6 +167,7 @@ impl StudyInfo {
         );
         info.retries = record.retries;
         info.heartbeat_grace_s = Some(record.grace_s);
+        info.seed = record.seed;
         info
     }
 

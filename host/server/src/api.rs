@@ -268,7 +268,12 @@ async fn create(
         )
         .field("space"));
     }
-    let mut config = StudyConfig::new(&req.name, space, directions).seed(seed);
+    let config = StudyConfig::new(&req.name, space, directions);
+    // Without a seed, a stored study keeps its own; a new one gets 0.
+    let mut config = match req.seed {
+        Some(chosen) => config.seed(chosen),
+        None => config.proposed_seed(seed),
+    };
     config.define_by_run = define_by_run;
     let s = state.clone();
     let name = req.name.clone();

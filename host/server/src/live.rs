@@ -92,12 +92,9 @@ pub(crate) fn load(
         })
         .map_err(unavailable)?;
     let mut info = hyperplug_engine::studies::study_info(&*store, &summary);
-    // A study made over HTTP stores its strategy and seed in a definition of its own.
-    if let Ok(d) = serde_json::from_value::<hyperplug_engine::lease::AskTellDefinition>(
-        summary.record.definition.clone(),
-    ) {
+    // A study made over HTTP stores its strategy in a definition of its own.
+    if let Some(d) = hyperplug_engine::lease::AskTellDefinition::of(&summary.record) {
         info.strategy = Some(d.strategy);
-        info.seed = Some(d.seed);
         info.trial_budget = d.trials;
     }
     // Read here rather than by `studies::study_data`, for the finish cursor to watch from.

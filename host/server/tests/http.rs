@@ -1153,3 +1153,32 @@ fn a_define_by_run_lease_expires_too_and_suggesting_keeps_it() {
     );
     assert!(t["params"]["x"].is_number(), "its suggestion is kept: {t}");
 }
+
+/// A create without `seed` opens a stored study with the seed it stores (another process's
+/// create may have made it first); a `seed` given replaces it.
+#[test]
+fn a_create_without_a_seed_keeps_the_stored_one() {
+    let server = Running::start(|_| {});
+    create_study(&mut server.client(), "kept", 10);
+    let again = |seed: Option<u64>| {
+        let mut body = json!({
+            "name": "kept",
+            "strategy": "random",
+            "direction": "minimize",
+            "space": { "x": { "float": [-1.0, 1.0] }, "act": { "choice": ["relu", "tanh"] } },
+        });
+        if let Some(s) = seed {
+            body["seed"] = json!(s);
+        }
+        let r = server.client().post_json("/api/studies", body);
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["seed"].clone()
+    };
+    assert_eq!(again(None), 7, "the stored seed");
+    assert_eq!(again(Some(9)), 9, "a seed given replaces it");
+    assert_eq!(again(None), 9);
+    assert_eq!(
+        server.client().get("/api/studies/kept").json()["study"]["seed"],
+        9
+    );
+}

@@ -8,9 +8,17 @@
 //! and finish positions are committed in increasing order: a reader that has seen position
 //! `k` has seen every position before it, so `finished_since` never skips a late commit. One
 //! lock, always taken first, also means no deadlock between these transactions.
+//!
+//! A call that the backend runs again after a lost connection may find its first run committed
+//! (only the answer was lost). Starting a trial (`reserve`, `claim_queued`) and giving it its
+//! parameters (`set_params`) then find what the first run did: a trial is named by its worker
+//! and its start time, which is never the same twice in one process (`start_ms`). So a retry
+//! never leaves a trial running that no worker owns, to be reaped as failed and counted against
+//! the budget.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyperplug_core::{Params, StudyId, StudyRecord, Trial, TrialState};
@@ -67,8 +75,10 @@ pub(crate) trait Conn {
 
 /// A connection with its locking, retries and reconnection.
 pub(crate) trait Backend: Send + Sync {
-    /// Runs `op` on the connection; may run it again after a transient failure (each run is
-    /// whole: a transaction that failed was rolled back).
+    /// Runs `op` on the connection; may run it again after a transient failure. Each run is
+    /// whole (a transaction that failed was rolled back), except that after a lost connection
+    /// the first run may have been committed with only its answer lost: an `op` that starts or
+    /// changes a trial looks for its own earlier work when run again (see `Db::own_trial`).
     fn with(
         &self,
         op: &mut dyn FnMut(&mut dyn Conn) -> Result<(), StorageError>,
@@ -129,6 +139,8 @@ pub(crate) struct Queries {
     counted: String,
     reserve_one: Option<String>,
     set_params: String,
+    set_params_again: String,
+    own_trial: String,
     release: String,
     uncount: String,
     finish_one: Option<String>,
@@ -203,6 +215,14 @@ impl Queries {
             ))),
             set_params: p(
                 "UPDATE trials SET params = $3 WHERE study_id = $1 AND number = $2 AND state = 'running' AND params IS NULL",
+            ),
+            // A re-run of `set_params` whose first run may have been committed.
+            set_params_again: p(
+                "UPDATE trials SET params = $3 WHERE study_id = $1 AND number = $2 AND state = 'running' AND (params IS NULL OR params = $3)",
+            ),
+            // The trial that one call of this worker started (see `start_ms`), if it still runs.
+            own_trial: p(
+                "SELECT number, params FROM trials WHERE study_id = $1 AND state = 'running' AND started_ms = $2 AND worker = $3 AND COALESCE(worker_key, '') = COALESCE(CAST($4 AS TEXT), '')",
             ),
             release: p(
                 "DELETE FROM trials WHERE study_id = $1 AND number = $2 AND state = 'running' AND params IS NULL",
@@ -380,6 +400,22 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The start time of a trial this process starts: the clock, but never one millisecond twice in
+/// the process, so that start time and worker name one trial, and a call run again after a
+/// lost answer finds the trial its first run started.
+fn start_ms() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = now_ms();
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 fn stored_trial(r: &dyn Row) -> Result<StoredTrial, StorageError> {
@@ -617,10 +653,18 @@ impl Db {
         Ok(lock(&self.rules)[&id])
     }
 
-    pub fn open_study(&self, record: &StudyRecord) -> Result<StudyId, StorageError> {
-        let text = serde_json::to_string(record)
+    /// Opens or creates the study in one transaction: the record kept is decided (see
+    /// [`StudyRecord::updated_by`]) with the study row locked, so racing openers of a new study
+    /// all get back the first creator's record, seed included.
+    pub fn open_study(&self, record: &StudyRecord) -> Result<(StudyId, StudyRecord), StorageError> {
+        // What a new study stores: the record as asked, its seed (proposed or not) included.
+        let new = StudyRecord {
+            seed_proposed: false,
+            ..record.clone()
+        };
+        let text = serde_json::to_string(&new)
             .map_err(|e| StorageError::Database(format!("cannot encode the study record: {e}")))?;
-        let id = self.with(|c, q| {
+        let (id, kept) = self.with(|c, q| {
             write(c, |c| {
                 loop {
                     let found = first(c, &q.find_study, &[Arg::text(&record.name)], |r| {
@@ -642,7 +686,7 @@ impl Db {
                             })?;
                             c.execute(&q.update_record, &[Arg::int(id), Arg::text(&text)])?;
                         }
-                        return Ok(id);
+                        return Ok((id, updated));
                     }
                     let made = first(
                         c,
@@ -651,14 +695,14 @@ impl Db {
                         |r| need_int(r, 0),
                     )?;
                     if let Some(id) = made {
-                        return Ok(id);
+                        return Ok((id, new.clone()));
                     }
                     // Another worker created it since we looked; its row is committed now.
                 }
             })
         })?;
-        self.remember(id, record);
-        Ok(id)
+        self.remember(id, &kept);
+        Ok((id, kept))
     }
 
     /// How often trials should beat: a quarter of the shortest grace period of the studies
@@ -695,15 +739,40 @@ impl Db {
         Ok(())
     }
 
+    /// The number and parameters of the running trial this worker started at `started`.
+    fn own_trial(
+        &self,
+        c: &mut dyn Conn,
+        q: &Queries,
+        study: StudyId,
+        started: u64,
+    ) -> Result<Option<(i64, Option<String>)>, StorageError> {
+        first(
+            c,
+            &q.own_trial,
+            &[
+                Arg::int(study),
+                Arg::int(i(started)),
+                Arg::text(&self.worker.name),
+                Arg::Text(self.worker.key.as_deref()),
+            ],
+            |r| Ok((need_int(r, 0)?, r.text(1)?)),
+        )
+    }
+
     pub fn reserve(
         &self,
         study: StudyId,
         limit: Option<u64>,
     ) -> Result<Option<Trial>, StorageError> {
         self.changing(study);
-        let started = now_ms();
+        let started = start_ms();
+        // Whether the backend runs this again (after a lost connection, the first run may have
+        // been committed without our hearing of it).
+        let mut ran = false;
         let number = self.with(|c, q| {
-            if let Some(sql) = &q.reserve_one {
+            let again = std::mem::replace(&mut ran, true);
+            if let (Some(sql), false) = (&q.reserve_one, again) {
                 let number = first(
                     c,
                     sql,
@@ -725,6 +794,16 @@ impl Db {
                 };
             }
             write(c, |c| {
+                if again {
+                    // The study row first: a lost statement still running holds it, so its
+                    // trial is committed or rolled back before we look for it.
+                    if first(c, &q.lock_study, &[Arg::int(study)], |r| need_int(r, 0))?.is_none() {
+                        return Err(self.no_study(study));
+                    }
+                    if let Some((number, _)) = self.own_trial(c, q, study, started)? {
+                        return Ok(Some(number));
+                    }
+                }
                 let number = first(
                     c,
                     &q.take_number,
@@ -762,9 +841,16 @@ impl Db {
     ) -> Result<(), StorageError> {
         self.changing(study);
         let encoded = encode_params(params);
+        let mut ran = false;
         let changed = self.with(|c, q| {
+            // Run again, it accepts the parameters its first run may have stored.
+            let sql = if std::mem::replace(&mut ran, true) {
+                &q.set_params_again
+            } else {
+                &q.set_params
+            };
             c.execute(
-                &q.set_params,
+                sql,
                 &[Arg::int(study), Arg::int(i(number)), Arg::text(&encoded)],
             )
         })?;
@@ -808,8 +894,10 @@ impl Db {
             Some((_, None)) => return Ok(None),
             Some((_, Some(_))) => self.changing(study),
         }
-        let started = now_ms();
+        let started = start_ms();
+        let mut ran = false;
         let claimed = self.with(|c, q| {
+            let again = std::mem::replace(&mut ran, true);
             write(c, |c| {
                 let Some((next, budgeted)) = first(c, &q.lock_study, &[Arg::int(study)], |r| {
                     Ok((need_int(r, 0)?, need_int(r, 2)?))
@@ -817,6 +905,12 @@ impl Db {
                 else {
                     return Err(self.no_study(study));
                 };
+                // Run again after a lost answer: the trial the first run started, if it did.
+                if again
+                    && let Some((number, Some(params))) = self.own_trial(c, q, study, started)?
+                {
+                    return Ok(Some((number, params)));
+                }
                 // Retries do not count: they replace a lost trial that did.
                 let room = limit.is_none_or(|l| budgeted < i(l));
                 let head = first(
@@ -1298,7 +1392,8 @@ macro_rules! storage_via_db {
             fn open(
                 &self,
                 record: &hyperplug_core::StudyRecord,
-            ) -> Result<hyperplug_core::StudyId, hyperplug_core::Error> {
+            ) -> Result<(hyperplug_core::StudyId, hyperplug_core::StudyRecord), hyperplug_core::Error>
+            {
                 Ok(self.db.open_study(record)?)
             }
             fn claim_queued(

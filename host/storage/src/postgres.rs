@@ -5,8 +5,9 @@
 //! Transactions run at READ COMMITTED; the study row lock taken first in each write keeps them
 //! correct and free of deadlocks (see the engine). A conflict that PostgreSQL still reports
 //! (a deadlock with a heartbeat, a serialization failure) is retried a few times, and a lost
-//! connection is opened again. Heartbeats and the grace period use the server's clock, so
-//! workers' clocks need not agree. Commits do not wait for the server's disk
+//! connection is opened again; a call run again after it finds what its first run committed
+//! before the answer was lost (see the engine). Heartbeats and the grace period use the
+//! server's clock, so workers' clocks need not agree. Commits do not wait for the server's disk
 //! (`synchronous_commit = off`, unless the URL's options set it): a crash of the server may lose
 //! its last fraction of a second of results, never consistency, and a trial number given by a
 //! lost commit and given again is told apart by its start time.
@@ -320,6 +321,26 @@ impl PgConn {
     fn error(&self, e: &postgres::Error) -> StorageError {
         pg_error(&self.location, self.client.is_closed(), e)
     }
+
+    /// Tests: fails a statement that the server ran as if the connection dropped before its
+    /// answer came, once, when [`tests::lose_answer_to`] armed this thread for it.
+    #[cfg(test)]
+    fn lost_in_test(&self, sql: &str) -> Result<(), StorageError> {
+        let lost = tests::LOSE_ANSWER_TO.with(|armed| {
+            let hit = armed.get().is_some_and(|part| sql.contains(part));
+            if hit {
+                armed.set(None);
+            }
+            hit
+        });
+        if lost {
+            return Err(StorageError::Disconnected(format!(
+                "lost the connection to {} (in a test)",
+                self.location
+            )));
+        }
+        Ok(())
+    }
 }
 
 fn pg_error(location: &str, closed: bool, e: &postgres::Error) -> StorageError {
@@ -439,9 +460,13 @@ impl Conn for PgConn {
         let st = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        self.client
+        let changed = self
+            .client
             .execute(&st, &params)
-            .map_err(|e| self.error(&e))
+            .map_err(|e| self.error(&e))?;
+        #[cfg(test)]
+        self.lost_in_test(sql)?;
+        Ok(changed)
     }
 
     fn query(
@@ -465,11 +490,19 @@ impl Conn for PgConn {
                 break;
             }
         }
+        #[cfg(test)]
+        {
+            drop(rows);
+            self.lost_in_test(sql)?;
+        }
         Ok(())
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StorageError> {
-        self.client.batch_execute(sql).map_err(|e| self.error(&e))
+        self.client.batch_execute(sql).map_err(|e| self.error(&e))?;
+        #[cfg(test)]
+        self.lost_in_test(sql)?;
+        Ok(())
     }
 
     fn begin(&mut self) -> Result<(), StorageError> {
@@ -487,11 +520,95 @@ impl Conn for PgConn {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
     use std::sync::Arc;
+
+    use hyperplug_core::{Direction, Domain, Param, Space, Storage, StudyRecord, Value};
 
     use super::*;
     use crate::Store;
     use crate::testing::PgTestSchema;
+
+    thread_local! {
+        /// A piece of the statement whose answer this thread's store loses next.
+        pub(super) static LOSE_ANSWER_TO: Cell<Option<&'static str>> = const { Cell::new(None) };
+    }
+
+    /// The next statement of this thread's stores that holds `part` runs, and then its answer
+    /// is lost with the connection: the store reconnects and runs the call again.
+    fn lose_answer_to(part: &'static str) {
+        LOSE_ANSWER_TO.with(|armed| armed.set(Some(part)));
+    }
+
+    fn store_in(schema: &PgTestSchema) -> PostgresStorage {
+        let Location::Postgres { url, schema } = Location::parse(&schema.url).unwrap() else {
+            unreachable!()
+        };
+        PostgresStorage::open(&url, &schema).unwrap()
+    }
+
+    /// Starting a trial (by number, or from the queue) and giving it its parameters, each run
+    /// again after the connection dropped with the server's answer: the call finds what its
+    /// lost run did, so no trial is left running unowned (to be reaped, failed, and counted
+    /// against the budget).
+    #[test]
+    fn a_call_run_again_after_a_lost_answer_starts_no_second_trial() {
+        let Some(schema) = PgTestSchema::new("lost_answer") else {
+            return;
+        };
+        let store = store_in(&schema);
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let (id, _) = store
+            .open(&StudyRecord::new("lost", space, vec![Direction::Minimize]))
+            .unwrap();
+        let x = |v| [("x".to_owned(), Value::Float(v))].into_iter().collect();
+        // The running trials (number and x) and the trials counted toward the budget.
+        let state = || {
+            let running: Vec<_> = store
+                .running(id)
+                .unwrap()
+                .into_iter()
+                .map(|t| (t.number, t.params.get("x").and_then(Value::as_f64)))
+                .collect();
+            (running, store.counted(id).unwrap())
+        };
+        lose_answer_to("INSERT INTO trials");
+        let reserved = store.reserve(id, Some(10)).unwrap().unwrap();
+        assert_eq!(
+            state(),
+            (vec![(reserved.number, None)], 1),
+            "reserve: one numbered trial, no orphan reservation"
+        );
+        lose_answer_to("SET params");
+        store.set_params(id, reserved.number, &x(0.5)).unwrap();
+        assert_eq!(
+            state(),
+            (vec![(reserved.number, Some(0.5))], 1),
+            "set_params"
+        );
+        store.enqueue(id, &x(0.25)).unwrap();
+        lose_answer_to("COMMIT");
+        let claimed = store.claim_queued(id, Some(10)).unwrap().map(|t| t.number);
+        assert_eq!(claimed, Some(reserved.number + 1), "claim_queued");
+        assert_eq!(
+            state(),
+            (
+                vec![
+                    (reserved.number, Some(0.5)),
+                    (reserved.number + 1, Some(0.25))
+                ],
+                2
+            ),
+            "claim_queued"
+        );
+        assert_eq!(
+            LOSE_ANSWER_TO.with(Cell::get),
+            None,
+            "every answer was lost"
+        );
+        let counts = store.find("lost").unwrap().unwrap().counts;
+        assert_eq!((counts.total(), counts.running), (2, 2));
+    }
 
     #[test]
     fn the_contract_holds() {

@@ -481,7 +481,7 @@ mod tests {
         let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
         let mut record = StudyRecord::new("s", space, vec![Direction::Minimize]);
         record.retries = 1;
-        let id = store.open(&record).unwrap();
+        let id = store.open(&record).unwrap().0;
         let params = [("x".to_owned(), Value::Float(0.5))].into_iter().collect();
         let t = store.reserve(id, None).unwrap().unwrap();
         store.set_params(id, t.number, &params).unwrap();

@@ -63,6 +63,7 @@ pub(crate) fn storage_contract(make: MakeStorage<'_>) {
     a_reserved_number_gets_its_parameters_once_or_is_released(make);
     only_running_trials_take_reports_and_results(make);
     concurrent_workers_never_share_a_number_or_miss_a_result(make);
+    openers_racing_to_create_a_study_all_get_the_first_seed(make);
 }
 
 #[test]
@@ -74,13 +75,16 @@ fn the_memory_store_keeps_the_contract() {
 
 fn a_changed_definition_is_refused_saying_what_changed(make: Make<'_>) {
     let store = make();
-    let id = store.open(&record("def", Domain::float(0.0, 1.0))).unwrap();
+    let id = store
+        .open(&record("def", Domain::float(0.0, 1.0)))
+        .unwrap()
+        .0;
     let other = make();
     let mut again = record("def", Domain::float(0.0, 1.0));
     again.retries = 3;
     again.definition = serde_json::json!({"trials": 9});
     assert_eq!(
-        other.open(&again).unwrap(),
+        other.open(&again).unwrap().0,
         id,
         "same study from another worker"
     );
@@ -100,7 +104,7 @@ fn a_changed_definition_is_refused_saying_what_changed(make: Make<'_>) {
     );
     let wider = record("def", Domain::float(-1.0, 1.0));
     assert_eq!(
-        store.open(&wider).unwrap(),
+        store.open(&wider).unwrap().0,
         id,
         "a wider range continues the study"
     );
@@ -129,7 +133,8 @@ fn numbers_limits_queue_and_finish_order(make: MakeStorage<'_>) {
     let store = make();
     let id = store
         .open(&record("numbers", Domain::float(0.0, 1.0)))
-        .unwrap();
+        .unwrap()
+        .0;
     let p = x(0.5);
     store.enqueue(id, &p).unwrap();
     store.enqueue(id, &x(0.25)).unwrap();
@@ -190,7 +195,8 @@ fn a_reserved_number_gets_its_parameters_once_or_is_released(make: MakeStorage<'
     let store = make();
     let id = store
         .open(&record("reserve", Domain::float(0.0, 1.0)))
-        .unwrap();
+        .unwrap()
+        .0;
     let t = store.reserve(id, Some(3)).unwrap().unwrap();
     assert_eq!(
         (t.number, t.state, t.params.is_empty()),
@@ -242,7 +248,8 @@ fn a_reserved_number_gets_its_parameters_once_or_is_released(make: MakeStorage<'
     let s = make();
     let id = s
         .open(&record("ask-failed", Domain::float(0.0, 1.0)))
-        .unwrap();
+        .unwrap()
+        .0;
     let mut f = s.reserve(id, Some(1)).unwrap().unwrap();
     f.state = TrialState::Failed;
     f.message = Some("strategy failed: boom".into());
@@ -275,7 +282,8 @@ fn a_trial_comes_back_exactly_as_stored(make: Make<'_>) {
             space,
             vec![Direction::Maximize],
         ))
-        .unwrap();
+        .unwrap()
+        .0;
     let params: Params = [
         ("lr".to_owned(), Value::Float(0.001234)),
         ("layers".to_owned(), Value::Int(3)),
@@ -336,7 +344,8 @@ fn only_running_trials_take_reports_and_results(make: MakeStorage<'_>) {
     let store = make();
     let id = store
         .open(&record("running", Domain::float(0.0, 1.0)))
-        .unwrap();
+        .unwrap()
+        .0;
     let t = start(&*store, id, &x(0.1), None).unwrap();
     assert_eq!(store.report(id, 99, 0, 1.0), Err(Error::NotRunning(99)));
     let mut ghost = t.clone();
@@ -370,7 +379,7 @@ fn silent_trials_are_failed_and_retried_with_the_same_parameters(make: Make<'_>)
     r.grace_s = 0.4;
     r.retries = 1;
     let worker = make();
-    let id = worker.open(&r).unwrap();
+    let id = worker.open(&r).unwrap().0;
     let beat = worker.heartbeat_interval().unwrap();
     assert!(
         beat <= Duration::from_millis(100),
@@ -459,7 +468,7 @@ fn retries_come_on_top_of_the_budget_whenever_they_run(make: Make<'_>) {
         r.grace_s = 0.2;
         r.retries = 1;
         let worker = make();
-        let id = worker.open(&r).unwrap();
+        let id = worker.open(&r).unwrap().0;
         let lost = start(&*worker, id, &x(0.5), Some(4)).unwrap();
         let mut numbers = vec![lost.number];
         if !retry_first {
@@ -488,11 +497,53 @@ fn retries_come_on_top_of_the_budget_whenever_they_run(make: Make<'_>) {
     }
 }
 
+/// Openers that each propose a seed of their own, as workers started together without one do,
+/// all get back the seed stored by the first; a seed chosen replaces it.
+fn openers_racing_to_create_a_study_all_get_the_first_seed(make: MakeStorage<'_>) {
+    const OPENERS: u64 = 8;
+    let at_once = std::sync::Barrier::new(OPENERS as usize);
+    let proposal = |seed| StudyRecord {
+        seed: Some(seed),
+        seed_proposed: true,
+        ..record("seeds", Domain::float(0.0, 1.0))
+    };
+    let got: Vec<(StudyId, Option<u64>)> = std::thread::scope(|scope| {
+        let openers: Vec<_> = (0..OPENERS)
+            .map(|seed| {
+                let (store, r, at_once) = (make(), proposal(seed), &at_once);
+                scope.spawn(move || {
+                    at_once.wait();
+                    let (id, stored) = store.open(&r).unwrap();
+                    (id, stored.seed)
+                })
+            })
+            .collect();
+        openers.into_iter().map(|o| o.join().unwrap()).collect()
+    });
+    let (id, first) = got[0];
+    assert!(
+        first.is_some_and(|s| s < OPENERS) && got.iter().all(|&g| g == (id, first)),
+        "one study, one seed: {got:?}"
+    );
+    let store = make();
+    assert_eq!(store.open(&proposal(99)).unwrap().1.seed, first);
+    let chosen = StudyRecord {
+        seed_proposed: false,
+        ..proposal(99)
+    };
+    assert_eq!(
+        store.open(&chosen).unwrap().1.seed,
+        Some(99),
+        "a chosen seed"
+    );
+    assert_eq!(make().open(&proposal(7)).unwrap().1.seed, Some(99));
+}
+
 fn concurrent_workers_never_share_a_number_or_miss_a_result(make: MakeStorage<'_>) {
     const WORKERS: usize = 8;
     const BUDGET: u64 = 160;
     let r = record("race", Domain::float(0.0, 1.0));
-    let id = make().open(&r).unwrap();
+    let id = make().open(&r).unwrap().0;
     let all_done = std::sync::Barrier::new(WORKERS);
     let seen: Vec<(Vec<u64>, Vec<u64>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..WORKERS)
@@ -501,7 +552,7 @@ fn concurrent_workers_never_share_a_number_or_miss_a_result(make: MakeStorage<'_
                 let r = r.clone();
                 let all_done = &all_done;
                 scope.spawn(move || {
-                    assert_eq!(store.open(&r).unwrap(), id);
+                    assert_eq!(store.open(&r).unwrap().0, id);
                     let (mut mine, mut read, mut cursor) = (Vec::new(), Vec::new(), 0);
                     while let Some(t) = start(&*store, id, &x(w as f64 / 10.0), Some(BUDGET)) {
                         mine.push(t.number);
@@ -541,7 +592,7 @@ fn studies_are_listed_summarized_and_deleted(make: Make<'_>) {
     let store = make();
     let mut r = record("summary", Domain::float(0.0, 1.0));
     r.directions = vec![Direction::Maximize];
-    let id = store.open(&r).unwrap();
+    let id = store.open(&r).unwrap().0;
     for (i, v) in [0.2, 0.9, 0.5].into_iter().enumerate() {
         let t = start(&*store, id, &x(v), None).unwrap();
         assert_eq!(t.number, i as u64);
@@ -589,7 +640,7 @@ fn studies_are_listed_summarized_and_deleted(make: Make<'_>) {
     assert!(store.find("summary").unwrap().is_none());
     assert!(store.delete(id).is_err(), "already gone");
     // A new study of that name starts afresh.
-    let id2 = store.open(&r).unwrap();
+    let id2 = store.open(&r).unwrap().0;
     assert!(store.claim_queued(id2, None).unwrap().is_none());
     assert_eq!(store.reserve(id2, None).unwrap().unwrap().number, 0);
 }

@@ -254,6 +254,7 @@ impl Study {
         record.grace_s = config.grace.as_secs_f64();
         record.definition = config.definition.clone();
         record.define_by_run = true;
+        // No seed: the stored one stays, and this study already runs with it.
         self.storage.open(&record)?;
         self.strategy = strategy;
         self.config.space = space;
