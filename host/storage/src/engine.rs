@@ -14,7 +14,9 @@
 //! parameters (`set_params`) then find what the first run did: a trial is named by its worker
 //! and its start time, which is never the same twice in one process (`start_ms`). So a retry
 //! never leaves a trial running that no worker owns, to be reaped as failed and counted against
-//! the budget.
+//! the budget. Finishing a trial and releasing a reserved number, run again, succeed when they
+//! find the first run's result stored or the number gone, instead of saying the trial is not
+//! running (which a worker reports as a result that came too late, or an ask that failed).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -141,6 +143,8 @@ pub(crate) struct Queries {
     set_params: String,
     set_params_again: String,
     own_trial: String,
+    finished_as: String,
+    trial_exists: String,
     release: String,
     uncount: String,
     finish_one: Option<String>,
@@ -224,6 +228,12 @@ impl Queries {
             own_trial: p(
                 "SELECT number, params FROM trials WHERE study_id = $1 AND state = 'running' AND started_ms = $2 AND worker = $3 AND COALESCE(worker_key, '') = COALESCE(CAST($4 AS TEXT), '')",
             ),
+            // A finish run again: whether its first run stored this very result.
+            finished_as: p(
+                "SELECT number FROM trials WHERE study_id = $1 AND number = $2 AND started_ms = $3 AND state = $4 AND trial_values = $5",
+            ),
+            // A release run again: whether its first run already deleted the trial.
+            trial_exists: p("SELECT number FROM trials WHERE study_id = $1 AND number = $2"),
             release: p(
                 "DELETE FROM trials WHERE study_id = $1 AND number = $2 AND state = 'running' AND params IS NULL",
             ),
@@ -862,13 +872,21 @@ impl Db {
 
     pub fn release(&self, study: StudyId, number: u64) -> Result<(), StorageError> {
         self.changing(study);
+        let mut ran = false;
         self.with(|c, q| {
+            let again = std::mem::replace(&mut ran, true);
             write(c, |c| {
                 // The study row first, as every write that changes its counts.
                 if first(c, &q.lock_study, &[Arg::int(study)], |r| need_int(r, 0))?.is_none() {
                     return Err(self.no_study(study));
                 }
                 if c.execute(&q.release, &[Arg::int(study), Arg::int(i(number))])? == 0 {
+                    // Run again after a lost answer, a trial already gone was the first run's
+                    // work (committed with its uncount).
+                    let args = [Arg::int(study), Arg::int(i(number))];
+                    if again && first(c, &q.trial_exists, &args, |r| need_int(r, 0))?.is_none() {
+                        return Ok(());
+                    }
                     return Err(StorageError::NotRunning(number));
                 }
                 c.execute(&q.uncount, &[Arg::int(study)])?;
@@ -986,54 +1004,91 @@ impl Db {
         // The parameters too: a define-by-run trial records only those its code suggested.
         let params = encode_params(&trial.params);
         let number = i(trial.number);
+        let mut ran = false;
         self.with(|c, q| {
-            if let Some(sql) = &q.finish_one {
+            let again = std::mem::replace(&mut ran, true);
+            let outcome = self.finish_once(
+                c,
+                q,
+                study,
+                trial,
+                [&values, &intermediate, &attrs, &params],
+            );
+            if again && matches!(outcome, Err(StorageError::NotRunning(_))) {
+                // Run again after a lost answer: this very result, stored by the first run, is
+                // the call's success, not a trial that ended elsewhere.
                 let args = [
                     Arg::int(study),
                     Arg::int(number),
+                    Arg::int(i(trial.started_ms)),
                     Arg::text(state_text(trial.state)),
                     Arg::text(&values),
-                    Arg::text(&intermediate),
-                    Arg::text(&attrs),
+                ];
+                if first(c, &q.finished_as, &args, |r| need_int(r, 0))?.is_some() {
+                    return Ok(());
+                }
+            }
+            outcome
+        })
+    }
+
+    /// One run of [`Db::finish`]: the result stored, or `NotRunning`. `text` holds the trial's
+    /// encoded values, intermediate values, attributes and parameters.
+    fn finish_once(
+        &self,
+        c: &mut dyn Conn,
+        q: &Queries,
+        study: StudyId,
+        trial: &Trial,
+        text: [&str; 4],
+    ) -> Result<(), StorageError> {
+        let [values, intermediate, attrs, params] = text;
+        let number = i(trial.number);
+        if let Some(sql) = &q.finish_one {
+            let args = [
+                Arg::int(study),
+                Arg::int(number),
+                Arg::text(state_text(trial.state)),
+                Arg::text(values),
+                Arg::text(intermediate),
+                Arg::text(attrs),
+                Arg::Text(trial.message.as_deref()),
+                Arg::Real(trial.duration_s),
+                Arg::int(i(trial.started_ms)),
+                Arg::text(params),
+            ];
+            return match first(c, sql, &args, |r| need_int(r, 0))? {
+                Some(_) => Ok(()),
+                None => Err(StorageError::NotRunning(trial.number)),
+            };
+        }
+        write(c, |c| {
+            let Some(seq) = first(c, &q.take_seq, &[Arg::int(study)], |r| need_int(r, 0))? else {
+                return Err(self.no_study(study));
+            };
+            let changed = c.execute(
+                &q.finish_trial,
+                &[
+                    Arg::int(study),
+                    Arg::int(number),
+                    Arg::text(state_text(trial.state)),
+                    Arg::text(values),
+                    Arg::text(intermediate),
+                    Arg::text(attrs),
                     Arg::Text(trial.message.as_deref()),
                     Arg::Real(trial.duration_s),
+                    Arg::int(seq),
+                    // The same trial, not another that took its number after a database
+                    // crash lost the commit that gave it.
                     Arg::int(i(trial.started_ms)),
-                    Arg::text(&params),
-                ];
-                return match first(c, sql, &args, |r| need_int(r, 0))? {
-                    Some(_) => Ok(()),
-                    None => Err(StorageError::NotRunning(trial.number)),
-                };
+                    Arg::text(params),
+                ],
+            )?;
+            if changed == 0 {
+                // Rolled back: the finish position goes to the next trial.
+                return Err(StorageError::NotRunning(trial.number));
             }
-            write(c, |c| {
-                let Some(seq) = first(c, &q.take_seq, &[Arg::int(study)], |r| need_int(r, 0))?
-                else {
-                    return Err(self.no_study(study));
-                };
-                let changed = c.execute(
-                    &q.finish_trial,
-                    &[
-                        Arg::int(study),
-                        Arg::int(number),
-                        Arg::text(state_text(trial.state)),
-                        Arg::text(&values),
-                        Arg::text(&intermediate),
-                        Arg::text(&attrs),
-                        Arg::Text(trial.message.as_deref()),
-                        Arg::Real(trial.duration_s),
-                        Arg::int(seq),
-                        // The same trial, not another that took its number after a database
-                        // crash lost the commit that gave it.
-                        Arg::int(i(trial.started_ms)),
-                        Arg::text(&params),
-                    ],
-                )?;
-                if changed == 0 {
-                    // Rolled back: the finish position goes to the next trial.
-                    return Err(StorageError::NotRunning(trial.number));
-                }
-                Ok(())
-            })
+            Ok(())
         })
     }
 

@@ -547,12 +547,13 @@ mod tests {
         PostgresStorage::open(&url, &schema).unwrap()
     }
 
-    /// Starting a trial (by number, or from the queue) and giving it its parameters, each run
-    /// again after the connection dropped with the server's answer: the call finds what its
-    /// lost run did, so no trial is left running unowned (to be reaped, failed, and counted
-    /// against the budget).
+    /// Starting a trial (by number, or from the queue), giving it its parameters, finishing it
+    /// and releasing a reserved number, each run again after the connection dropped with the
+    /// server's answer: the call finds what its lost run did, so no trial is left running
+    /// unowned (to be reaped, failed, and counted against the budget) and no stored result is
+    /// reported as lost.
     #[test]
-    fn a_call_run_again_after_a_lost_answer_starts_no_second_trial() {
+    fn a_call_run_again_after_a_lost_answer_finds_its_first_run_s_work() {
         let Some(schema) = PgTestSchema::new("lost_answer") else {
             return;
         };
@@ -608,6 +609,29 @@ mod tests {
         );
         let counts = store.find("lost").unwrap().unwrap().counts;
         assert_eq!((counts.total(), counts.running), (2, 2));
+
+        // Finishing a trial: the re-run finds the result its first run stored, and says so
+        // instead of `NotRunning` (which the engine reports as a result that came too late).
+        let mut done = store.running(id).unwrap().remove(0);
+        done.state = hyperplug_core::TrialState::Complete;
+        done.values = vec![0.5];
+        lose_answer_to("finish_seq = s.finish_seq");
+        store.finish(id, &done).unwrap();
+        let counts = store.find("lost").unwrap().unwrap().counts;
+        assert_eq!((counts.complete, counts.running), (1, 1), "finish");
+        // Another result for the same trial is still refused.
+        let mut other = done.clone();
+        other.values = vec![0.7];
+        assert!(store.finish(id, &other).is_err());
+
+        // Releasing a reserved number: the re-run finds it gone, and the budget is given back
+        // once.
+        let spare = store.reserve(id, Some(10)).unwrap().unwrap();
+        assert_eq!(store.counted(id).unwrap(), 3);
+        lose_answer_to("COMMIT");
+        store.release(id, spare.number).unwrap();
+        assert_eq!(store.counted(id).unwrap(), 2, "release");
+        assert_eq!(LOSE_ANSWER_TO.with(Cell::get), None);
     }
 
     #[test]
