@@ -56,7 +56,8 @@ fn value_json(v: &Value) -> serde_json::Value {
 
 /// The trials as the page's script reads them: objective and parameter names, and one compact
 /// row per trial `[number, state (c/p/f/r), [values], [params in the space's order, null when
-/// inactive], duration_s, started_ms, message]`.
+/// inactive], duration_s, started_ms, message]`. Every `<` is written `\u003c`, so that the
+/// JSON can stand in a `<script>` element.
 pub fn trials_json(study: &StudyData) -> String {
     let names: Vec<&str> = study
         .study
@@ -92,8 +93,10 @@ pub fn trials_json(study: &StudyData) -> String {
         "params": names,
         "rows": rows,
     });
-    // Inside a <script> element, "</" could end it early.
-    data.to_string().replace("</", "<\\/")
+    // Inside a <script> element, "</script" would end it early, and "<!--" then "<script"
+    // would make the parser skip the next "</script>" (it would swallow the page's script). In
+    // JSON `<` occurs only inside strings, where `\u003c` reads the same.
+    data.to_string().replace('<', "\\u003c")
 }
 
 /// `2024-05-01 12:34:56 UTC`.

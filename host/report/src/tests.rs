@@ -205,3 +205,62 @@ fn a_study_without_trials_still_renders() {
     let html = render(&one, &Options::default()).unwrap();
     assert!(html.contains("id=\"fig-timeline\""));
 }
+
+/// A one-parameter study of `values` (trial i has `x` = i), with `message` on a failed trial.
+fn plain(space: Space, values: &[f64], message: &str) -> StudyData {
+    let mut trials: Vec<TrialData> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let params = space.assign(|p| p.domain.from_unit(i as f64 / values.len() as f64));
+            let mut t = Trial::running(i as u64, params, 1_700_000_000_000 + i as u64);
+            t.state = TrialState::Complete;
+            t.values = vec![*v];
+            t.intermediate = vec![(0, *v), (1, -*v)];
+            TrialData::from(&t)
+        })
+        .collect();
+    let mut failed = Trial::running(values.len() as u64, Default::default(), 1_700_000_000_000);
+    failed.state = TrialState::Failed;
+    failed.message = Some(message.into());
+    trials.push(TrialData::from(&failed));
+    StudyData::new(
+        StudyInfo::new("plain", vec![Direction::Minimize], space),
+        trials,
+    )
+}
+
+/// The text of the page's data element.
+fn data_text(html: &str) -> &str {
+    let start = html.find("id=\"hp-data\">").expect("data") + 13;
+    &html[start..start + html[start..].find("</script>").expect("end")]
+}
+
+#[test]
+fn what_users_wrote_cannot_change_how_the_page_is_parsed() {
+    // "<!--" then "<script" inside a script element make the parser skip the next "</script>":
+    // the data would swallow the page's own script.
+    let hostile = "<!--<script>";
+    let space = Space::new(vec![
+        Param::new(hostile, Domain::choice([hostile, "</script><b>"])),
+        Param::new("y", Domain::float(0.0, 1.0)),
+    ])
+    .unwrap();
+    let mut s = plain(space, &[1.0, 2.0, 3.0], hostile);
+    s.study.name = hostile.into();
+    s.study.metric_names = vec![hostile.into()];
+    let html = render(&s, &Options::default()).unwrap();
+    assert_eq!(
+        html.matches("<script").count(),
+        2 + SCRIPT.matches("<script").count(),
+        "only the page's own"
+    );
+    assert_eq!(html.matches("</script>").count(), 2);
+    assert!(!html.contains("<!--"));
+    let text = data_text(&html);
+    assert!(!text.contains('<'), "{text}");
+    let data: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(data["params"][0], hostile);
+    assert_eq!(data["objectives"][0], hostile);
+    assert_eq!(data["rows"][3][6], hostile);
+}
