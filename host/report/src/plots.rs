@@ -8,7 +8,7 @@ use hyperplug_schema::{StudyData, TrialData};
 use crate::Importances;
 use crate::svg::{
     Area, Axis, BEST, COMPLETE, DOMINATED, FAILED, PRUNED, Point, RUNNING, SECOND, Svg, VIRIDIS,
-    esc, num, short,
+    between, esc, fraction, num, short,
 };
 
 /// One plot: a title, a caption saying how to read it, and one or more SVG panels.
@@ -68,7 +68,7 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 /// The colour bin (0..bins) of `v` in `[lo, hi]`.
 fn bin(v: f64, lo: f64, hi: f64, bins: usize) -> usize {
     if hi > lo {
-        (((v - lo) / (hi - lo) * bins as f64) as usize).min(bins - 1)
+        ((fraction(v, lo, hi) * bins as f64) as usize).min(bins - 1)
     } else {
         bins / 2
     }
@@ -346,7 +346,7 @@ pub fn parallel_coordinates(study: &StudyData, k: usize, order: &[String]) -> Fi
     }
     let legend: Vec<(String, &str, String)> = (0..VIRIDIS.len())
         .map(|b| {
-            let from = lo + (hi - lo) * b as f64 / VIRIDIS.len() as f64;
+            let from = between(lo, hi, b as f64 / VIRIDIS.len() as f64);
             (format!("bin{b}"), VIRIDIS[b], format!("≥{}", short(from)))
         })
         .collect();
@@ -490,7 +490,7 @@ pub fn contour(study: &StudyData, k: usize, order: &[String]) -> Option<Figure> 
     svg.dots("complete", "#111", 2.0, &dots);
     let legend: Vec<(String, &str, String)> = (0..VIRIDIS.len())
         .map(|b| {
-            let from = lo + (hi - lo) * b as f64 / VIRIDIS.len() as f64;
+            let from = between(lo, hi, b as f64 / VIRIDIS.len() as f64);
             (format!("bin{b}"), VIRIDIS[b], format!("≥{}", short(from)))
         })
         .collect();

@@ -62,7 +62,9 @@ pub(crate) fn short(x: f64) -> String {
     }
     let digits = x.abs().log10().floor() as i32;
     let scale = 10f64.powi(2 - digits);
-    num((x * scale).round() / scale)
+    let rounded = (x * scale).round() / scale;
+    // Near ±f64::MAX, rounding up overflows.
+    num(if rounded.is_finite() { rounded } else { x })
 }
 
 /// Text safe inside HTML or SVG elements and attributes.
@@ -79,6 +81,18 @@ pub(crate) fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Where `x` lies from `lo` (0) to `hi` (1). In halves: `hi - lo` overflows to infinity for
+/// finite values of opposite signs near ±f64::MAX, and the result would be NaN.
+pub(crate) fn fraction(x: f64, lo: f64, hi: f64) -> f64 {
+    (x / 2.0 - lo / 2.0) / (hi / 2.0 - lo / 2.0)
+}
+
+/// The value a fraction `t` (0 to 1) of the way from `lo` to `hi`, without computing `hi - lo`
+/// (see [`fraction`]).
+pub(crate) fn between(lo: f64, hi: f64, t: f64) -> f64 {
+    lo * (1.0 - t) + hi * t
 }
 
 /// How values map onto an axis.
@@ -119,11 +133,9 @@ impl Axis {
         } else {
             (lo.abs() * 0.1).max(1e-9)
         };
-        let (lo, hi) = if hi > lo {
-            (lo - 0.04 * span, hi + 0.04 * span)
-        } else {
-            (lo - span, hi + span)
-        };
+        let pad = if hi > lo { 0.04 * span } else { span };
+        // Clamped: values near ±f64::MAX pad to infinity.
+        let (lo, hi) = ((lo - pad).max(f64::MIN), (hi + pad).min(f64::MAX));
         Axis::new(Map::Linear { lo, hi }, p0, p1)
     }
 
@@ -131,12 +143,13 @@ impl Axis {
     pub fn param(domain: &Domain, p0: f64, p1: f64) -> Axis {
         let map = match *domain {
             Domain::Float { low, high, log, .. } => {
-                if log {
-                    Map::Log { lo: low, hi: high }
-                } else if high > low {
-                    Map::Linear { lo: low, hi: high }
-                } else {
+                // A domain of one value has no scale: log(high / low) would divide by zero.
+                if high <= low {
                     return Axis::values(low, high, p0, p1);
+                } else if log {
+                    Map::Log { lo: low, hi: high }
+                } else {
+                    Map::Linear { lo: low, hi: high }
                 }
             }
             Domain::Int {
@@ -177,7 +190,7 @@ impl Axis {
 
     fn unit(&self, x: f64) -> f64 {
         match self.map {
-            Map::Linear { lo, hi } => (x - lo) / (hi - lo),
+            Map::Linear { lo, hi } => fraction(x, lo, hi),
             Map::Log { lo, hi } => (x.max(f64::MIN_POSITIVE).ln() - lo.ln()) / (hi.ln() - lo.ln()),
             Map::Choices(_) => x,
         }
@@ -237,7 +250,7 @@ impl Axis {
                     .collect()
             }
             &Map::Log { lo, hi } | &Map::Linear { lo, hi } => {
-                let raw = (hi - lo) / 6.0;
+                let raw = hi / 6.0 - lo / 6.0;
                 if !(raw > 0.0 && raw.is_finite()) {
                     return vec![(self.px(lo), num(lo))];
                 }
@@ -249,7 +262,8 @@ impl Axis {
                     .unwrap_or(10.0 * mag);
                 let mut out = Vec::new();
                 let mut v = (lo / step).ceil() * step;
-                while v <= hi + step * 1e-9 && out.len() < 12 {
+                // Finite: near f64::MAX, `v += step` overflows.
+                while v.is_finite() && v <= hi + step * 1e-9 && out.len() < 12 {
                     // -0 and rounding noise read badly.
                     let shown = if (v / step).abs() < 1e-9 { 0.0 } else { v };
                     out.push((self.px(shown), num(shown)));

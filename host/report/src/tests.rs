@@ -264,3 +264,30 @@ fn what_users_wrote_cannot_change_how_the_page_is_parsed() {
     assert_eq!(data["objectives"][0], hostile);
     assert_eq!(data["rows"][3][6], hostile);
 }
+
+#[test]
+fn extreme_values_and_one_value_domains_are_drawn_at_finite_coordinates() {
+    // Values of opposite signs near ±f64::MAX overflow `hi - lo`; a log domain of one value
+    // divides by log(1) = 0. Either drew NaN coordinates (the browser drops the path).
+    let space = Space::new(vec![
+        Param::new("one", Domain::float(0.1, 0.1).log()),
+        Param::new("y", Domain::float(-1.0, 1.0)),
+    ])
+    .unwrap();
+    let s = plain(space, &[f64::MAX, -f64::MAX, 0.0, 1.0, -1e308], "x");
+    let (figs, _) = figures(&s, &Options::default()).unwrap();
+    let mut drawn = 0;
+    for f in &figs {
+        for p in &f.panels {
+            assert!(!p.contains("NaN") && !p.contains("inf"), "{}: {p}", f.id);
+            drawn += p.matches("h0").count();
+        }
+    }
+    assert!(drawn > 20, "the points are drawn");
+    for (lo, hi) in [(f64::MAX, -f64::MAX), (3.0, 3.0), (f64::MAX, f64::MAX)] {
+        let a = svg::Axis::values(lo, hi, 0.0, 100.0);
+        assert!(a.px(lo).is_finite() && a.px(hi).is_finite(), "{lo} {hi}");
+        assert!(a.ticks.iter().all(|(p, _)| p.is_finite()), "{:?}", a.ticks);
+        assert!(a.ticks.len() >= 2, "{lo} {hi}: {:?}", a.ticks);
+    }
+}
