@@ -50,7 +50,7 @@ use hyperplug_core::Direction;
 use hyperplug_importance::{Fanova, Importance, PedAnova};
 use hyperplug_schema::StudyData;
 
-pub use crate::page::{TABLE, figure_html, render, trials_json};
+pub use crate::page::{MAX_MESSAGE_CHARS, TABLE, cut_message, figure_html, render, trials_json};
 pub use crate::plots::Figure;
 
 /// The page's stylesheet.

@@ -18,6 +18,11 @@ pub const TABLE: &str = "<section id=\"trials\"><h2>Trials</h2><div class=\"cont
 /// Most rows of the Pareto front listed in the page's best-trials table.
 const MAX_FRONT_ROWS: usize = 200;
 
+/// Most characters of a trial's message in the trial table's data: a message is as long as its
+/// objective made it (a program's stderr, a panic's text), and the page (and every redraw the
+/// dashboard sends) would carry it whole. The export keeps it whole.
+pub const MAX_MESSAGE_CHARS: usize = 1_000;
+
 /// A figure as the page marks it up: a section with its heading, caption and panels. The
 /// page's script finds figures by this markup (`section.figure`, `.panels svg.plot`).
 pub fn figure_html(f: &Figure) -> String {
@@ -56,8 +61,9 @@ fn value_json(v: &Value) -> serde_json::Value {
 
 /// The trials as the page's script reads them: objective and parameter names, and one compact
 /// row per trial `[number, state (c/p/f/r), [values], [params in the space's order, null when
-/// inactive], duration_s, started_ms, message]`. Every `<` is written `\u003c`, so that the
-/// JSON can stand in a `<script>` element.
+/// inactive], duration_s, started_ms, message]`, the message cut to [`MAX_MESSAGE_CHARS`]
+/// characters and an ellipsis. Every `<` is written `\u003c`, so that the JSON can stand in a
+/// `<script>` element.
 pub fn trials_json(study: &StudyData) -> String {
     let names: Vec<&str> = study
         .study
@@ -80,7 +86,7 @@ pub fn trials_json(study: &StudyData) -> String {
                     .collect::<Vec<_>>(),
                 t.duration_s,
                 t.started_ms,
-                t.message,
+                t.message.as_deref().map(cut_message),
             ])
         })
         .collect();
@@ -97,6 +103,15 @@ pub fn trials_json(study: &StudyData) -> String {
     // would make the parser skip the next "</script>" (it would swallow the page's script). In
     // JSON `<` occurs only inside strings, where `\u003c` reads the same.
     data.to_string().replace('<', "\\u003c")
+}
+
+/// A trial's message as the trial table shows it: cut to [`MAX_MESSAGE_CHARS`] characters and
+/// an ellipsis.
+pub fn cut_message(message: &str) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message.to_owned(),
+    }
 }
 
 /// `2024-05-01 12:34:56 UTC`.

@@ -291,3 +291,18 @@ fn extreme_values_and_one_value_domains_are_drawn_at_finite_coordinates() {
         assert!(a.ticks.len() >= 2, "{lo} {hi}: {:?}", a.ticks);
     }
 }
+
+#[test]
+fn a_huge_message_is_cut_in_the_page() {
+    let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+    let long = "é".repeat(5_000_000);
+    let s = plain(space, &[1.0, 2.0], &long);
+    let html = render(&s, &Options::default()).unwrap();
+    assert!(html.len() < 200_000, "{} bytes", html.len());
+    let data: serde_json::Value = serde_json::from_str(data_text(&html)).unwrap();
+    let shown = data["rows"][2][6].as_str().unwrap();
+    assert_eq!(shown.chars().count(), MAX_MESSAGE_CHARS + 1);
+    assert!(shown.starts_with("éé") && shown.ends_with('…'));
+    let short = plain(Space::new(vec![]).unwrap(), &[1.0], "short");
+    assert!(trials_json(&short).contains("\"short\""));
+}

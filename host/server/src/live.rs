@@ -201,17 +201,39 @@ pub(crate) async fn watch(state: &Arc<crate::State>, name: &str) -> Result<Arc<W
     Ok(watch)
 }
 
-/// The `summary` event: counts, best trials, and the trials that changed.
+/// The `summary` event: counts, best trials, and the trials that changed, as [`shown`].
 fn summary(data: &StudyData, changed: &[TrialData]) -> Update {
     let body = json!({
         "counts": data.counts,
-        "best_trials": data.best_trials,
+        "best_trials": data.best_trials.iter().map(shown).collect::<Vec<_>>(),
         "hypervolume": data.hypervolume,
-        "trials": changed,
+        "trials": changed.iter().map(shown).collect::<Vec<_>>(),
     });
     Update {
         event: "summary",
         data: Arc::new(body.to_string()),
+    }
+}
+
+/// A trial as a page shows it (the latest changes, the best trial, the trial table's row):
+/// without its intermediate values and user attributes, its message cut as the table's. Every
+/// summary event carries the best trials (a whole Pareto front) to every page, and a client
+/// may attach any amount to a trial.
+fn shown(t: &TrialData) -> TrialData {
+    TrialData {
+        number: t.number,
+        state: t.state,
+        values: t.values.clone(),
+        params: t.params.clone(),
+        intermediate: Vec::new(),
+        intermediate_values: Vec::new(),
+        user_attrs: Default::default(),
+        started_ms: t.started_ms,
+        finished_ms: t.finished_ms,
+        duration_s: t.duration_s,
+        message: t.message.as_deref().map(hyperplug_report::cut_message),
+        worker: t.worker.clone(),
+        retry_of: t.retry_of,
     }
 }
 
@@ -395,6 +417,34 @@ mod tests {
     use hyperplug_schema::StudyInfo;
 
     use super::*;
+
+    #[test]
+    fn a_summary_carries_no_attributes_intermediate_values_or_whole_messages() {
+        let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+        let mut t = Trial::running(0, [("x".to_owned(), 0.5.into())].into_iter().collect(), 1);
+        t.state = TrialState::Complete;
+        t.values = vec![0.25];
+        t.intermediate = (0..100_000).map(|s| (s, 1.0)).collect();
+        t.user_attrs.insert(
+            "blob".into(),
+            hyperplug_core::Value::Str("a".repeat(1 << 20)),
+        );
+        t.message = Some("m".repeat(1 << 20));
+        let trial = TrialData::from(&t);
+        let data = StudyData::new(
+            StudyInfo::new("s", vec![Direction::Minimize], space),
+            vec![trial.clone()],
+        );
+        let update = summary(&data, &[trial]);
+        assert!(update.data.len() < 4_000, "{} bytes", update.data.len());
+        let d: serde_json::Value = serde_json::from_str(&update.data).unwrap();
+        for t in [&d["best_trials"][0], &d["trials"][0]] {
+            assert_eq!(t["number"], 0);
+            assert_eq!(t["values"][0], 0.25);
+            assert_eq!(t["params"]["x"], 0.5);
+            assert!(t["message"].as_str().unwrap().ends_with('…'));
+        }
+    }
 
     #[test]
     fn a_large_study_is_drawn_from_a_sample_that_keeps_every_improvement_and_the_best() {
