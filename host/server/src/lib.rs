@@ -21,7 +21,8 @@
 //! a `?token=` link sets), compared in constant time; without one it answers only loopback
 //! host names and origins (no other site's page drives it from a browser). Bodies are limited
 //! in size, requests in rate per client address and a request head in time; a bad request gets
-//! a 4xx with a JSON error naming the field.
+//! a 4xx with a JSON error naming the field. Every response forbids content sniffing, and its
+//! content security policy lets a page run only the server's own script files.
 //!
 //! Architecture invariant: routes and JSON types only. Studies are run by the engine, stored
 //! by the storage crate, described by the schema crate and drawn by the report crate; nothing
@@ -159,7 +160,8 @@ impl Server {
                 limit::rate_limit,
             ))
             .fallback(error::not_found)
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .layer(axum::middleware::map_response(headers));
         Ok(Server {
             listener,
             app,
@@ -224,6 +226,26 @@ impl Server {
         tokio::task::spawn_blocking(move || state.leases.fail_all("the server stopped")).await?;
         Ok(())
     }
+}
+
+/// The policy of every response: its type is what it says (`nosniff`: a JSON or text answer
+/// that echoes a study name is never read as a page), and a page runs only this server's
+/// script files (no inline script, so markup slipped into a page cannot run), connects only
+/// here, and is not framed by another site (clickjacking).
+async fn headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    response
 }
 
 /// After a failed accept: nothing to do when it was the one connection's fault; otherwise (out of

@@ -1182,3 +1182,44 @@ fn a_create_without_a_seed_keeps_the_stored_one() {
         9
     );
 }
+
+#[test]
+fn every_answer_says_its_type_is_final_and_a_page_runs_only_served_scripts() {
+    let server = Running::start(|_| {});
+    let mut c = server.client();
+    let name = "<b>\"it's</script>";
+    create_study(&mut c, name, 3);
+    let path = "/studies/%3Cb%3E%22it%27s%3C%2Fscript%3E";
+    for (at, status, kind) in [
+        ("/", 200, "text/html"),
+        (path, 200, "text/html"),
+        ("/studies/nothing", 404, "application/json"),
+        ("/api/studies", 200, "application/json"),
+        ("/no/such/page", 404, "application/json"),
+        ("/assets/report.js", 200, "text/javascript"),
+        ("/assets/dashboard.js", 200, "text/javascript"),
+    ] {
+        let r = c.get(at);
+        assert_eq!(r.status, status, "{at}: {}", r.body);
+        assert!(r.header("content-type").unwrap().starts_with(kind), "{at}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{at}");
+        let policy = r.header("content-security-policy").unwrap_or_default();
+        for directive in ["script-src 'self';", "frame-ancestors 'none'"] {
+            assert!(policy.contains(directive), "{at}: {policy}");
+        }
+    }
+    let page = c.get(path).body;
+    assert!(
+        page.contains("<h1>&lt;b&gt;&quot;it's&lt;/script&gt;</h1>"),
+        "{page}"
+    );
+    // The policy forbids inline script: every script is a served file, or data.
+    for tag in page.split("<script").skip(1) {
+        let tag = &tag[..tag.find('>').unwrap()];
+        assert!(
+            tag.contains(" src=\"/assets/") || tag.contains("type=\"application/json\""),
+            "{tag}"
+        );
+    }
+    assert!(c.get("/assets/dashboard.js").body.contains("EventSource"));
+}
