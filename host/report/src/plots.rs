@@ -29,7 +29,9 @@ pub struct Figure {
 /// Most parameters a panelled plot shows (the most important first).
 pub const MAX_PARAMS: usize = 12;
 
-/// Most points of intermediate values drawn; beyond it, every k-th trial's curve is drawn.
+/// Most points of intermediate values drawn; beyond it, every k-th trial's curve is drawn, and a
+/// curve longer than its share of the points is drawn through every j-th of its reports and its
+/// last.
 pub const MAX_CURVE_POINTS: usize = 100_000;
 
 fn state_color(s: TrialState) -> &'static str {
@@ -619,12 +621,26 @@ pub fn intermediate(study: &StudyData) -> Option<Figure> {
     let total: usize = reporting.iter().map(|t| t.intermediate.len()).sum();
     let stride = total.div_ceil(MAX_CURVE_POINTS).max(1);
     let shown: Vec<&TrialData> = reporting.iter().copied().step_by(stride).collect();
+    // One trial alone may have reported millions of steps.
+    let share = (MAX_CURVE_POINTS / shown.len()).max(2);
+    let thinned = shown.iter().any(|t| t.intermediate.len() > share);
     let finite = |t: &&TrialData| -> Vec<(u64, f64)> {
-        t.intermediate
+        let all: Vec<(u64, f64)> = t
+            .intermediate
             .iter()
             .copied()
             .filter(|(_, v)| v.is_finite())
-            .collect()
+            .collect();
+        if all.len() <= share {
+            return all;
+        }
+        let every = all.len().div_ceil(share - 1);
+        let mut kept: Vec<(u64, f64)> = all.iter().copied().step_by(every).collect();
+        // The last report, where the trial's dot is.
+        if kept.last() != all.last() {
+            kept.extend(all.last());
+        }
+        kept
     };
     let (s_lo, s_hi) = range(
         shown
@@ -680,11 +696,18 @@ pub fn intermediate(study: &StudyData) -> Option<Figure> {
         id: "intermediate",
         title,
         caption: format!(
-            "The values trials reported by step, coloured by how each trial ended; a dot marks each trial's last report (a pruned trial's is where it was stopped).{}",
+            "The values trials reported by step, coloured by how each trial ended; a dot marks each trial's last report (a pruned trial's is where it was stopped).{}{}",
             if stride > 1 {
                 format!(
                     " Every {stride}th of the {} reporting trials is drawn, to keep the page small.",
                     reporting.len()
+                )
+            } else {
+                String::new()
+            },
+            if thinned {
+                format!(
+                    " A curve of more than {share} reports is drawn through an even sample of them and its last."
                 )
             } else {
                 String::new()

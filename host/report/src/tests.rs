@@ -306,3 +306,24 @@ fn a_huge_message_is_cut_in_the_page() {
     let short = plain(Space::new(vec![]).unwrap(), &[1.0], "short");
     assert!(trials_json(&short).contains("\"short\""));
 }
+
+#[test]
+fn one_trial_with_millions_of_reports_draws_at_most_the_curve_limit() {
+    let space = Space::new(vec![Param::new("x", Domain::float(0.0, 1.0))]).unwrap();
+    let mut s = plain(space, &[1.0, 2.0], "m");
+    let n = 3 * plots::MAX_CURVE_POINTS as u64;
+    s.trials[0].intermediate = (0..n).map(|i| (i, (i % 7) as f64)).collect();
+    let fig = plots::intermediate(&s).unwrap();
+    let panel = &fig.panels[0];
+    // Each point is an `L`, each curve's first an `M`.
+    let points = panel.matches('L').count();
+    assert!(points <= plots::MAX_CURVE_POINTS, "{points} points");
+    assert!(points >= plots::MAX_CURVE_POINTS / 2, "{points} points");
+    assert!(fig.caption.contains("an even sample"), "{}", fig.caption);
+    // The curve still ends at its last report, where its dot is: the highest step, at the right.
+    let curve = &panel[panel.find("class=\"s-complete\"").unwrap()..];
+    let d = &curve[curve.find(" d=\"").unwrap() + 4..];
+    let d = &d[..d.find('"').unwrap()];
+    let end = d.rsplit('L').next().unwrap();
+    assert!(panel.contains(&format!("M{end}h0")), "{end}");
+}
