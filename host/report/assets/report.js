@@ -22,7 +22,7 @@
   function describe(r) {
     var lines = ["trial " + r[0] + " · " + STATES[r[1]]];
     r[2].forEach(function (v, i) { lines.push(data.objectives[i] + " = " + fmt(v)); });
-    r[3].forEach(function (v, i) { if (v !== null) lines.push(data.params[i] + " = " + fmt(v)); });
+    data.params.forEach(function (p, i) { var v = r[3][i]; if (v !== undefined && v !== null) lines.push(p + " = " + fmt(v)); });
     if (r[4] !== null) lines.push("duration " + fmt(r[4]) + " s");
     if (r[6]) lines.push(r[6]);
     return lines.join("\n");
@@ -247,8 +247,9 @@
           Object.keys(t.params || {}).forEach(function (p) {
             if (data.params.indexOf(p) < 0) { data.params.push(p); grown = true; }
           });
-          var row = [t.number, CODES[t.state] || "r", t.values || [],
-                     data.params.map(function (p) { var v = (t.params || {})[p]; return v === undefined ? null : v; }),
+          var params = {};
+          data.params.forEach(function (p, i) { var v = (t.params || {})[p]; if (v !== undefined) params[i] = v; });
+          var row = [t.number, CODES[t.state] || "r", t.values || [], params,
                      t.duration_s === undefined ? null : t.duration_s,
                      t.started_ms === undefined ? null : t.started_ms,
                      t.message === undefined ? null : t.message];
@@ -256,10 +257,7 @@
           if (i === undefined) { at.set(t.number, data.rows.length); data.rows.push(row); }
           else data.rows[i] = row;
         });
-        if (grown) {
-          data.rows.forEach(function (r) { while (r[3].length < data.params.length) r[3].push(null); });
-          columns();
-        }
+        if (grown) columns();
         if (pending === null) pending = setTimeout(function () { pending = null; update(); }, 200);
       }
 

@@ -60,8 +60,8 @@ fn value_json(v: &Value) -> serde_json::Value {
 }
 
 /// The trials as the page's script reads them: objective and parameter names, and one compact
-/// row per trial `[number, state (c/p/f/r), [values], [params in the space's order, null when
-/// inactive], duration_s, started_ms, message]`, the message cut to [`MAX_MESSAGE_CHARS`]
+/// row per trial `[number, state (c/p/f/r), [values], {index in the names: value} of its
+/// parameters, duration_s, started_ms, message]`, the message cut to [`MAX_MESSAGE_CHARS`]
 /// characters and an ellipsis. Every `<` is written `\u003c`, so that the JSON can stand in a
 /// `<script>` element.
 pub fn trials_json(study: &StudyData) -> String {
@@ -80,10 +80,13 @@ pub fn trials_json(study: &StudyData) -> String {
                 t.number,
                 state_code(t.state),
                 t.values,
+                // Only its own: a define-by-run study may have thousands of parameters, each
+                // trial a few of them, and a null for each other would grow as their product.
                 names
                     .iter()
-                    .map(|p| t.params.get(*p).map_or(serde_json::Value::Null, value_json))
-                    .collect::<Vec<_>>(),
+                    .enumerate()
+                    .filter_map(|(i, p)| Some((i.to_string(), value_json(t.params.get(*p)?))))
+                    .collect::<serde_json::Map<_, _>>(),
                 t.duration_s,
                 t.started_ms,
                 t.message.as_deref().map(cut_message),

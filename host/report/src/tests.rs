@@ -327,3 +327,36 @@ fn one_trial_with_millions_of_reports_draws_at_most_the_curve_limit() {
     let end = d.rsplit('L').next().unwrap();
     assert!(panel.contains(&format!("M{end}h0")), "{end}");
 }
+
+#[test]
+fn the_data_of_many_trials_with_few_of_many_parameters_stays_small() {
+    // A define-by-run study whose every trial suggests names of its own: 2,000 parameters, each
+    // trial 4 of them.
+    let params: Vec<Param> = (0..2_000)
+        .map(|i| Param::new(format!("p{i}"), Domain::float(0.0, 1.0)))
+        .collect();
+    let space = Space::new(params).unwrap();
+    let trials = (0..500u64)
+        .map(|i| {
+            let params = (4 * i..4 * i + 4)
+                .map(|j| (format!("p{j}"), 0.5.into()))
+                .collect();
+            let mut t = Trial::running(i, params, 1_700_000_000_000);
+            t.state = TrialState::Complete;
+            t.values = vec![i as f64];
+            TrialData::from(&t)
+        })
+        .collect();
+    let s = StudyData::new(
+        StudyInfo::new("wide", vec![Direction::Minimize], space),
+        trials,
+    );
+    let json = trials_json(&s);
+    assert!(json.len() < 100_000, "{} bytes", json.len());
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(data["params"][13], "p13");
+    assert_eq!(
+        data["rows"][3][3],
+        serde_json::json!({"12": 0.5, "13": 0.5, "14": 0.5, "15": 0.5})
+    );
+}
