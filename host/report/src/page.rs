@@ -241,7 +241,8 @@ fn best(study: &StudyData, out: &mut String) {
                 b.number,
                 esc(&s.objective_name(0)),
                 s.directions[0],
-                num(b.values[0]),
+                // An export read with `--from` says what it says: its best trial may lack values.
+                b.values.first().map_or_else(|| "—".to_owned(), |v| num(*v)),
                 row(b)
             );
         }

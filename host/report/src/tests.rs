@@ -360,3 +360,12 @@ fn the_data_of_many_trials_with_few_of_many_parameters_stays_small() {
         serde_json::json!({"12": 0.5, "13": 0.5, "14": 0.5, "15": 0.5})
     );
 }
+
+#[test]
+fn a_document_whose_best_trial_has_no_value_still_renders() {
+    // `hyperplug report --from FILE` reads the best trials as the document gives them.
+    let mut s = study(10, vec![Direction::Minimize]);
+    s.best_trials[0].values.clear();
+    let html = render(&s, &Options::default()).unwrap();
+    assert!(html.contains("has the best value (minimize): <strong>—</strong>"));
+}
