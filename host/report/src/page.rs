@@ -59,9 +59,34 @@ fn value_json(v: &Value) -> serde_json::Value {
     }
 }
 
+/// A row's parameters, which the script reads by index either way: an array with a null for each
+/// one the trial lacks, or, when it lacks most, its own as an object by index (a define-by-run
+/// study may have thousands of parameters, each trial a few of them, and the nulls would grow
+/// as their product).
+fn params_json(names: &[&str], t: &TrialData) -> serde_json::Value {
+    let own: Vec<(usize, serde_json::Value)> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((i, value_json(t.params.get(*p)?))))
+        .collect();
+    if 2 * own.len() >= names.len() {
+        let mut row = vec![serde_json::Value::Null; names.len()];
+        for (i, v) in own {
+            row[i] = v;
+        }
+        row.into()
+    } else {
+        own.into_iter()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
+
 /// The trials as the page's script reads them: objective and parameter names, and one compact
-/// row per trial `[number, state (c/p/f/r), [values], {index in the names: value} of its
-/// parameters, duration_s, started_ms, message]`, the message cut to [`MAX_MESSAGE_CHARS`]
+/// row per trial `[number, state (c/p/f/r), [values], [params in the space's order, null when
+/// inactive] (or, for a trial with fewer than half of them, `{index: value}` of its own),
+/// duration_s, started_ms, message]`, the message cut to [`MAX_MESSAGE_CHARS`]
 /// characters and an ellipsis. Every `<` is written `\u003c`, so that the JSON can stand in a
 /// `<script>` element.
 pub fn trials_json(study: &StudyData) -> String {
@@ -80,13 +105,7 @@ pub fn trials_json(study: &StudyData) -> String {
                 t.number,
                 state_code(t.state),
                 t.values,
-                // Only its own: a define-by-run study may have thousands of parameters, each
-                // trial a few of them, and a null for each other would grow as their product.
-                names
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, p)| Some((i.to_string(), value_json(t.params.get(*p)?))))
-                    .collect::<serde_json::Map<_, _>>(),
+                params_json(&names, t),
                 t.duration_s,
                 t.started_ms,
                 t.message.as_deref().map(cut_message),

@@ -359,6 +359,12 @@ fn the_data_of_many_trials_with_few_of_many_parameters_stays_small() {
         data["rows"][3][3],
         serde_json::json!({"12": 0.5, "13": 0.5, "14": 0.5, "15": 0.5})
     );
+    // A trial with most of them: an array, a null where inactive.
+    let s = study(5, vec![Direction::Minimize]);
+    let data: serde_json::Value = serde_json::from_str(&trials_json(&s)).unwrap();
+    let kind = s.trials[0].params["kind"].clone();
+    assert_eq!(data["rows"][0][3][1], serde_json::json!(kind.as_str()));
+    assert_eq!(data["rows"][0][3].as_array().unwrap().len(), 4);
 }
 
 #[test]
