@@ -101,9 +101,11 @@ pub const DEFAULT_MAX_CONSECUTIVE_FAILURES: u32 = 20;
 /// file systems) and environment variables.
 pub const MAX_NAME_BYTES: usize = 200;
 
-/// Whether `name` can name a study: 1 to [`MAX_NAME_BYTES`] bytes and no control characters
-/// (a name is printed in listings and log lines, where an escape sequence would drive the
-/// terminal of whoever reads them). The error says what to change.
+/// Whether `name` can name a study: 1 to [`MAX_NAME_BYTES`] bytes, no control characters (a
+/// name is printed in listings and log lines, where an escape sequence would drive the
+/// terminal of whoever reads them), and neither `.` nor `..` (a browser reads them in the
+/// dashboard's `/studies/NAME` as the current or parent folder, so the study's page could not
+/// be opened). The error says what to change.
 pub fn check_study_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_NAME_BYTES {
         return Err(format!(
@@ -115,6 +117,11 @@ pub fn check_study_name(name: &str) -> Result<(), String> {
         return Err(format!(
             "the study's `name` {:?} holds the control character {:?}; use printable characters only",
             name, c
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(format!(
+            "the study's `name` cannot be `{name}` (a browser reads it as a folder in the dashboard's addresses); give it a name with another character"
         ));
     }
     Ok(())
@@ -667,6 +674,11 @@ units_2 = { int = [16, 512], log = true, when = { layers = [2, 3, 4] } }
             "{e}"
         );
         assert!(study("résumé-α β").is_ok());
+        for dots in [".", ".."] {
+            let e = study(dots).unwrap_err();
+            assert!(e.message.contains(&format!("cannot be `{dots}`")), "{e}");
+        }
+        assert!(study("...").is_ok() && study(".a").is_ok());
     }
 
     #[test]
