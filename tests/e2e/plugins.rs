@@ -218,6 +218,28 @@ fn a_directory_named_twice_on_the_plugin_path_loads_its_libraries_once() {
         2,
         "{stdout}"
     );
+
+    // A link to a library beside it (a versioned name, `libx.so -> libx.so.1`) is the same
+    // library, loaded once.
+    let lib = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .unwrap();
+    std::os::unix::fs::symlink(&lib, dir.path().join("libzz_linked.so")).unwrap();
+    let out = hyperplug(
+        &["plugins", "list", "--plugin-dir", path],
+        Path::new("."),
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("local-search"), "{stdout}");
+    assert!(!stderr.contains("exported by both"), "{stderr}");
+    assert!(
+        !stdout.contains("replaces") && !stdout.contains("libzz_linked"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -274,11 +274,14 @@ impl Registry {
     }
 
     /// Loads one plugin library and registers everything in it; returns it as listed. A file
-    /// already loaded (its directory named twice on the plugin path) is not registered again:
-    /// it would replace its own names, with a warning that it exports them twice.
+    /// already loaded (its directory named twice on the plugin path, or a link to it such as
+    /// `libacme.so -> libacme.so.1`) is not registered again: it would replace its own names,
+    /// with a warning that it exports them twice.
     pub fn load_library(&mut self, path: &Path) -> Result<LoadedLibrary, LoadError> {
         let file = plugin::resolve(path)?;
-        if let Some(loaded) = self.libraries.iter().find(|l| l.path == file) {
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let target = real(&file);
+        if let Some(loaded) = self.libraries.iter().find(|l| real(&l.path) == target) {
             return Ok(loaded.clone());
         }
         let lib = plugin::load(&file)?;
