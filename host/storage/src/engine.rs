@@ -277,7 +277,7 @@ impl Queries {
                 "UPDATE studies SET finish_seq = finish_seq + 1, updated_ms = {now} WHERE id = $1 RETURNING finish_seq"
             )),
             finish_trial: p(&format!(
-                "UPDATE trials SET state = $3, trial_values = $4, intermediate = $5, attrs = $6, message = $7, duration_s = $8, finish_seq = $9, heartbeat_ms = {now}, params = $11 WHERE study_id = $1 AND number = $2 AND state = 'running' AND started_ms = $10"
+                "UPDATE trials SET state = $3, trial_values = $4, intermediate = $5, attrs = $6, message = $7, duration_s = $8, finish_seq = $11, heartbeat_ms = {now}, params = $10 WHERE study_id = $1 AND number = $2 AND state = 'running' AND started_ms = $9"
             )),
             // With the running trials, for the `running` call that follows (see `Stash`); two
             // index searches, since SQLite would answer an `OR` by walking the whole study.
@@ -1004,16 +1004,24 @@ impl Db {
         // The parameters too: a define-by-run trial records only those its code suggested.
         let params = encode_params(&trial.params);
         let number = i(trial.number);
+        let args = [
+            Arg::int(study),
+            Arg::int(number),
+            Arg::text(state_text(trial.state)),
+            Arg::text(&values),
+            Arg::text(&intermediate),
+            Arg::text(&attrs),
+            Arg::Text(trial.message.as_deref()),
+            Arg::Real(trial.duration_s),
+            // The same trial, not another that took its number after a database crash lost the
+            // commit that gave it.
+            Arg::int(i(trial.started_ms)),
+            Arg::text(&params),
+        ];
         let mut ran = false;
         self.with(|c, q| {
             let again = std::mem::replace(&mut ran, true);
-            let outcome = self.finish_once(
-                c,
-                q,
-                study,
-                trial,
-                [&values, &intermediate, &attrs, &params],
-            );
+            let outcome = self.finish_once(c, q, study, trial.number, &args);
             if again && matches!(outcome, Err(StorageError::NotRunning(_))) {
                 // Run again after a lost answer: this very result, stored by the first run, is
                 // the call's success, not a trial that ended elsewhere.
@@ -1032,61 +1040,31 @@ impl Db {
         })
     }
 
-    /// One run of [`Db::finish`]: the result stored, or `NotRunning`. `text` holds the trial's
-    /// encoded values, intermediate values, attributes and parameters.
+    /// One run of [`Db::finish`] with its statement arguments (`finish_one`'s; `finish_trial`
+    /// takes the finish position after them): the result stored, or `NotRunning`.
     fn finish_once(
         &self,
         c: &mut dyn Conn,
         q: &Queries,
         study: StudyId,
-        trial: &Trial,
-        text: [&str; 4],
+        number: u64,
+        args: &[Arg<'_>; 10],
     ) -> Result<(), StorageError> {
-        let [values, intermediate, attrs, params] = text;
-        let number = i(trial.number);
         if let Some(sql) = &q.finish_one {
-            let args = [
-                Arg::int(study),
-                Arg::int(number),
-                Arg::text(state_text(trial.state)),
-                Arg::text(values),
-                Arg::text(intermediate),
-                Arg::text(attrs),
-                Arg::Text(trial.message.as_deref()),
-                Arg::Real(trial.duration_s),
-                Arg::int(i(trial.started_ms)),
-                Arg::text(params),
-            ];
-            return match first(c, sql, &args, |r| need_int(r, 0))? {
+            return match first(c, sql, args, |r| need_int(r, 0))? {
                 Some(_) => Ok(()),
-                None => Err(StorageError::NotRunning(trial.number)),
+                None => Err(StorageError::NotRunning(number)),
             };
         }
         write(c, |c| {
             let Some(seq) = first(c, &q.take_seq, &[Arg::int(study)], |r| need_int(r, 0))? else {
                 return Err(self.no_study(study));
             };
-            let changed = c.execute(
-                &q.finish_trial,
-                &[
-                    Arg::int(study),
-                    Arg::int(number),
-                    Arg::text(state_text(trial.state)),
-                    Arg::text(values),
-                    Arg::text(intermediate),
-                    Arg::text(attrs),
-                    Arg::Text(trial.message.as_deref()),
-                    Arg::Real(trial.duration_s),
-                    Arg::int(seq),
-                    // The same trial, not another that took its number after a database
-                    // crash lost the commit that gave it.
-                    Arg::int(i(trial.started_ms)),
-                    Arg::text(params),
-                ],
-            )?;
-            if changed == 0 {
+            let mut with_seq = args.to_vec();
+            with_seq.push(Arg::int(seq));
+            if c.execute(&q.finish_trial, &with_seq)? == 0 {
                 // Rolled back: the finish position goes to the next trial.
-                return Err(StorageError::NotRunning(trial.number));
+                return Err(StorageError::NotRunning(number));
             }
             Ok(())
         })
